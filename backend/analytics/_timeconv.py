@@ -33,10 +33,7 @@ def to_epoch_ns(value: Any) -> int:
         stamp = value if value.tzinfo is None else value.tz_convert("UTC").tz_localize(None)
         return int(stamp.value)
     if isinstance(value, datetime):
-        if value.tzinfo is None:
-            delta = value - _EPOCH_NAIVE
-        else:
-            delta = value - _EPOCH_AWARE
+        delta = value - _EPOCH_NAIVE if value.tzinfo is None else value - _EPOCH_AWARE
         return (delta.days * 86_400 + delta.seconds) * NS_PER_SECOND + delta.microseconds * 1000
     if isinstance(value, np.datetime64):
         return int(value.astype("datetime64[ns]").astype(np.int64))
@@ -45,7 +42,7 @@ def to_epoch_ns(value: Any) -> int:
     if isinstance(value, float | np.floating):
         if not np.isfinite(value):
             raise ValueError(f"timestamp is not finite: {value!r}")
-        return int(round(float(value) * NS_PER_SECOND))
+        return round(float(value) * NS_PER_SECOND)
     if isinstance(value, str):
         return to_epoch_ns(pd.Timestamp(value))
     raise TypeError(f"cannot read a timestamp from {type(value).__name__}: {value!r}")
@@ -85,7 +82,7 @@ def is_aware(values: Any) -> bool:
         return values.tzinfo is not None
     if isinstance(values, pd.DatetimeIndex | pd.Series) and values.dtype.kind == "M":
         return getattr(values.dtype, "tz", None) is not None
-    if isinstance(values, np.ndarray) or isinstance(values, str):
+    if isinstance(values, (np.ndarray, str)):
         return False
     if isinstance(values, Iterable):
         for item in values:

@@ -80,8 +80,12 @@ class EngineRegistry:
     @classmethod
     def register(cls, name: str, engine_class: type[AnomalyDetectionEngine]) -> None:
         """Make ``engine_class`` available as ``name`` (replaces an earlier registration)."""
-        if not (isinstance(engine_class, type) and issubclass(engine_class, AnomalyDetectionEngine)):
-            raise ValidationError("engine_class", engine_class, "must subclass AnomalyDetectionEngine")
+        if not (
+            isinstance(engine_class, type) and issubclass(engine_class, AnomalyDetectionEngine)
+        ):
+            raise ValidationError(
+                "engine_class", engine_class, "must subclass AnomalyDetectionEngine"
+            )
         cls._engines[name] = engine_class
 
     @classmethod

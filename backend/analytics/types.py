@@ -189,8 +189,9 @@ class MetricSeries:
         aware: bool = False,
     ) -> MetricSeries:
         """Build from int64 epoch-ns and float64 arrays (the columnar fast path)."""
-        series = cls(*key, np.asarray(timestamps_ns, dtype="datetime64[ns]"), values,
-                     dict(metadata or {}))
+        series = cls(
+            *key, np.asarray(timestamps_ns, dtype="datetime64[ns]"), values, dict(metadata or {})
+        )
         if aware:
             object.__setattr__(series, "timestamps", TimeColumn(series.timestamps_ns, True))
         return series
@@ -203,12 +204,12 @@ class MetricSeries:
     @property
     def timestamps_ns(self) -> np.ndarray:
         """Timestamps as a read-only int64 epoch-nanosecond array."""
-        return self.timestamps.to_numpy()  # type: ignore[no-any-return]
+        return self.timestamps.to_numpy()
 
     @property
     def values_array(self) -> np.ndarray:
         """Values as a read-only float64 array."""
-        return self.values.to_numpy()  # type: ignore[no-any-return]
+        return self.values.to_numpy()
 
     @property
     def aware(self) -> bool:
@@ -293,7 +294,8 @@ def _values_array(values: Any) -> np.ndarray:
 def _check_aligned(ts_ns: np.ndarray, values: np.ndarray) -> None:
     if ts_ns.shape[0] != values.shape[0]:
         raise ValidationError(
-            "values", f"{values.shape[0]} values",
+            "values",
+            f"{values.shape[0]} values",
             f"length differs from timestamps ({ts_ns.shape[0]})",
         )
     finite = np.isfinite(values)
@@ -305,7 +307,8 @@ def _check_aligned(ts_ns: np.ndarray, values: np.ndarray) -> None:
         if (steps <= 0).any():
             bad = int(np.argmax(steps <= 0)) + 1
             raise ValidationError(
-                f"timestamps[{bad}]", from_epoch_ns(int(ts_ns[bad])),
+                f"timestamps[{bad}]",
+                from_epoch_ns(int(ts_ns[bad])),
                 "timestamps must be strictly increasing",
             )
 
