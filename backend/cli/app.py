@@ -17,7 +17,7 @@ from backend.errors import AboutCloudError
 
 __all__ = ["build_app", "main"]
 
-_COMMAND_MODULES: tuple[str, ...] = ()
+_COMMAND_MODULES: tuple[str, ...] = ("backend.cli.top_cmd",)
 
 
 def build_app() -> typer.Typer:
