@@ -67,7 +67,7 @@ def ingestion_validates_and_stores() -> None:
     from backend.ingestion.pipeline import IngestionPipeline
     from backend.ingestion.sources import SimulatorSource
 
-    from backend.ingestion.validator import MetricValidator, TenantIsolationValidator
+    from backend.ingestion import MetricValidator, TenantIsolationValidator
     from backend.storage import InMemoryStorage
 
     storage = InMemoryStorage()
