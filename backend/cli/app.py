@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib
 import sys
 
-import click
 import typer
 from rich.console import Console
 
@@ -17,7 +16,11 @@ from backend.errors import AboutCloudError
 
 __all__ = ["build_app", "main"]
 
-_COMMAND_MODULES: tuple[str, ...] = ("backend.cli.top_cmd",)
+_COMMAND_MODULES: tuple[str, ...] = (
+    "backend.cli.simulate_cmd",
+    "backend.cli.ingest_cmd",
+    "backend.cli.top_cmd",
+)
 
 
 def build_app() -> typer.Typer:
@@ -35,25 +38,19 @@ def build_app() -> typer.Typer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console-script entry point."""
+    """Console-script entry point: usage errors exit 2, domain errors exit 1."""
     app = build_app()
     try:
-        result = app(args=argv, standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        return int(exc.exit_code)
-    except click.exceptions.Abort:
-        Console(stderr=True).print("Aborted.")
-        return 130
-    except AboutCloudError as exc:
+        app(args=argv, prog_name="aboutcloud")
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return int(exc.code or 0)
+        Console(stderr=True).print(str(exc.code), highlight=False)
+        return 1
+    except (AboutCloudError, ValueError, OSError) as exc:
         Console(stderr=True).print(f"[red]{type(exc).__name__}[/red]: {exc}", highlight=False)
         return 1
-    except (ValueError, OSError) as exc:
-        Console(stderr=True).print(f"[red]{type(exc).__name__}[/red]: {exc}", highlight=False)
-        return 1
-    return result if isinstance(result, int) else 0
+    return 0
 
 
 if __name__ == "__main__":

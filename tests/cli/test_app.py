@@ -1,0 +1,33 @@
+"""The aboutcloud entry point: commands registered, errors printed as TypeName: message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from backend.cli.app import build_app, main
+
+
+def test_app_registers_core_commands() -> None:
+    names = {command.name for command in build_app().registered_commands}
+    assert {"simulate", "ingest", "top"} <= names
+
+
+def test_main_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    assert "simulate" in capsys.readouterr().out
+
+
+def test_main_usage_error_exits_two() -> None:
+    assert main(["simulate", "--n-series", "0"]) == 2
+
+
+def test_main_domain_error_prints_type_name_and_exits_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("when,what\n1,2\n")
+    code = main(["ingest", str(bad), "--tenant", "t1", "--database-url", "memory://"])
+    assert code == 1
+    assert "MetricFileError:" in capsys.readouterr().err
