@@ -1,0 +1,198 @@
+"""SQL for anomaly results, aggregated scores, detector state and API keys.
+
+Rows go in and out through :mod:`backend.storage._records`, so this module only knows tables.
+Upserts keep a row's ``id``, which is what makes it usable as a pagination cursor.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from backend.analytics._timeconv import to_epoch_ns, utc_now
+from backend.analytics.types import SeriesKey
+from backend.errors import ValidationError
+from backend.storage._checks import TimeBounds
+from backend.storage._records import ANOMALY_COLUMNS, API_KEY_COLUMNS, SCORE_COLUMNS
+from backend.storage.interface import ApiKeyRecord
+
+__all__ = [
+    "STATS_KEYS",
+    "STATS_SQL",
+    "api_key_rows",
+    "insert_api_key",
+    "load_state",
+    "query_anomaly_rows",
+    "query_score_rows",
+    "revoke_api_key",
+    "save_state",
+    "upsert_anomaly_rows",
+    "upsert_score_rows",
+]
+
+Row = tuple[Any, ...]
+
+
+def _upsert_sql(table: str, columns: tuple[str, ...], key_len: int) -> str:
+    names = ", ".join(columns)
+    marks = ", ".join("?" * len(columns))
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns[key_len:])
+    conflict = ", ".join(columns[:key_len])
+    return (
+        f"INSERT INTO {table} ({names}) VALUES ({marks}) "
+        f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+    )
+
+
+_UPSERT_ANOMALY = _upsert_sql("anomaly_results", ANOMALY_COLUMNS, 6)
+_UPSERT_SCORE = _upsert_sql("aggregated_scores", SCORE_COLUMNS, 5)
+_LEVEL_WHERE = {
+    "node": "node_id != ''",
+    "cluster": "cluster_id != '' AND node_id = ''",
+    "tenant": "cluster_id = ''",
+}
+
+
+def upsert_anomaly_rows(conn: sqlite3.Connection, rows: list[Row]) -> None:
+    """Insert or update by (series, window_start, window_end)."""
+    conn.executemany(_UPSERT_ANOMALY, rows)
+
+
+def query_anomaly_rows(
+    conn: sqlite3.Connection,
+    tenant_id: str,
+    bounds: TimeBounds,
+    min_score: float,
+    filters: dict[str, str | None],
+    limit: int | None,
+    newest_first: bool,
+) -> list[tuple[int, Row]]:
+    """(id, row) pairs overlapping the bounds, ordered by (window_start, id)."""
+    where = ["tenant_id = ?", "anomaly_score >= ?"]
+    params: list[Any] = [tenant_id, min_score]
+    if bounds.start_ns is not None:
+        where.append("window_end >= ?")
+        params.append(bounds.start_ns)
+    if bounds.end_ns is not None:
+        where.append("window_start <= ?")
+        params.append(bounds.end_ns)
+    for column, value in filters.items():
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    order = "DESC" if newest_first else "ASC"
+    sql = (
+        f"SELECT id, {', '.join(ANOMALY_COLUMNS)} FROM anomaly_results "
+        f"WHERE {' AND '.join(where)} ORDER BY window_start {order}, id {order}"
+    )
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return [(row[0], tuple(row[1:])) for row in conn.execute(sql, params)]
+
+
+def upsert_score_rows(conn: sqlite3.Connection, rows: list[Row]) -> None:
+    """Insert or update by (tenant, cluster, node, strategy, timestamp)."""
+    conn.executemany(_UPSERT_SCORE, rows)
+
+
+def query_score_rows(
+    conn: sqlite3.Connection,
+    tenant_id: str,
+    level: str | None,
+    cluster_id: str | None,
+    bounds: TimeBounds,
+) -> list[tuple[int, Row]]:
+    """(id, row) pairs of the tenant's scores, ordered by (timestamp, id)."""
+    where = ["tenant_id = ?"]
+    params: list[Any] = [tenant_id]
+    if level is not None:
+        where.append(_LEVEL_WHERE[level])
+    if cluster_id is not None:
+        where.append("cluster_id = ?")
+        params.append(cluster_id)
+    if bounds.start_ns is not None:
+        where.append("timestamp >= ?")
+        params.append(bounds.start_ns)
+    if bounds.end_ns is not None:
+        where.append("timestamp <= ?")
+        params.append(bounds.end_ns)
+    sql = (
+        f"SELECT id, {', '.join(SCORE_COLUMNS)} FROM aggregated_scores "
+        f"WHERE {' AND '.join(where)} ORDER BY timestamp, id"
+    )
+    return [(row[0], tuple(row[1:])) for row in conn.execute(sql, params)]
+
+
+def save_state(conn: sqlite3.Connection, key: SeriesKey, engine: str, state: bytes) -> None:
+    """Replace the state of (series, engine)."""
+    conn.execute(
+        "INSERT OR REPLACE INTO detector_state VALUES (?, ?, ?, ?, ?, ?)", (*key, engine, state)
+    )
+
+
+def load_state(conn: sqlite3.Connection, key: SeriesKey, engine: str) -> bytes | None:
+    """The saved state of (series, engine), or None."""
+    row = conn.execute(
+        "SELECT state FROM detector_state WHERE tenant_id = ? AND cluster_id = ? "
+        "AND node_id = ? AND metric_name = ? AND engine = ?",
+        (*key, engine),
+    ).fetchone()
+    return None if row is None else bytes(row[0])
+
+
+def insert_api_key(conn: sqlite3.Connection, record: ApiKeyRecord, row: Row) -> None:
+    """Insert a key; a duplicate key_id or key_hash is a ValidationError."""
+    for column in ("key_id", "key_hash"):
+        value = getattr(record, column)
+        if conn.execute(f"SELECT 1 FROM api_keys WHERE {column} = ?", (value,)).fetchone():
+            raise ValidationError(column, value, "already exists")
+    conn.execute(
+        f"INSERT INTO api_keys ({', '.join(API_KEY_COLUMNS)}) "
+        f"VALUES ({', '.join('?' * len(API_KEY_COLUMNS))})",
+        row,
+    )
+
+
+def api_key_rows(conn: sqlite3.Connection, column: str, value: str) -> list[Row]:
+    """Key rows where ``column`` equals ``value``, oldest first."""
+    return [
+        tuple(row)
+        for row in conn.execute(
+            f"SELECT {', '.join(API_KEY_COLUMNS)} FROM api_keys WHERE {column} = ? "
+            "ORDER BY created_at, seq",
+            (value,),
+        )
+    ]
+
+
+def revoke_api_key(conn: sqlite3.Connection, tenant_id: str, key_id: str) -> bool:
+    """Stamp revoked_at once; False if the tenant has no such key."""
+    found = conn.execute(
+        "SELECT revoked_at FROM api_keys WHERE key_id = ? AND tenant_id = ?", (key_id, tenant_id)
+    ).fetchone()
+    if found is None:
+        return False
+    if found[0] is None:
+        conn.execute(
+            "UPDATE api_keys SET revoked_at = ? WHERE key_id = ?", (to_epoch_ns(utc_now()), key_id)
+        )
+    return True
+
+
+STATS_SQL = """
+SELECT
+    (SELECT COUNT(*) FROM (SELECT tenant_id FROM series UNION SELECT tenant_id
+        FROM anomaly_results UNION SELECT tenant_id FROM aggregated_scores)),
+    (SELECT COUNT(*) FROM series),
+    (SELECT COALESCE(SUM(n), 0) FROM chunks),
+    (SELECT COUNT(*) FROM anomaly_results),
+    (SELECT COUNT(*) FROM aggregated_scores)
+"""
+STATS_KEYS = (
+    "total_tenants",
+    "total_metrics",
+    "total_points",
+    "total_anomalies",
+    "total_aggregated_scores",
+)
