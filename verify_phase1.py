@@ -96,14 +96,13 @@ def engine_registry_serves_default_engine() -> None:
 
 @check
 def aggregation_matches_documented_example() -> None:
+    from backend.analytics import AggregationPipeline, AnomalyResult
     from backend.analytics.aggregation import (
         AggregationStrategy,
         ClusterAnomalyAggregator,
         NodeAnomalyAggregator,
         TenantAnomalyAggregator,
     )
-
-    from backend.analytics import AggregationPipeline, AnomalyResult
 
     results = [
         AnomalyResult("t", "c1", "n1", "cpu_usage", T0, T0, 0.9, "spike"),

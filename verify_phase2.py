@@ -63,11 +63,10 @@ def simulator_is_seeded_and_injects_labelled_anomalies() -> None:
 
 @check
 def ingestion_validates_and_stores() -> None:
+    from backend.ingestion import MetricValidator, TenantIsolationValidator
     from backend.ingestion.collector import MetricCollector
     from backend.ingestion.pipeline import IngestionPipeline
     from backend.ingestion.sources import SimulatorSource
-
-    from backend.ingestion import MetricValidator, TenantIsolationValidator
     from backend.storage import InMemoryStorage
 
     storage = InMemoryStorage()
