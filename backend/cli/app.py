@@ -20,6 +20,8 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "backend.cli.simulate_cmd",
     "backend.cli.ingest_cmd",
     "backend.cli.top_cmd",
+    "backend.cli.db_cmd",
+    "backend.cli.retention_cmd",
 )
 
 

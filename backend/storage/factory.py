@@ -103,4 +103,16 @@ def _sqlite_at(path: Path) -> StorageBackend:
     return SQLiteStorage(path)
 
 
-_OPENERS: dict[str, Opener] = {"memory": _open_memory, "sqlite": _open_sqlite}
+def _open_postgres(url: str) -> StorageBackend:
+    from backend.storage.postgres import PostgresStorage
+
+    return PostgresStorage(url)
+
+
+_OPENERS: dict[str, Opener] = {
+    "memory": _open_memory,
+    "sqlite": _open_sqlite,
+    "postgresql": _open_postgres,
+    "postgres": _open_postgres,
+    "postgresql+psycopg": _open_postgres,
+}

@@ -97,9 +97,9 @@ class StorageBackend(abc.ABC):
     ) -> list[SeriesKey]:
         """Keys of the tenant's stored series, sorted, optionally filtered."""
 
+    @abc.abstractmethod
     def list_tenants(self) -> list[str]:
         """Tenants with stored series, sorted (an operator-level view: the API never calls it)."""
-        raise NotImplementedError(f"{type(self).__name__} cannot list tenants")
 
     # --- anomaly results -----------------------------------------------------------------
     @abc.abstractmethod

@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from backend.storage import InMemoryStorage, StorageBackend, open_storage
+from tests.storage.postgres_support import fresh_store_url
 
 
 @dataclass
@@ -58,10 +60,22 @@ def _sqlite(tmp_path: Path) -> StoreFactory:
     return StoreFactory("sqlite", url, True, lambda: open_storage(url))
 
 
+def _postgres(tmp_path: Path) -> StoreFactory:
+    url = fresh_store_url()
+    return StoreFactory("postgres", url, True, lambda: open_storage(url))
+
+
 BACKENDS: dict[str, BackendSpec] = {
     "memory": BackendSpec(_memory, persistent=False),
     "sqlite": BackendSpec(_sqlite, persistent=True),
+    "postgres": BackendSpec(_postgres, persistent=True),
 }
+
+
+def _params(names: list[str]) -> list[Any]:
+    return [pytest.param(n, marks=pytest.mark.postgres) if n == "postgres" else n for n in names]
+
+
 PERSISTENT = [name for name, spec in BACKENDS.items() if spec.persistent]
 
 
@@ -73,13 +87,13 @@ def _factory(name: str, tmp_path: Path) -> Iterator[StoreFactory]:
         factory.close_all()
 
 
-@pytest.fixture(params=list(BACKENDS))
+@pytest.fixture(params=_params(list(BACKENDS)))
 def storage_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
     """A fresh store of every backend kind."""
     yield from _factory(request.param, tmp_path)
 
 
-@pytest.fixture(params=PERSISTENT)
+@pytest.fixture(params=_params(PERSISTENT))
 def persistent_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
     """A fresh store of every backend kind that survives reopening."""
     yield from _factory(request.param, tmp_path)

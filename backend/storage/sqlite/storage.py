@@ -31,6 +31,7 @@ from backend.storage._records import (
 from backend.storage.interface import DEFAULT_MIN_SCORE, ApiKeyRecord, StorageBackend, WriteReport
 from backend.storage.sqlite import points, records
 from backend.storage.sqlite.schema import connect, initialise
+from backend.storage.sqlite_retention import read_series_with_rollups, without_expired_points
 
 __all__ = ["DEFAULT_BUSY_TIMEOUT_S", "SQLiteStorage"]
 
@@ -114,6 +115,7 @@ class SQLiteStorage(StorageBackend):
         if items:
             unique = checks.coalesce_series(items)
             with self._write() as conn:
+                unique = without_expired_points(conn, unique)
                 ids = points.resolve_series(conn, unique)
                 points.write_chunks(conn, points.chunk_rows(conn, unique, ids))
         return WriteReport(len({s.key for s in items}), sum(s.length for s in items))
@@ -131,7 +133,7 @@ class SQLiteStorage(StorageBackend):
         key = checks.check_series_key((tenant_id, cluster_id, node_id, metric_name))
         bounds = checks.time_bounds(start_time, end_time)
         with self._read() as conn:
-            return points.read_series(conn, key, bounds)
+            return read_series_with_rollups(conn, key, bounds)
 
     def list_series(
         self,

@@ -1,0 +1,232 @@
+"""SQL for anomaly results, aggregated scores, detector state, API keys and counts.
+
+Rows go in and out through :mod:`backend.storage._records` (times as epoch ns, JSON as text),
+so PostgreSQL returns exactly what every other backend returns. Upserts keep a row's ``id``,
+which is what makes it usable as a pagination cursor. Every query names the tenant, except
+:func:`find_api_key`, which is how a tenant is found in the first place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+
+from backend.analytics.types import SeriesKey
+from backend.errors import ValidationError
+from backend.storage._checks import TimeBounds
+from backend.storage._records import ANOMALY_COLUMNS, API_KEY_COLUMNS, SCORE_COLUMNS
+
+__all__ = [
+    "STATS_KEYS",
+    "api_key_rows",
+    "insert_api_key",
+    "load_state",
+    "query_anomaly_rows",
+    "query_score_rows",
+    "revoke_api_key",
+    "save_state",
+    "stats",
+    "upsert_anomaly_rows",
+    "upsert_score_rows",
+]
+
+Row = tuple[Any, ...]
+_ANOMALY_TYPES = (
+    "text", "text", "text", "text", "int8", "int8", "float8", "text", "float8", "text", "int8",
+    "jsonb", "text",
+)  # fmt: skip
+_SCORE_TYPES = ("text", "text", "text", "text", "int8", "float8", "int4", "int4", "jsonb")
+_LEVEL_WHERE = {
+    "node": "node_id <> ''",
+    "cluster": "cluster_id <> '' AND node_id = ''",
+    "tenant": "cluster_id = ''",
+}
+_STATS = """
+SELECT
+    (SELECT count(*) FROM (SELECT tenant_id FROM series UNION SELECT tenant_id
+        FROM anomaly_results UNION SELECT tenant_id FROM aggregated_scores) AS t),
+    (SELECT count(*) FROM series),
+    (SELECT coalesce(sum(n), 0) FROM point_chunks),
+    (SELECT count(*) FROM anomaly_results),
+    (SELECT count(*) FROM aggregated_scores)
+"""
+STATS_KEYS = (
+    "total_tenants",
+    "total_metrics",
+    "total_points",
+    "total_anomalies",
+    "total_aggregated_scores",
+)
+
+
+def _select(columns: tuple[str, ...], json_columns: tuple[str, ...]) -> str:
+    return ", ".join(f"{c}::text" if c in json_columns else c for c in columns)
+
+
+def _upsert_sql(table: str, columns: tuple[str, ...], types: tuple[str, ...], key: int) -> str:
+    arrays = ", ".join(f"%s::{'text' if t == 'jsonb' else t}[]" for t in types)
+    casts = ", ".join(
+        f"{c}::jsonb" if t == "jsonb" else c for c, t in zip(columns, types, strict=True)
+    )
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns[key:])
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {casts} "
+        f"FROM unnest({arrays}) AS u({', '.join(columns)}) "
+        f"ON CONFLICT ({', '.join(columns[:key])}) DO UPDATE SET {updates}"
+    )
+
+
+_UPSERT_ANOMALIES = _upsert_sql("anomaly_results", ANOMALY_COLUMNS, _ANOMALY_TYPES, 6)
+_UPSERT_SCORES = _upsert_sql("aggregated_scores", SCORE_COLUMNS, _SCORE_TYPES, 5)
+
+
+def _last_per_key(rows: list[Row], key: int) -> list[Row]:
+    """One row per conflict key (the last wins), as one statement may touch a row only once."""
+    return list({row[:key]: row for row in rows}.values())
+
+
+def upsert_anomaly_rows(conn: psycopg.Connection, rows: list[Row]) -> None:
+    """Insert or update by (series, window_start, window_end)."""
+    unique = _last_per_key(rows, 6)
+    if unique:
+        conn.execute(_UPSERT_ANOMALIES, [list(c) for c in zip(*unique, strict=True)])
+
+
+def query_anomaly_rows(
+    conn: psycopg.Connection,
+    tenant_id: str,
+    bounds: TimeBounds,
+    min_score: float,
+    filters: dict[str, str | None],
+    limit: int | None,
+    newest_first: bool,
+) -> list[tuple[int, Row]]:
+    """(id, row) pairs overlapping the bounds, ordered by (window_start, id)."""
+    where = ["tenant_id = %s", "anomaly_score >= %s"]
+    params: list[Any] = [tenant_id, min_score]
+    if bounds.start_ns is not None:
+        where.append("window_end >= %s")
+        params.append(bounds.start_ns)
+    if bounds.end_ns is not None:
+        where.append("window_start <= %s")
+        params.append(bounds.end_ns)
+    for column, value in filters.items():
+        if value is not None:
+            where.append(f"{column} = %s")
+            params.append(value)
+    order = "DESC" if newest_first else "ASC"
+    query = (
+        f"SELECT id, {_select(ANOMALY_COLUMNS, ('engine_metadata',))} FROM anomaly_results "
+        f"WHERE {' AND '.join(where)} ORDER BY window_start {order}, id {order}"
+    )
+    if limit is not None:
+        query += " LIMIT %s"
+        params.append(limit)
+    return [(int(row[0]), tuple(row[1:])) for row in conn.execute(query, params).fetchall()]
+
+
+def upsert_score_rows(conn: psycopg.Connection, rows: list[Row]) -> None:
+    """Insert or update by (tenant, cluster, node, strategy, timestamp)."""
+    unique = _last_per_key(rows, 5)
+    if unique:
+        conn.execute(_UPSERT_SCORES, [list(c) for c in zip(*unique, strict=True)])
+
+
+def query_score_rows(
+    conn: psycopg.Connection,
+    tenant_id: str,
+    level: str | None,
+    cluster_id: str | None,
+    bounds: TimeBounds,
+    latest_only: bool,
+) -> list[tuple[int, Row]]:
+    """(id, row) pairs of the tenant's scores by (timestamp, id); ``latest_only`` keeps the
+    newest per (cluster, node)."""
+    where = ["tenant_id = %s"]
+    params: list[Any] = [tenant_id]
+    if level is not None:
+        where.append(_LEVEL_WHERE[level])
+    if cluster_id is not None:
+        where.append("cluster_id = %s")
+        params.append(cluster_id)
+    if bounds.start_ns is not None:
+        where.append("timestamp >= %s")
+        params.append(bounds.start_ns)
+    if bounds.end_ns is not None:
+        where.append("timestamp <= %s")
+        params.append(bounds.end_ns)
+    columns = f"id, {_select(SCORE_COLUMNS, ('contributors',))}"
+    inner = f"SELECT {columns} FROM aggregated_scores WHERE {' AND '.join(where)}"
+    if latest_only:
+        inner = (
+            f"SELECT DISTINCT ON (cluster_id, node_id) {columns} FROM ({inner}) AS s "
+            "ORDER BY cluster_id, node_id, timestamp DESC, id DESC"
+        )
+    query = f"SELECT * FROM ({inner}) AS picked ORDER BY timestamp, id"
+    return [(int(row[0]), tuple(row[1:])) for row in conn.execute(query, params).fetchall()]
+
+
+def save_state(conn: psycopg.Connection, key: SeriesKey, engine: str, state: bytes) -> None:
+    """Replace the state of (series, engine)."""
+    conn.execute(
+        "INSERT INTO detector_state (tenant_id, cluster_id, node_id, metric_name, engine, state) "
+        "VALUES (%s, %s, %s, %s, %s, %b) ON CONFLICT (tenant_id, cluster_id, node_id, "
+        "metric_name, engine) DO UPDATE SET state = excluded.state, updated_at = now()",
+        (*key, engine, state),
+    )
+
+
+def load_state(conn: psycopg.Connection, key: SeriesKey, engine: str) -> bytes | None:
+    """The saved state of (series, engine), or None."""
+    row = conn.execute(
+        "SELECT state FROM detector_state WHERE tenant_id = %s AND cluster_id = %s "
+        "AND node_id = %s AND metric_name = %s AND engine = %s",
+        (*key, engine),
+    ).fetchone()
+    return None if row is None else bytes(row[0])
+
+
+def insert_api_key(conn: psycopg.Connection, row: Row) -> None:
+    """Insert a key; a duplicate key_id or key_hash is a ValidationError naming the field."""
+    try:
+        with conn.transaction():
+            conn.execute(
+                f"INSERT INTO api_keys ({', '.join(API_KEY_COLUMNS)}) "
+                f"VALUES ({', '.join(['%s'] * len(API_KEY_COLUMNS))})",
+                (*row[:-1], bool(row[-1])),
+            )
+    except pg_errors.UniqueViolation as exc:
+        constraint = exc.diag.constraint_name or ""
+        field = "key_hash" if "key_hash" in constraint else "key_id"
+        value = row[API_KEY_COLUMNS.index(field)]
+        raise ValidationError(field, value, "already exists") from None
+
+
+def api_key_rows(conn: psycopg.Connection, column: str, value: str) -> list[Row]:
+    """Key rows where ``column`` (tenant_id or key_hash) equals ``value``, oldest first."""
+    if column not in ("tenant_id", "key_hash"):
+        raise ValueError(f"cannot look API keys up by {column!r}")
+    rows = conn.execute(
+        f"SELECT {', '.join(API_KEY_COLUMNS)} FROM api_keys WHERE {column} = %s "
+        "ORDER BY created_at, seq",
+        (value,),
+    ).fetchall()
+    return [(*row[:-1], int(row[-1])) for row in rows]
+
+
+def revoke_api_key(conn: psycopg.Connection, tenant_id: str, key_id: str, now_ns: int) -> bool:
+    """Stamp revoked_at once; False if the tenant has no such key."""
+    row = conn.execute(
+        "UPDATE api_keys SET revoked_at = coalesce(revoked_at, %s) "
+        "WHERE key_id = %s AND tenant_id = %s RETURNING 1",
+        (now_ns, key_id, tenant_id),
+    ).fetchone()
+    return row is not None
+
+
+def stats(conn: psycopg.Connection) -> dict[str, int]:
+    """The counts :meth:`StorageBackend.get_stats` promises."""
+    row = conn.execute(_STATS).fetchone()
+    return {key: int(value) for key, value in zip(STATS_KEYS, row or (0,) * 5, strict=True)}
