@@ -1,0 +1,162 @@
+"""``aboutcloud evaluate``: how good is an engine? NAB scores on a NAB-layout directory
+and/or event metrics on a simulated, labelled fleet.
+
+::
+
+    aboutcloud evaluate /path/to/nab --engine default --json out.json --plot plots/
+    aboutcloud evaluate --simulated 1000 --seed 7
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from backend.analytics.engine import AnomalyDetectionEngine, EngineRegistry
+from backend.errors import ValidationError
+from backend.evaluation.corpus import load_corpus
+from backend.evaluation.fleet import FleetEvaluation, evaluate_fleet
+from backend.evaluation.nab import NabEvaluation, evaluate_nab, series_of
+from backend.evaluation.plotting import plot_scored_series
+from backend.evaluation.report import fleet_table, fleet_to_dict, nab_table, nab_to_dict
+from backend.evaluation.scoring import engine_scores, engine_threshold
+
+__all__ = ["evaluate", "register"]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``evaluate`` command to ``app``."""
+    app.command("evaluate")(evaluate)
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def _run_nab(
+    detector: AnomalyDetectionEngine, dataset_dir: Path, console: Console
+) -> NabEvaluation:
+    with _progress(console) as bar:
+        task = bar.add_task("scoring NAB files", total=None)
+        return evaluate_nab(
+            detector, dataset_dir, lambda done, total: bar.update(task, completed=done, total=total)
+        )
+
+
+def _run_fleet(
+    detector: AnomalyDetectionEngine,
+    n_series: int,
+    seed: int,
+    anomaly_ratio: float,
+    console: Console,
+) -> FleetEvaluation:
+    from backend.simulator.fleet import FleetSpec, simulate_fleet
+
+    spec = FleetSpec.for_series_count(n_series, anomaly_ratio=anomaly_ratio, seed=seed)
+    with _progress(console) as bar:
+        task = bar.add_task("simulating fleet", total=n_series)
+        fleet = simulate_fleet(spec, lambda done, total: bar.update(task, completed=done))
+        task = bar.add_task("detecting", total=n_series)
+        return evaluate_fleet(
+            detector, fleet, progress=lambda done, total: bar.update(task, completed=done)
+        )
+
+
+def _plot_nab(detector: AnomalyDetectionEngine, dataset_dir: Path, plot_dir: Path) -> int:
+    threshold = engine_threshold(detector)
+    count = 0
+    for item in load_corpus(dataset_dir):
+        series = series_of(item)
+        scorer = getattr(detector, "score_series", None)
+        scored = scorer(series) if scorer is not None else None
+        scores = scored.scores if scored is not None else engine_scores(detector, series)
+        band = (scored.expected, scored.lower, scored.upper) if scored is not None else None
+        name = item.name.replace("/", "__").removesuffix(".csv")
+        plot_scored_series(
+            plot_dir / f"{name}.png",
+            item.timestamps_ns,
+            item.values,
+            scores,
+            threshold,
+            item.windows,
+            band,
+            title=item.name,
+        )
+        count += 1
+    return count
+
+
+def evaluate(
+    dataset_dir: Annotated[
+        Path | None,
+        typer.Argument(
+            help="NAB-layout directory (data/, labels/combined_windows.json).",
+            exists=True,
+            file_okay=False,
+        ),
+    ] = None,
+    engine: Annotated[str, typer.Option("--engine", help="Registered engine name.")] = "default",
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write results here.")] = None,
+    plot_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--plot", help="Write one PNG per NAB file (scores, threshold, windows) here."
+        ),
+    ] = None,
+    simulated: Annotated[
+        int,
+        typer.Option("--simulated", min=0, help="Also evaluate on a simulated fleet of N series."),
+    ] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated fleet.")] = 7,
+    anomaly_ratio: Annotated[
+        float,
+        typer.Option(
+            "--anomaly-ratio",
+            min=0.0,
+            max=1.0,
+            help="Share of simulated series with an anomaly.",
+        ),
+    ] = 0.2,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            "--threshold",
+            min=0.0,
+            max=1.0,
+            help="Engine alarm threshold (default: its own).",
+        ),
+    ] = None,
+) -> None:
+    """Evaluate an engine: NAB scores (3 profiles) and event metrics, optionally a fleet."""
+    if dataset_dir is None and simulated == 0:
+        raise ValidationError("dataset_dir", None, "give a NAB directory and/or --simulated N")
+    console = Console()
+    detector = EngineRegistry.get(engine, {} if threshold is None else {"threshold": threshold})
+    report: dict[str, Any] = {"engine": engine}
+    if dataset_dir is not None:
+        nab = _run_nab(detector, dataset_dir, console)
+        console.print(nab_table(nab))
+        report["nab"] = nab_to_dict(nab)
+        if plot_dir is not None:
+            count = _plot_nab(detector, dataset_dir, plot_dir)
+            console.print(f"{count} plots written to {plot_dir}")
+    if simulated:
+        fleet = _run_fleet(detector, simulated, seed, anomaly_ratio, console)
+        console.print(fleet_table(fleet))
+        report["fleet"] = fleet_to_dict(fleet)
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(report, indent=2, default=str))
+        console.print(f"results written to {json_out}")

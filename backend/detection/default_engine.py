@@ -1,0 +1,211 @@
+"""AboutCloud's own engine: the streaming detector behind the :class:`AnomalyDetectionEngine`
+seam.
+
+``score_series`` gives per-point scores with the expected value and band (what detect-file,
+evaluation and the dashboard plot); ``detect`` turns contiguous runs of points scoring at or
+above the threshold into one :class:`AnomalyResult` per incident, in time order. By default
+only anomalous windows are returned; ``emit_normal=True`` also returns the quiet stretches
+between them (cut into ``window_size``-point windows) as ``normal`` results.
+
+Config keys: ``threshold`` (default 0.5; ``anomaly_score_threshold`` is accepted too),
+``emit_normal`` (False), ``merge_gap_points`` (3: runs this close are one incident),
+``use_classifier`` (True: name kinds with the platform's explanation classifier) and any
+:class:`~backend.detection.streaming.params.DetectorParams` field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+import numpy as np
+
+from backend.analytics._timeconv import from_epoch_ns
+from backend.analytics.engine import AnomalyDetectionEngine
+from backend.analytics.types import AnomalyKind, AnomalyResult, MetricSeries
+from backend.detection.streaming.detector import (
+    STATISTIC_NAMES,
+    ScoredSeries,
+    StreamingDetector,
+)
+from backend.detection.streaming.kinds import guess_kind
+from backend.detection.streaming.params import DetectorParams
+from backend.detection.streaming.runs import anomalous_runs, normal_runs
+from backend.errors import ConfigError
+
+__all__ = ["DEFAULT_THRESHOLD", "DefaultAnomalyEngine", "is_counter_hint"]
+
+DEFAULT_THRESHOLD = 0.5
+_COUNTER_SUFFIXES = ("_total", "_count", "_sum")
+
+
+def is_counter_hint(series: MetricSeries) -> bool:
+    """Whether the series says it is a cumulative counter (metadata or Prometheus naming)."""
+    declared = str(series.metadata.get("metric_type", series.metadata.get("type", ""))).lower()
+    return declared == "counter" or series.metric_name.endswith(_COUNTER_SUFFIXES)
+
+
+class DefaultAnomalyEngine(AnomalyDetectionEngine):
+    """Streaming, calibrated detector; see ``docs/detection.md``.
+
+    >>> import numpy as np
+    >>> from backend.analytics.types import MetricSeries
+    >>> ts = np.arange(600, dtype=np.int64) * 60 * 10**9
+    >>> x = 50 + np.sin(np.arange(600) / 9.0) + np.random.default_rng(0).normal(0, 0.3, 600)
+    >>> x[500] = 90.0
+    >>> series = MetricSeries.from_arrays(("t", "c", "n", "cpu"), ts, x)
+    >>> [(r.anomaly_kind, r.window_start) for r in DefaultAnomalyEngine().detect(series)]
+    [('spike', datetime.datetime(1970, 1, 1, 8, 20))]
+    """
+
+    name: ClassVar[str] = "default"
+    version: ClassVar[str] = "1.0"
+
+    def __init__(self, config: dict[str, Any] | None = None) -> None:
+        super().__init__(config)
+        self.params = DetectorParams.from_config(self.config)
+        self.threshold = float(
+            self.config.get(
+                "threshold", self.config.get("anomaly_score_threshold", DEFAULT_THRESHOLD)
+            )
+        )
+        if not 0.0 < self.threshold <= 1.0:
+            raise ConfigError("threshold", self.threshold, "must be in (0, 1]")
+        self.emit_normal = bool(self.config.get("emit_normal", False))
+        self.merge_gap_points = int(self.config.get("merge_gap_points", 3))
+        self.use_classifier = bool(self.config.get("use_classifier", True))
+
+    def params_for(self, series: MetricSeries) -> DetectorParams:
+        """Hyperparameters for ``series`` (a declared counter forces counter handling)."""
+        if self.params.counter == -1 and is_counter_hint(series):
+            return dataclasses.replace(self.params, counter=1)
+        return self.params
+
+    def score_series(self, series: MetricSeries) -> ScoredSeries:
+        """Per-point scores in [0, 1], each using only the points up to it."""
+        self.validate_input(series)
+        detector = StreamingDetector(self.params_for(series))
+        return detector.score(series.timestamps_ns, series.values_array)
+
+    def detect(
+        self, time_series: MetricSeries, window_size: int | None = None
+    ) -> list[AnomalyResult]:
+        """Anomalous windows (and, with ``emit_normal``, normal ones) in time order."""
+        return self.results_from_scores(time_series, self.score_series(time_series), window_size)
+
+    def results_from_scores(
+        self,
+        time_series: MetricSeries,
+        scored: ScoredSeries,
+        window_size: int | None = None,
+        threshold: float | None = None,
+    ) -> list[AnomalyResult]:
+        """What :meth:`detect` returns, from scores already computed by :meth:`score_series`.
+
+        ``threshold`` overrides the engine's own (e.g. a per-metric threshold from config).
+        """
+        cut = self.threshold if threshold is None else threshold
+        hot = anomalous_runs(scored.scores, cut, self.merge_gap_points)
+        classifier = _load_classifier() if self.use_classifier and hot else None
+        results = [self._anomaly(time_series, scored, a, b, classifier) for a, b in hot]
+        if self.emit_normal:
+            size = window_size or int(self.config.get("window_size", 100))
+            results += [
+                self._normal(time_series, scored, a, b)
+                for a, b in normal_runs(len(scored), hot, size)
+            ]
+            results.sort(key=lambda r: r.window_start)
+        return results
+
+    def _anomaly(
+        self, series: MetricSeries, scored: ScoredSeries, start: int, end: int, classifier: Any
+    ) -> AnomalyResult:
+        kind = guess_kind(scored, start, end)
+        result = self._result(series, scored, start, end, kind)
+        if classifier is None:
+            return result
+        explanation = classifier.classify(series, result)
+        found = _kind_of(explanation) or kind
+        return self._result(
+            series, scored, start, end, found, getattr(explanation, "description", None) or None
+        )
+
+    def _result(
+        self,
+        series: MetricSeries,
+        scored: ScoredSeries,
+        start: int,
+        end: int,
+        kind: AnomalyKind,
+        text: str | None = None,
+    ) -> AnomalyResult:
+        peak = start + int(np.argmax(scored.scores[start : end + 1]))
+        deviation = abs(float(scored.modelled[peak] - scored.expected[peak]))
+        half = max(float(scored.upper[peak] - scored.expected[peak]), 1e-12)
+        return AnomalyResult(
+            *series.key,
+            window_start=from_epoch_ns(int(scored.timestamps_ns[start]), series.aware),
+            window_end=from_epoch_ns(int(scored.timestamps_ns[end]), series.aware),
+            anomaly_score=float(scored.scores[peak]),
+            anomaly_label=kind.label.value,
+            magnitude=deviation / (deviation + half),
+            explanation=text,
+            engine_metadata=_metadata(scored, start, end, peak, self.threshold),
+            anomaly_kind=kind.value,
+        )
+
+    def _normal(
+        self, series: MetricSeries, scored: ScoredSeries, start: int, end: int
+    ) -> AnomalyResult:
+        return AnomalyResult(
+            *series.key,
+            window_start=from_epoch_ns(int(scored.timestamps_ns[start]), series.aware),
+            window_end=from_epoch_ns(int(scored.timestamps_ns[end]), series.aware),
+            anomaly_score=float(scored.scores[start : end + 1].max()),
+            anomaly_label="normal",
+            magnitude=0.0,
+            engine_metadata={"engine": self.name, "points": end - start + 1},
+        )
+
+
+def _metadata(
+    scored: ScoredSeries, start: int, end: int, peak: int, threshold: float
+) -> dict[str, Any]:
+    stat = int(scored.statistic[peak])
+    return {
+        "engine": DefaultAnomalyEngine.name,
+        "engine_version": DefaultAnomalyEngine.version,
+        "points": end - start + 1,
+        "peak_timestamp": from_epoch_ns(int(scored.timestamps_ns[peak])).isoformat(),
+        "observed": float(scored.values[peak]),
+        "modelled": float(scored.modelled[peak]),
+        "expected": float(scored.expected[peak]),
+        "lower": float(scored.lower[peak]),
+        "upper": float(scored.upper[peak]),
+        "z": float(scored.z[peak]),
+        "raw_score": float(scored.raw_scores[peak]),
+        "statistic": STATISTIC_NAMES[stat] if stat >= 0 else "warmup",
+        "threshold": threshold,
+    }
+
+
+def _load_classifier() -> Any:
+    """The platform's explanation classifier, or None while it is not available."""
+    try:
+        from backend.analytics.explain import ExplanationClassifier
+    except ImportError:
+        return None
+    return ExplanationClassifier()
+
+
+def _kind_of(explanation: Any) -> AnomalyKind | None:
+    """The finer kind an explanation carries (attribute or ``additional_context``)."""
+    candidates = [getattr(explanation, "anomaly_kind", None)]
+    context = getattr(explanation, "additional_context", None) or {}
+    candidates += [context.get("anomaly_kind"), context.get("kind")]
+    for value in candidates:
+        try:
+            return AnomalyKind(str(getattr(value, "value", value)))
+        except ValueError:
+            continue
+    return None

@@ -1,0 +1,169 @@
+"""Per-series calibration: a surprise statistic's value → its tail probability.
+
+Each statistic keeps a histogram of its own past values (log-compressed, fixed bins, old
+counts fading because new ones weigh more). Every few points a tail is fitted to it:
+
+- *fitted* mode (``tail_mass`` > 0): above the histogram's ``1 − tail_mass`` quantile an
+  exponential tail on the linear scale, with the mean excess of the remembered tail as its
+  scale;
+- *record* mode (``tail_mass`` = 0): the largest value still remembered has probability
+  ≈ 1/(points remembered), and beyond it the probability falls by e per ``min_excess``.
+
+Below the fitted quantile log p is interpolated linearly (those points cannot alarm). So a
+statistic routinely large on one series (bursty traffic) is unremarkable there, while the
+same value on a quiet series is extremely unlikely: one threshold, similar false-alarm rates.
+The fit is cached in the state (:data:`layout.I_FIT`), so scoring a point costs O(1).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from backend.detection.streaming import layout as ly
+from backend.detection.streaming._jit import njit
+
+__all__ = ["count", "invert", "log10_tail", "refit", "reset"]
+
+_LN10 = math.log(10.0)
+S_MAX = ly.CAL_BINS * ly.CAL_BIN_WIDTH - 1e-9  # statistics saturate in the last bin
+_RESCALE = 1e100
+_CENTRES = np.expm1((np.arange(ly.CAL_BINS) + 0.5) * ly.CAL_BIN_WIDTH)  # linear bin centres
+_EXACT_BELOW = -1.0  # below this rough log10 p, read the body exactly from the histogram
+_FORGOTTEN = 0.05  # a bin worth less than this share of a fresh count is forgotten
+
+
+@njit
+def reset(st: np.ndarray) -> None:
+    """Empty calibrators, ready for counting."""
+    st[ly.I_CAL_WEIGHT] = 1.0
+    st[ly.I_CAL_TOTAL] = 0.0
+    for j in range(ly.N_STATS):
+        fit = ly.I_FIT + ly.FIT_WIDTH * j
+        st[fit] = 0.0
+        st[fit + 1] = 0.0
+        st[fit + 2] = 1.0
+        st[fit + 3] = 0.0
+
+
+@njit
+def _fit_tail(
+    st: np.ndarray, base: int, tail_mass: float, min_excess: float, w: float, norm: float
+) -> tuple[float, float, float]:
+    """(quantile edge, log10 p there, mean excess on the linear scale)."""
+    target = tail_mass * norm
+    tail = 0.0
+    moment = 0.0
+    b = ly.CAL_BINS - 1
+    while b > 0:
+        c = st[base + b]
+        if tail + c >= target:
+            break
+        tail += c
+        moment += c * _CENTRES[b]
+        b -= 1
+    q = (b + 1) * ly.CAL_BIN_WIDTH
+    excess = max(moment / tail - math.expm1(q), min_excess) if tail > 0.0 else min_excess
+    return q, math.log10((tail + w) / norm), excess
+
+
+@njit
+def _fit_record(
+    st: np.ndarray, base: int, min_excess: float, w: float, norm: float
+) -> tuple[float, float, float]:
+    """(edge of the largest remembered bin, log10 p there, fall-off scale)."""
+    floor = _FORGOTTEN * w
+    b = ly.CAL_BINS - 1
+    while b >= 0 and st[base + b] <= floor:
+        b -= 1
+    return (b + 1) * ly.CAL_BIN_WIDTH, math.log10(w / norm), min_excess
+
+
+@njit
+def refit(st: np.ndarray, tail_mass: float, min_excess: float, record_mask: int) -> None:
+    """Refit every statistic's tail from its histogram and cache it in the state."""
+    w = st[ly.I_CAL_WEIGHT]
+    norm = st[ly.I_CAL_TOTAL] + w
+    for j in range(ly.N_STATS):
+        base = ly.I_CAL + j * ly.CAL_BINS
+        if (record_mask >> j) & 1 == 0:
+            q, lp, excess = _fit_tail(st, base, tail_mass, min_excess, w, norm)
+        else:
+            q, lp, excess = _fit_record(st, base, min_excess, w, norm)
+        fit = ly.I_FIT + ly.FIT_WIDTH * j
+        st[fit] = q
+        st[fit + 1] = lp
+        st[fit + 2] = excess
+        st[fit + 3] = math.expm1(q)
+
+
+@njit
+def _body(st: np.ndarray, j: int, s: float, q: float) -> float:
+    """Exact log10 tail from the histogram for ``s`` below the fitted edge ``q``."""
+    base = ly.I_CAL + j * ly.CAL_BINS
+    w = st[ly.I_CAL_WEIGHT]
+    pos = s / ly.CAL_BIN_WIDTH
+    i = int(pos)
+    top = int(q / ly.CAL_BIN_WIDTH + 0.5) - 1
+    tail = st[base + i] * (1.0 - (pos - i))
+    for m in range(i + 1, top + 1):
+        tail += st[base + m]
+    if top < ly.CAL_BINS - 1:  # what lies above the edge is the fitted tail's mass
+        for m in range(top + 1, ly.CAL_BINS):
+            tail += st[base + m]
+    return math.log10(min((tail + w) / (st[ly.I_CAL_TOTAL] + w), 1.0))
+
+
+@njit
+def log10_tail(st: np.ndarray, j: int, s: float, record: bool) -> float:
+    """log10 P(statistic ``j`` ≥ ``s``) under this series' own history (cached fit)."""
+    fit = ly.I_FIT + ly.FIT_WIDTH * j
+    q = st[fit]
+    lp = st[fit + 1]
+    excess = st[fit + 2]
+    s = min(max(s, 0.0), S_MAX)
+    if s < q:  # the body: exact only where a record-mode score could matter
+        rough = lp * s / q
+        return _body(st, j, s, q) if record and rough < _EXACT_BELOW else rough
+    if record:
+        return lp - (s - q) / excess / _LN10
+    return lp - (math.expm1(s) - st[fit + 3]) / excess / _LN10
+
+
+@njit
+def invert(st: np.ndarray, j: int, target: float, record: bool) -> float:
+    """The linear statistic value (e.g. |z|) whose log10 tail probability is ``target``."""
+    fit = ly.I_FIT + ly.FIT_WIDTH * j
+    q = st[fit]
+    lp = st[fit + 1]
+    excess = st[fit + 2]
+    if target >= lp:
+        return math.expm1(q * target / lp) if lp < 0.0 else 0.0
+    if record:
+        return math.expm1(min(q + (lp - target) * _LN10 * excess, S_MAX))
+    return st[fit + 3] + (lp - target) * _LN10 * excess
+
+
+@njit
+def count(st: np.ndarray, stats: np.ndarray, a: float, record_mask: int) -> None:
+    """Count every statistic into its histogram; later counts weigh more (old ones fade).
+
+    In record mode a new record moves the cached edge at once (refits are periodic).
+    """
+    w = st[ly.I_CAL_WEIGHT]
+    for j in range(ly.N_STATS):
+        b = min(int(max(stats[j], 0.0) / ly.CAL_BIN_WIDTH), ly.CAL_BINS - 1)
+        st[ly.I_CAL + j * ly.CAL_BINS + b] += w
+        fit = ly.I_FIT + ly.FIT_WIDTH * j
+        if (record_mask >> j) & 1 and (b + 1) * ly.CAL_BIN_WIDTH > st[fit]:
+            st[fit] = (b + 1) * ly.CAL_BIN_WIDTH
+            st[fit + 3] = math.expm1(st[fit])
+    st[ly.I_CAL_TOTAL] += w
+    w /= 1.0 - a
+    if w > _RESCALE:
+        for i in range(ly.I_CAL, ly.I_CAL + ly.N_STATS * ly.CAL_BINS):
+            st[i] /= _RESCALE
+        st[ly.I_CAL_TOTAL] /= _RESCALE
+        w /= _RESCALE
+    st[ly.I_CAL_WEIGHT] = w

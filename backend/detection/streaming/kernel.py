@@ -1,0 +1,331 @@
+"""The compiled per-point step of the streaming detector, and loops over history and banks.
+
+``step`` reads one point, scores it against the state as it was *before* the point (so a
+score never uses the future), then updates the state. Scoring stored history and updating a
+bank of many series call the very same ``step``, which is why live, backfill and evaluation
+scores agree exactly.
+
+Per point: the value (a counter is differenced into a rate) is compared with the forecast
+``level + daily profile + weekday offset``; seven surprise statistics (residual up/down,
+short residual mean up/down, volatility, novelty of the value, time gap) are turned into
+tail probabilities by per-series calibrators; the smallest wins (Bonferroni-corrected) and
+the score is ``−log10(p) / log_scale`` clipped to [0, 1].
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from backend.detection.streaming import calibration as cal
+from backend.detection.streaming import layout as ly
+from backend.detection.streaming import params as pa
+from backend.detection.streaming._jit import njit
+from backend.detection.streaming.seasonal import learn_profile, profile_at
+
+__all__ = ["OUT_WIDTH", "bank_step", "score_history", "step"]
+
+OUT_SCORE = 0
+OUT_EXPECTED = 1
+OUT_LOWER = 2
+OUT_UPPER = 3
+OUT_RAW = 4
+OUT_Z = 5
+OUT_VALUE = 6
+OUT_STAT = 7
+OUT_WIDTH = 8
+
+_EARLY = 20.0  # points before robust clipping starts (the scale is still unknown)
+_MAX_STEPS = 1000.0
+_COUNTER_RISES = 0.6  # share of probe steps that must rise (none may fall) for a counter
+_REFIT_EVERY = 16  # points between refits of the calibrators' tails
+_LOG10_N_STATS = math.log10(ly.N_STATS)
+
+
+@njit
+def _rate(alpha: float, k: float) -> float:
+    if k == 1.0:
+        return alpha
+    return 1.0 - (1.0 - alpha) ** k
+
+
+@njit
+def _emit(out: np.ndarray, row: int, value: float) -> None:
+    out[row, OUT_SCORE] = 0.0
+    out[row, OUT_EXPECTED] = value
+    out[row, OUT_LOWER] = value
+    out[row, OUT_UPPER] = value
+    out[row, OUT_RAW] = 0.0
+    out[row, OUT_Z] = 0.0
+    out[row, OUT_VALUE] = value
+    out[row, OUT_STAT] = -1.0
+
+
+@njit
+def _advance_clock(st: np.ndarray, t: float) -> float:
+    """Elapsed seconds since the last point; updates the robust typical-step estimate."""
+    dt = t - st[ly.I_T_LAST]
+    typical = st[ly.I_STEP]
+    if dt <= 0.0:
+        dt = typical if typical > 0.0 else 1.0
+    if typical <= 0.0:
+        typical = dt
+    else:
+        typical += 0.05 * (min(max(dt, 0.5 * typical), 2.0 * typical) - typical)
+    st[ly.I_STEP] = typical
+    st[ly.I_T_LAST] = t
+    return dt
+
+
+@njit
+def _probe(st: np.ndarray, pr: np.ndarray, x: float) -> None:
+    """Count rises and falls of the first points, then decide gauge or counter."""
+    d = x - st[ly.I_X_LAST]
+    if d > 0.0:
+        st[ly.I_UPS] += 1.0
+    elif d < 0.0:
+        st[ly.I_DOWNS] += 1.0
+    if st[ly.I_SEEN] + 1.0 >= pr[pa.P_PROBE]:
+        forced = pr[pa.P_COUNTER]
+        monotone = st[ly.I_DOWNS] == 0.0 and st[ly.I_UPS] >= _COUNTER_RISES * st[ly.I_SEEN]
+        counter = forced == 1.0 or (forced < 0.0 and monotone)
+        st[ly.I_MODE] = 2.0 if counter else 1.0
+
+
+@njit
+def _transform(st: np.ndarray, x: float, dt: float) -> float:
+    """Counters become per-second rates (a fall is a reset: the new value is the increase)."""
+    if st[ly.I_MODE] != 2.0:
+        return x
+    d = x - st[ly.I_X_LAST]
+    return d / dt if d >= 0.0 else x / dt
+
+
+@njit
+def _scale(st: np.ndarray, level: float) -> float:
+    """Residual scale with a floor, so flat lines never divide by zero yet any change shows."""
+    return max(st[ly.I_SCALE], 1e-9 * abs(level) + 1e-4 * st[ly.I_MAGNITUDE] + 1e-12)
+
+
+@njit
+def _statistics(
+    st: np.ndarray, pr: np.ndarray, v: float, r: float, sce: float, k: float, stats: np.ndarray
+) -> None:
+    """The seven surprise statistics of this point (log-compressed, see ``layout.S_*``)."""
+    z = r / sce
+    _signed(stats, ly.S_POINT_UP, ly.S_POINT_DOWN, z)
+    am = _rate(pr[pa.P_ALPHA_MEAN], k)
+    lim = 8.0 * sce  # one huge point must not look like a sustained shift
+    st[ly.I_MEAN] += am * (min(max(r, -lim), lim) - st[ly.I_MEAN])
+    norm = pr[pa.P_MEAN_NORM] if k == 1.0 else math.sqrt((2.0 - am) / am)
+    _signed(stats, ly.S_MEAN_UP, ly.S_MEAN_DOWN, st[ly.I_MEAN] / sce * norm)
+    av = _rate(pr[pa.P_ALPHA_VOL], k)
+    st[ly.I_VOL] += av * (min(abs(r), 50.0 * sce) - st[ly.I_VOL])
+    stats[ly.S_VOLATILITY] = math.log1p(st[ly.I_VOL] / sce)
+    high = st[ly.I_ENV_HIGH]
+    low = st[ly.I_ENV_LOW]
+    beyond = max(v - high, low - v)
+    stats[ly.S_NOVELTY] = math.log1p(10.0 * beyond / max(high - low, sce)) if beyond > 0 else 0.0
+    stats[ly.S_GAP] = math.log(k) if k > 1.0 else 0.0
+
+
+@njit
+def _signed(stats: np.ndarray, up: int, down: int, value: float) -> None:
+    """Split a signed deviation into its log-compressed upward and downward statistics."""
+    if value >= 0.0:
+        stats[up] = math.log1p(value)
+        stats[down] = 0.0
+    else:
+        stats[up] = 0.0
+        stats[down] = math.log1p(-value)
+
+
+@njit
+def _record_mask(pr: np.ndarray) -> int:
+    """Statistics calibrated in record mode (all of them when ``tail_mass`` is 0)."""
+    if pr[pa.P_TAIL_MASS] <= 0.0:
+        return (1 << ly.N_STATS) - 1
+    return int(pr[pa.P_RECORD_MASK])
+
+
+@njit
+def _combine(st: np.ndarray, pr: np.ndarray, stats: np.ndarray) -> tuple[float, int]:
+    """Smallest calibrated log10 p over the enabled statistics, and which one it was."""
+    mask = int(pr[pa.P_STAT_MASK])
+    records = _record_mask(pr)
+    best = 0.0
+    best_j = -1
+    for j in range(ly.N_STATS):
+        if (mask >> j) & 1 == 0:
+            continue
+        lp = cal.log10_tail(st, j, stats[j], (records >> j) & 1 == 1)
+        if lp < best or best_j < 0:
+            best = lp
+            best_j = j
+    return best, best_j
+
+
+@njit
+def _band(st: np.ndarray, pr: np.ndarray, sce: float) -> tuple[float, float]:
+    """Residuals below/above the forecast at which the point statistics alone score 0.5."""
+    target = -0.5 * pr[pa.P_LOG_SCALE] - _LOG10_N_STATS
+    records = _record_mask(pr)
+    up = cal.invert(st, ly.S_POINT_UP, target, (records >> ly.S_POINT_UP) & 1 == 1)
+    down = cal.invert(st, ly.S_POINT_DOWN, target, (records >> ly.S_POINT_DOWN) & 1 == 1)
+    return down * sce, up * sce
+
+
+@njit
+def _adapt(st: np.ndarray, pr: np.ndarray, sce: float, k: float) -> None:
+    """Accept a level or volatility change that has lasted long enough as the new normal."""
+    if abs(st[ly.I_MEAN]) > pr[pa.P_ADAPT_Z] * sce:
+        st[ly.I_SHIFT_RUN] += k
+    else:
+        st[ly.I_SHIFT_RUN] = 0.0
+    if st[ly.I_SHIFT_RUN] >= pr[pa.P_ADAPT_POINTS]:
+        st[ly.I_LEVEL] += st[ly.I_MEAN]
+        st[ly.I_MEAN] = 0.0
+        st[ly.I_SHIFT_RUN] = 0.0
+    if st[ly.I_VOL] > 2.0 * sce:
+        st[ly.I_VOL_RUN] += k
+    else:
+        st[ly.I_VOL_RUN] = 0.0
+    if st[ly.I_VOL_RUN] >= pr[pa.P_ADAPT_POINTS]:
+        st[ly.I_SCALE] = st[ly.I_VOL]
+        st[ly.I_VOL_RUN] = 0.0
+
+
+@njit
+def _learn(
+    st: np.ndarray, pr: np.ndarray, v: float, r: float, sce: float, k: float, n: float
+) -> float:
+    """Robust baseline update; returns the clipped residual the seasonal profile learns."""
+    clip = pr[pa.P_CLIP] * sce if n > _EARLY else 1e300
+    u = min(max(r, -clip), clip)
+    st[ly.I_LEVEL] += max(_rate(pr[pa.P_ALPHA_LEVEL], k), 1.0 / (n + 1.0)) * u
+    a_scale = max(_rate(pr[pa.P_ALPHA_SCALE], k), 1.0 / n)
+    st[ly.I_SCALE] += a_scale * (min(abs(r), clip) - st[ly.I_SCALE])
+    a_env = _rate(pr[pa.P_ALPHA_ENVELOPE], k)
+    st[ly.I_MAGNITUDE] += max(a_env, 1.0 / (n + 1.0)) * (abs(v) - st[ly.I_MAGNITUDE])
+    level = st[ly.I_LEVEL]
+    st[ly.I_ENV_HIGH] = max(v, st[ly.I_ENV_HIGH] - a_env * (st[ly.I_ENV_HIGH] - level))
+    st[ly.I_ENV_LOW] = min(v, st[ly.I_ENV_LOW] - a_env * (st[ly.I_ENV_LOW] - level))
+    return u
+
+
+@njit
+def _start(st: np.ndarray, v: float, out: np.ndarray, row: int) -> None:
+    st[ly.I_LEVEL] = v
+    st[ly.I_MAGNITUDE] = abs(v)
+    st[ly.I_ENV_HIGH] = v
+    st[ly.I_ENV_LOW] = v
+    cal.reset(st)
+    _emit(out, row, v)
+
+
+@njit
+def step(
+    st: np.ndarray,
+    pr: np.ndarray,
+    t_ns: np.int64,
+    x: float,
+    out: np.ndarray,
+    row: int,
+    stats: np.ndarray,
+) -> None:
+    """Score one point against the state, write ``out[row]``, then learn from the point."""
+    t = float(t_ns) * 1e-9
+    if st[ly.I_SEEN] == 0.0:
+        st[ly.I_SEEN] = 1.0
+        st[ly.I_T_LAST] = t
+        st[ly.I_X_LAST] = x
+        _emit(out, row, x)
+        return
+    dt = _advance_clock(st, t)
+    if st[ly.I_MODE] == 0.0:
+        _probe(st, pr, x)
+        st[ly.I_SEEN] += 1.0
+        st[ly.I_X_LAST] = x
+        _emit(out, row, x)
+        return
+    v = _transform(st, x, dt)
+    st[ly.I_SEEN] += 1.0
+    st[ly.I_X_LAST] = x
+    n = st[ly.I_COUNT]
+    st[ly.I_COUNT] = n + 1.0
+    if n == 0.0:
+        _start(st, v, out, row)
+        return
+    _score_and_learn(st, pr, t, v, dt, n, out, row, stats)
+
+
+@njit
+def _score_and_learn(
+    st: np.ndarray,
+    pr: np.ndarray,
+    t: float,
+    v: float,
+    dt: float,
+    n: float,
+    out: np.ndarray,
+    row: int,
+    stats: np.ndarray,
+) -> None:
+    k = min(dt / st[ly.I_STEP], _MAX_STEPS)
+    if abs(k - 1.0) < 1e-6:  # regular sampling: take the exact fast path
+        k = 1.0
+    seasonal = pr[pa.P_SEASONAL] > 0.0
+    seas, i0, i1, w, dow = profile_at(st, t)
+    expected = st[ly.I_LEVEL] + (seas if seasonal else 0.0)
+    r = v - expected
+    sce = _scale(st, st[ly.I_LEVEL])
+    _statistics(st, pr, v, r, sce, k, stats)
+    best, best_j = _combine(st, pr, stats)
+    raw = min(max(-(best + _LOG10_N_STATS) / pr[pa.P_LOG_SCALE], 0.0), 1.0)
+    if n < pr[pa.P_WARMUP]:
+        raw = 0.0
+    recent = st[ly.I_RECENT]
+    st[ly.I_RECENT] = max(raw, recent * pr[pa.P_SUPPRESS_DECAY] ** k)
+    down, up = _band(st, pr, sce)
+    out[row, OUT_SCORE] = raw if raw > recent else raw * (1.0 - pr[pa.P_SUPPRESS])
+    out[row, OUT_EXPECTED] = expected
+    out[row, OUT_LOWER] = expected - down
+    out[row, OUT_UPPER] = expected + up
+    out[row, OUT_RAW] = raw
+    out[row, OUT_Z] = r / sce
+    out[row, OUT_VALUE] = v
+    out[row, OUT_STAT] = float(best_j)
+    records = _record_mask(pr)
+    cal.count(st, stats, max(_rate(pr[pa.P_ALPHA_CAL], k), 1.0 / (n + 1.0)), records)
+    if n < _REFIT_EVERY * _REFIT_EVERY or n % _REFIT_EVERY == 0.0:
+        cal.refit(st, pr[pa.P_TAIL_MASS], pr[pa.P_TAIL_SCALE], records)
+    u = _learn(st, pr, v, r, sce, k, n)
+    if seasonal:
+        centre = n % _REFIT_EVERY == 0.0
+        learn_profile(st, u, dt, i0, i1, w, dow, pr[pa.P_SEASON_DAYS], centre)
+    _adapt(st, pr, _scale(st, st[ly.I_LEVEL]), k)
+
+
+@njit
+def score_history(st: np.ndarray, pr: np.ndarray, t_ns: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Run ``step`` over a whole series; returns an ``(n, OUT_WIDTH)`` array."""
+    n = x.shape[0]
+    out = np.empty((n, OUT_WIDTH), dtype=np.float64)
+    stats = np.empty(ly.N_STATS, dtype=np.float64)
+    for i in range(n):
+        step(st, pr, t_ns[i], x[i], out, i, stats)
+    return out
+
+
+@njit
+def bank_step(
+    states: np.ndarray, pr: np.ndarray, t_ns: np.ndarray, x: np.ndarray, rows: np.ndarray
+) -> np.ndarray:
+    """One new point for each of ``rows`` of a 2-D state bank; ``(len(rows), OUT_WIDTH)``."""
+    m = rows.shape[0]
+    out = np.empty((m, OUT_WIDTH), dtype=np.float64)
+    stats = np.empty(ly.N_STATS, dtype=np.float64)
+    for i in range(m):
+        step(states[rows[i]], pr, t_ns[i], x[i], out, i, stats)
+    return out

@@ -1,0 +1,49 @@
+"""A small fallback that names the kind of an alarm window from the detector's own output.
+
+The platform's :class:`~backend.analytics.explain.ExplanationClassifier` reads the series
+itself and is preferred; this heuristic is used only when that classifier is unavailable, so
+results always carry a kind.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from backend.analytics.types import AnomalyKind
+from backend.detection.streaming.detector import STATISTIC_NAMES, ScoredSeries
+
+__all__ = ["guess_kind"]
+
+_GAP_STEPS = 5.0
+_SHIFT_SCALES = 3.0  # the level after the run differs from before by this many scales
+_SHIFT_STATS = {STATISTIC_NAMES.index("mean_up"), STATISTIC_NAMES.index("mean_down")}
+
+
+def guess_kind(scored: ScoredSeries, start: int, end: int) -> AnomalyKind:
+    """Kind of the alarm run ``start..end`` (inclusive indices into ``scored``).
+
+    >>> import numpy as np
+    >>> from backend.detection.streaming.detector import StreamingDetector
+    >>> ts = np.arange(300, dtype=np.int64) * 60 * 10**9
+    >>> noise = np.random.default_rng(0).normal(0, 0.3, 300)
+    >>> x = np.r_[np.zeros(200), np.full(100, 5.0)] + noise
+    >>> guess_kind(StreamingDetector().score(ts, x), 200, 203).value
+    'level_shift'
+    """
+    steps = np.diff(scored.timestamps_ns)
+    if steps.size and start > 0:
+        typical = float(np.median(steps))
+        if steps[start - 1] > _GAP_STEPS * typical:
+            return AnomalyKind.MISSING_DATA
+    peak = start + int(np.argmax(scored.scores[start : end + 1]))
+    sign = 1.0 if scored.z[peak] >= 0 else -1.0
+    before = float(scored.expected[start])
+    scale = abs(float(scored.modelled[peak] - scored.expected[peak])) / max(
+        abs(float(scored.z[peak])), 1e-12
+    )
+    tail = scored.modelled[end + 1 : end + 1 + max(10, end - start + 1)]
+    if tail.size >= 5 and abs(float(np.median(tail)) - before) > _SHIFT_SCALES * scale:
+        if int(scored.statistic[peak]) in _SHIFT_STATS and abs(scored.z[peak]) < 3.0:
+            return AnomalyKind.DRIFT
+        return AnomalyKind.LEVEL_SHIFT
+    return AnomalyKind.SPIKE if sign > 0 else AnomalyKind.DIP

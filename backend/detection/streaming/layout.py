@@ -1,0 +1,55 @@
+"""Where each quantity lives in a detector's flat float64 state vector.
+
+One series' whole state is a single ``float64`` array of :data:`STATE_SIZE` slots, so it can
+be saved as bytes, restored bit for bit, and stacked into a 2-D bank for many series. The
+indices are plain module constants that numba folds into the compiled kernel.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CAL_BINS", "N_DAY_BINS", "N_DOW_BINS", "N_STATS", "STATE_SIZE"]
+
+N_DAY_BINS = 24  # hour-of-day profile (linear interpolation between bin centres)
+N_DOW_BINS = 7  # day-of-week offsets
+
+# Surprise statistics, each with its own calibrator
+S_POINT_UP = 0  # residual above the forecast
+S_POINT_DOWN = 1  # residual below it
+S_MEAN_UP = 2  # short mean of residuals, positive side
+S_MEAN_DOWN = 3  # ... negative side
+S_VOLATILITY = 4  # short mean absolute residual against the usual scale
+S_NOVELTY = 5  # value outside the remembered range of values
+S_GAP = 6  # time since the previous point against the usual step
+N_STATS = 7
+
+# Bookkeeping
+I_COUNT = 0  # points modelled (after the counter probe)
+I_SEEN = 1  # points read in total
+I_T_LAST = 2  # last timestamp, epoch seconds
+I_X_LAST = 3  # last raw value
+I_STEP = 4  # typical sampling step, seconds
+I_MODE = 5  # 0 undecided, 1 gauge, 2 counter
+I_UPS = 6  # rises during the probe
+I_DOWNS = 7  # falls during the probe
+# Baseline
+I_LEVEL = 8
+I_SCALE = 9  # robust residual scale (mean absolute deviation)
+I_MEAN = 10  # short EW mean of residuals
+I_VOL = 11  # short EW mean of absolute residuals
+I_ENV_HIGH = 12  # slowly relaxing maximum of values seen
+I_ENV_LOW = 13  # slowly relaxing minimum of values seen
+I_SHIFT_RUN = 14  # steps a mean shift has persisted
+I_VOL_RUN = 15  # steps a volatility change has persisted
+I_RECENT = 16  # decayed maximum of recent raw scores (alarm suppression)
+I_MAGNITUDE = 17  # slow EW mean of |value| (sets the scale floor of flat series)
+I_CAL_WEIGHT = 18  # weight the next calibrator count gets (grows, so old counts fade)
+I_CAL_TOTAL = 19  # total weight in each calibrator histogram
+I_FIT = 24  # cached tail fit per statistic: (edge, log10 p there, excess, linear edge)
+FIT_WIDTH = 4
+# Calibrators: one histogram per statistic over log-compressed values
+CAL_BINS = 48
+CAL_BIN_WIDTH = 0.3
+I_CAL = I_FIT + FIT_WIDTH * N_STATS
+I_DAY = I_CAL + N_STATS * CAL_BINS
+I_DOW = I_DAY + N_DAY_BINS
+STATE_SIZE = I_DOW + N_DOW_BINS

@@ -1,0 +1,149 @@
+"""Hyperparameters of the streaming detector, and their packing for the compiled kernel.
+
+Rates are per *nominal step* (the series' typical sampling interval, learned from its
+timestamps); the kernel turns them into per-point rates from the real elapsed time, so gaps and
+irregular sampling decay the memory by how much time really passed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from backend.errors import ConfigError
+
+__all__ = ["DetectorParams"]
+
+# Kernel order of the packed array (see DetectorParams.to_array)
+_ORDER = (
+    "warmup_points", "probe_points", "alpha_level", "alpha_scale", "season_days",
+    "alpha_mean", "alpha_vol", "alpha_cal", "alpha_envelope", "clip", "log_scale",
+    "suppress", "suppress_decay", "tail_mass", "tail_scale", "adapt_points", "adapt_z",
+    "counter", "seasonal", "stat_mask", "record_mask",
+)  # fmt: skip
+(
+    P_WARMUP,
+    P_PROBE,
+    P_ALPHA_LEVEL,
+    P_ALPHA_SCALE,
+    P_SEASON_DAYS,
+    P_ALPHA_MEAN,
+    P_ALPHA_VOL,
+    P_ALPHA_CAL,
+    P_ALPHA_ENVELOPE,
+    P_CLIP,
+    P_LOG_SCALE,
+    P_SUPPRESS,
+    P_SUPPRESS_DECAY,
+    P_TAIL_MASS,
+    P_TAIL_SCALE,
+    P_ADAPT_POINTS,
+    P_ADAPT_Z,
+    P_COUNTER,
+    P_SEASONAL,
+    P_STAT_MASK,
+    P_RECORD_MASK,
+    P_MEAN_NORM,
+) = range(len(_ORDER) + 1)  # fmt: skip  (derived constants follow the knobs)
+_RATES = ("alpha_level", "alpha_scale", "alpha_mean", "alpha_vol", "alpha_cal", "alpha_envelope")
+
+
+@dataclass(frozen=True)
+class DetectorParams:
+    """Knobs of the streaming detector; the defaults are the documented general choice.
+
+    Parameters
+    ----------
+    warmup_points
+        Points a new series must see before any score above 0 (cold start).
+    probe_points
+        First points used only to decide whether the series is a cumulative counter.
+    alpha_level, alpha_scale, alpha_mean, alpha_vol, alpha_cal
+        Exponential rates per nominal step of the level, the residual scale, the short
+        residual mean, the short volatility and the score calibrators.
+    season_days
+        Memory of the daily profile and weekday offsets, in days spent in each bin.
+    alpha_envelope
+        Rate at which the remembered range of values relaxes towards the level; values
+        beyond the range are novel.
+    clip
+        Residuals beyond ``clip`` scales are clipped before they update the baseline, so
+        anomalies do not poison it.
+    log_scale
+        Score = −log10(p) / log_scale: 0.5 at p = 10^(−log_scale/2).
+    suppress, suppress_decay
+        A score not above the decayed maximum of recent scores is multiplied by
+        ``1 − suppress`` (one incident fires once); the maximum decays by ``suppress_decay``
+        per step.
+    tail_mass, tail_scale
+        Calibrators fit an exponential tail to the top ``tail_mass`` of each statistic's
+        history (scale = mean excess, at least ``tail_scale``).
+    adapt_points, adapt_z
+        A shift in level larger than ``adapt_z`` scales (or a doubling of volatility) that
+        lasts ``adapt_points`` steps is accepted as the new normal.
+    counter
+        1 forces counter handling, 0 forbids it, −1 detects monotone cumulative series.
+    seasonal
+        Whether to learn the daily profile and weekday offsets.
+    stat_mask
+        Bit ``j`` set: statistic ``j`` (see ``layout.S_*``) may raise the score.
+    """
+
+    warmup_points: int = 120
+    probe_points: int = 30
+    alpha_level: float = 0.08
+    alpha_scale: float = 0.01
+    season_days: float = 3.0
+    alpha_mean: float = 0.25
+    alpha_vol: float = 0.1
+    alpha_cal: float = 0.001
+    alpha_envelope: float = 0.001
+    clip: float = 4.0
+    log_scale: float = 8.0
+    suppress: float = 0.5
+    suppress_decay: float = 0.997
+    tail_mass: float = 0.01
+    tail_scale: float = 0.25
+    adapt_points: int = 12
+    adapt_z: float = 3.0
+    counter: int = -1
+    seasonal: bool = True
+    stat_mask: int = 127
+    record_mask: int = 0
+
+    def __post_init__(self) -> None:
+        for name in _RATES:
+            value = getattr(self, name)
+            if not 0.0 < value <= 1.0:
+                raise ConfigError(name, value, "must be in (0, 1]")
+        if not self.season_days > 0.0:
+            raise ConfigError("season_days", self.season_days, "must be positive")
+        if self.probe_points < 2:
+            raise ConfigError("probe_points", self.probe_points, "must be at least 2")
+        if self.warmup_points < self.probe_points + 2:
+            raise ConfigError(
+                "warmup_points",
+                self.warmup_points,
+                f"must be at least probe_points + 2 ({self.probe_points + 2})",
+            )
+        if self.counter not in (-1, 0, 1):
+            raise ConfigError("counter", self.counter, "must be -1 (auto), 0 or 1")
+        if not 0.0 <= self.tail_mass < 1.0:
+            raise ConfigError("tail_mass", self.tail_mass, "must be in [0, 1) (0: record mode)")
+        if not self.log_scale > 0.0:
+            raise ConfigError("log_scale", self.log_scale, "must be positive")
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> DetectorParams:
+        """Build from an engine config dict, ignoring keys that are not detector knobs."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in config.items() if k in names})
+
+    def to_array(self) -> np.ndarray:
+        """Pack in kernel order (the ``P_*`` constants), then derived constants."""
+        knobs = [float(getattr(self, name)) for name in _ORDER]
+        mean_norm = math.sqrt((2.0 - self.alpha_mean) / self.alpha_mean)  # sd of an EW mean
+        return np.array([*knobs, mean_norm], dtype=np.float64)

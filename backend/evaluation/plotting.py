@@ -1,0 +1,60 @@
+"""A PNG of one series with its scores, the threshold and the labelled windows, for a person
+to inspect what a detector did. matplotlib is imported lazily (it is slow to import).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["plot_scored_series"]
+
+
+def plot_scored_series(
+    path: Path | str,
+    timestamps_ns: np.ndarray,
+    values: np.ndarray,
+    scores: np.ndarray,
+    threshold: float,
+    windows: Sequence[tuple[int, int]] = (),
+    band: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    title: str = "",
+) -> Path:
+    """Write the plot to ``path`` (PNG) and return it.
+
+    Top panel: values, the expected value and band when given, labelled windows shaded,
+    alarms marked. Bottom panel: scores and the threshold.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    times = np.asarray(timestamps_ns, dtype="datetime64[ns]")
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(14, 6), sharex=True, gridspec_kw={"height_ratios": [2, 1]}
+    )
+    top.plot(times, values, lw=0.7, color="tab:blue", label="value")
+    if band is not None:
+        expected, lower, upper = band
+        top.plot(times, expected, lw=0.7, color="tab:green", label="expected")
+        top.fill_between(times, lower, upper, color="tab:green", alpha=0.15, label="band")
+    hot = np.flatnonzero(np.asarray(scores) >= threshold)
+    top.scatter(times[hot], np.asarray(values)[hot], s=10, color="tab:red", zorder=3, label="alarm")
+    for start, end in windows:
+        for axis in (top, bottom):
+            axis.axvspan(times[start], times[end], color="tab:red", alpha=0.12)
+    bottom.plot(times, scores, lw=0.7, color="tab:orange", label="score")
+    bottom.axhline(threshold, color="tab:purple", lw=0.8, ls="--", label="threshold")
+    bottom.set_ylim(0, 1.02)
+    top.set_title(title)
+    top.legend(loc="upper left", fontsize=8)
+    bottom.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=80)
+    plt.close(fig)
+    return out

@@ -1,0 +1,93 @@
+"""Evaluation results as rich tables (for the terminal) and plain dicts (for JSON files)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from rich.table import Table
+
+from backend.evaluation.fleet import FleetEvaluation
+from backend.evaluation.nab import NabEvaluation
+
+__all__ = ["fleet_table", "fleet_to_dict", "nab_table", "nab_to_dict"]
+
+
+def nab_table(result: NabEvaluation) -> Table:
+    """NAB scores per profile, optimised and at the engine's threshold, and event metrics."""
+    table = Table(
+        title=f"NAB — {result.engine} on {result.dataset} "
+        f"({result.files} files, {result.windows} windows)"
+    )
+    for column in (
+        "profile",
+        "score (optimised)",
+        "threshold",
+        "TP",
+        "FP",
+        "FN",
+        f"score @ {result.threshold:g}",
+    ):
+        table.add_column(column, justify="right" if column != "profile" else "left")
+    for best, fixed in zip(result.optimised, result.at_threshold, strict=True):
+        table.add_row(
+            best.profile,
+            f"{best.normalized:.2f}",
+            f"{best.threshold:.4f}",
+            str(best.true_positives),
+            str(best.false_positives),
+            str(best.false_negatives),
+            f"{fixed.normalized:.2f}",
+        )
+    e = result.events
+    table.caption = (
+        f"events @ {e.threshold:g}: precision {e.precision:.3f}, recall "
+        f"{e.recall:.3f}, F1 {e.f1:.3f}, mean delay {e.mean_delay_points:.1f} points"
+        f" ({e.mean_delay_seconds / 60:.1f} min); {result.points:,} points scored "
+        f"in {result.seconds:.2f} s"
+    )
+    return table
+
+
+def nab_to_dict(result: NabEvaluation) -> dict[str, Any]:
+    """JSON-ready form of a NAB evaluation."""
+    out = asdict(result)
+    out["optimised"] = {s.profile: asdict(s) for s in result.optimised}
+    out["at_threshold"] = {s.profile: asdict(s) for s in result.at_threshold}
+    return out
+
+
+def fleet_table(result: FleetEvaluation) -> Table:
+    """Recall and kind accuracy per anomaly kind, with the overall figures as caption."""
+    table = Table(
+        title=f"Simulated fleet — {result.engine} ({result.series:,} series, "
+        f"{result.points:,} points)"
+    )
+    for column in ("kind", "events", "detected", "recall", "kind right", "confused with"):
+        table.add_column(column, justify="left" if column in ("kind", "confused with") else "right")
+    for kind, stats in result.per_kind.items():
+        confused = ", ".join(f"{k}×{n}" for k, n in sorted(stats.confused_with.items()))
+        table.add_row(
+            kind,
+            str(stats.events),
+            str(stats.detected),
+            f"{stats.recall:.3f}",
+            f"{stats.kind_right}/{stats.detected}",
+            confused,
+        )
+    table.caption = (
+        f"recall {result.recall:.3f}, precision {result.precision:.3f}, F1 "
+        f"{result.f1:.3f}, false alarms {result.false_alarms} "
+        f"({result.false_alarms_per_10k:.2f} per 10k normal points), kind accuracy "
+        f"{result.kind_accuracy:.3f}, mean delay {result.mean_delay_seconds:.0f} s,"
+        f" {result.seconds:.1f} s"
+    )
+    return table
+
+
+def fleet_to_dict(result: FleetEvaluation) -> dict[str, Any]:
+    """JSON-ready form of a fleet evaluation (with the derived rates)."""
+    out = asdict(result)
+    for name in ("recall", "precision", "f1", "false_alarms_per_10k", "kind_accuracy"):
+        out[name] = getattr(result, name)
+    return out

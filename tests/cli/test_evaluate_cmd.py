@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import json
+import shutil
+
+import typer
+from typer.testing import CliRunner
+
+from backend.cli.evaluate_cmd import register
+from tests.evaluation._nab import nab_dir
+
+NAME = "realAWSCloudwatch/rds_cpu_utilization_cc0c53.csv"
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    register(app)
+    app.command("noop")(lambda: None)
+    return app
+
+
+def _tiny_corpus(tmp_path):
+    root = tmp_path / "nab"
+    (root / "data" / "realAWSCloudwatch").mkdir(parents=True)
+    (root / "labels").mkdir()
+    shutil.copy(nab_dir() / "data" / NAME, root / "data" / NAME)
+    windows = json.loads((nab_dir() / "labels" / "combined_windows.json").read_text())
+    (root / "labels" / "combined_windows.json").write_text(json.dumps({NAME: windows[NAME]}))
+    return root
+
+
+def test_evaluate_tiny_corpus_writes_json_and_plot(tmp_path) -> None:
+    root = _tiny_corpus(tmp_path)
+    out, plots = tmp_path / "out.json", tmp_path / "plots"
+    result = CliRunner().invoke(
+        _app(), ["evaluate", str(root), "--json", str(out), "--plot", str(plots)]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert set(report["nab"]["optimised"]) == {
+        "standard",
+        "reward_low_FP_rate",
+        "reward_low_FN_rate",
+    }
+    assert report["nab"]["windows"] == 2
+    assert len(list(plots.glob("*.png"))) == 1
+    assert "standard" in result.output
+
+
+def test_evaluate_simulated_small_fleet(tmp_path) -> None:
+    out = tmp_path / "fleet.json"
+    result = CliRunner().invoke(_app(), ["evaluate", "--simulated", "12", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["fleet"]["series"] == 12
+
+
+def test_evaluate_without_inputs_fails() -> None:
+    result = CliRunner().invoke(_app(), ["evaluate"])
+    assert result.exit_code != 0

@@ -1,0 +1,32 @@
+"""Small synthetic series shared by the detection tests (each test builds its own copy)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from backend.analytics.types import MetricSeries, SeriesKey
+
+MINUTE_NS = 60 * 10**9
+START_NS = 1_704_067_200 * 10**9  # 2024-01-01 00:00 UTC
+
+
+def noisy(n: int = 600, seed: int = 0, level: float = 50.0, noise: float = 1.0) -> np.ndarray:
+    """A noisy series with a gentle daily-ish wave."""
+    rng = np.random.default_rng(seed)
+    return level + 3 * np.sin(np.arange(n) / 60.0) + rng.normal(0, noise, n)
+
+
+def minutes(n: int) -> np.ndarray:
+    """``n`` timestamps one minute apart."""
+    return START_NS + np.arange(n, dtype=np.int64) * MINUTE_NS
+
+
+def series(
+    values: np.ndarray,
+    ts: np.ndarray | None = None,
+    metric: str = "cpu_usage",
+    metadata: dict | None = None,
+) -> MetricSeries:
+    """Wrap arrays as a MetricSeries of one test node."""
+    ts = minutes(values.shape[0]) if ts is None else ts
+    return MetricSeries.from_arrays(SeriesKey("t1", "c1", "n1", metric), ts, values, metadata)

@@ -1,0 +1,97 @@
+"""Conformance suite every engine must pass. Add an engine's registry name to ENGINES."""
+
+from __future__ import annotations
+
+import pickle
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+from backend.analytics.engine import EngineRegistry
+from backend.evaluation.scoring import engine_scores
+from tests.detection._series import minutes, noisy, series
+
+ENGINES = ["default"]
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest):
+    return EngineRegistry.get(request.param)
+
+
+def _spiky(n: int = 600, at: int = 450) -> np.ndarray:
+    values = noisy(n, seed=3)
+    values[at] += 40.0
+    return values
+
+
+def test_engine_scores_no_look_ahead(engine) -> None:
+    values = _spiky()
+    whole = engine_scores(engine, series(values))
+    prefix = engine_scores(engine, series(values[:460]))
+    np.testing.assert_array_equal(prefix, whole[:460])
+
+
+def test_engine_scores_in_unit_interval(engine) -> None:
+    scores = engine_scores(engine, series(_spiky()))
+    assert np.isfinite(scores).all()
+    assert scores.min() >= 0.0 and scores.max() <= 1.0
+
+
+def test_engine_detect_deterministic(engine) -> None:
+    first = engine.detect(series(_spiky()))
+    second = EngineRegistry.get(engine.engine_name()).detect(series(_spiky()))
+    assert [(r.window_start, r.anomaly_score) for r in first] == [
+        (r.window_start, r.anomaly_score) for r in second
+    ]
+
+
+def test_engine_pickle_round_trip_same_results(engine) -> None:
+    clone = pickle.loads(pickle.dumps(engine))
+    a = engine.detect(series(_spiky()))
+    b = clone.detect(series(_spiky()))
+    assert [(r.window_start, r.anomaly_score) for r in a] == [
+        (r.window_start, r.anomaly_score) for r in b
+    ]
+
+
+def test_engine_detect_finds_injected_spike(engine) -> None:
+    results = engine.detect(series(_spiky(at=450)))
+    spike_time = series(_spiky()).timestamps[450]
+    assert any(r.is_anomaly and r.window_start <= spike_time <= r.window_end for r in results)
+
+
+def test_engine_detect_finds_level_shift(engine) -> None:
+    values = noisy(700, seed=5)
+    values[500:] += 15.0
+    shift_time = series(values).timestamps[500]
+    starts = [r.window_start for r in engine.detect(series(values)) if r.is_anomaly]
+    assert any(shift_time <= start <= shift_time + timedelta(minutes=10) for start in starts)
+
+
+def test_engine_flat_line_quiet_then_change_flagged(engine) -> None:
+    values = np.full(500, 7.0)
+    assert engine.detect(series(values)) == []
+    values[400:] = 7.5
+    flagged = [r for r in engine.detect(series(values)) if r.is_anomaly]
+    assert flagged and flagged[0].window_start == series(values).timestamps[400]
+
+
+def test_engine_counter_steady_rate_quiet_rate_jump_flagged(engine) -> None:
+    rng = np.random.default_rng(1)
+    increments = rng.poisson(100, 800).astype(float)
+    quiet = engine.detect(series(np.cumsum(increments), metric="requests_total"))
+    assert quiet == []
+    increments[600:] *= 5
+    flagged = engine.detect(series(np.cumsum(increments), metric="requests_total"))
+    assert any(r.window_start <= series(increments).timestamps[603] for r in flagged)
+
+
+def test_engine_gap_in_timestamps_scored_and_flagged(engine) -> None:
+    values = noisy(700, seed=2)
+    ts = minutes(700)
+    ts[500:] += 90 * 60 * 10**9  # ninety minutes without data
+    scores = engine_scores(engine, series(values, ts))
+    assert np.isfinite(scores).all()
+    assert scores[500] >= 0.5

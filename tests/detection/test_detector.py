@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from backend.detection.streaming.detector import DetectorBank, StreamingDetector
+from backend.detection.streaming.params import DetectorParams
+from backend.errors import ConfigError, ValidationError
+from tests.detection._series import minutes, noisy
+
+
+def test_bank_update_matches_history_scores_exactly() -> None:
+    n, length = 5, 400
+    ts = minutes(length)
+    data = np.stack([noisy(length, seed=s) for s in range(n)])
+    data[2, 300] += 50
+    bank = DetectorBank(n)
+    ticks = np.stack(
+        [bank.update(np.arange(n), np.full(n, ts[i]), data[:, i]) for i in range(length)], axis=1
+    )
+    for row in range(n):
+        np.testing.assert_array_equal(ticks[row], StreamingDetector().score(ts, data[row]).scores)
+
+
+def test_bank_grow_adds_fresh_rows() -> None:
+    bank = DetectorBank(2)
+    rows = bank.grow(3)
+    assert rows.tolist() == [2, 3, 4] and len(bank) == 5
+
+
+def test_bank_update_unknown_row_rejected() -> None:
+    with pytest.raises(ValidationError, match="rows"):
+        DetectorBank(2).update(np.array([5]), np.array([0]), np.array([1.0]))
+
+
+def test_detector_warmup_scores_zero() -> None:
+    values = noisy(300)
+    values[50] += 100
+    scored = StreamingDetector().score(minutes(300), values)
+    warmup = DetectorParams().warmup_points + DetectorParams().probe_points
+    assert scored.scores[:warmup].max() == 0.0
+
+
+def test_detector_nan_value_rejected() -> None:
+    values = noisy(10)
+    values[3] = np.nan
+    with pytest.raises(ValidationError, match="values\\[3\\]"):
+        StreamingDetector().score(minutes(10), values)
+
+
+def test_detector_band_contains_expected() -> None:
+    scored = StreamingDetector().score(minutes(500), noisy(500))
+    after = slice(200, None)
+    assert (scored.lower[after] <= scored.expected[after]).all()
+    assert (scored.upper[after] >= scored.expected[after]).all()
+
+
+def test_detector_daily_profile_learnt_across_days() -> None:
+    n = 4 * 1440
+    t = np.arange(n)
+    values = 50 + 20 * np.sin(2 * np.pi * t / 1440) + np.random.default_rng(0).normal(0, 1, n)
+    scored = StreamingDetector().score(minutes(n), values)
+    last_day = slice(3 * 1440, None)
+    assert np.abs(values[last_day] - scored.expected[last_day]).mean() < 2.0
+    assert scored.scores[last_day].max() < 0.5
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("alpha_level", 0.0), ("counter", 2), ("warmup_points", 3), ("tail_mass", 1.5)],
+)
+def test_params_invalid_rejected(field: str, value: float) -> None:
+    with pytest.raises(ConfigError, match=field):
+        DetectorParams(**{field: value})
