@@ -10,8 +10,10 @@ import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from backend.analytics._timeconv import to_epoch_ns
@@ -219,10 +221,20 @@ def _is_aware(value: Any) -> bool:
     return getattr(value, "tzinfo", None) is not None
 
 
+def _json_default(value: Any) -> Any:
+    """Datetimes as ISO-8601 and numpy scalars as Python numbers; anything else is refused."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 def encode_json(field: str, value: Any) -> str:
-    """JSON text of a metadata-like value; ValidationError if it is not JSON-serialisable."""
+    """JSON text of a metadata-like value (datetimes as ISO-8601); ValidationError if it is not
+    JSON-serialisable."""
     try:
-        return json.dumps(value, sort_keys=True, allow_nan=False)
+        return json.dumps(value, sort_keys=True, allow_nan=False, default=_json_default)
     except (TypeError, ValueError) as exc:
         raise ValidationError(field, value, f"must be JSON-serialisable ({exc})") from None
 

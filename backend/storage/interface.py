@@ -184,8 +184,12 @@ class StorageBackend(abc.ABC):
         """The record with this hash (revoked ones included), or None."""
 
     @abc.abstractmethod
-    def list_api_keys(self, tenant_id: str) -> list[ApiKeyRecord]:
-        """The tenant's keys, oldest first."""
+    def find_api_key_by_id(self, key_id: str) -> ApiKeyRecord | None:
+        """The record with this key id (any tenant: operator CLI only), or None."""
+
+    @abc.abstractmethod
+    def list_api_keys(self, tenant_id: str | None) -> list[ApiKeyRecord]:
+        """The tenant's keys, oldest first; ``None`` lists every tenant's (operator CLI only)."""
 
     @abc.abstractmethod
     def revoke_api_key(self, tenant_id: str, key_id: str) -> bool:

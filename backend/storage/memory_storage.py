@@ -242,11 +242,20 @@ class InMemoryStorage(StorageBackend):
             rows = [row for row in self._api_keys.values() if row[3] == key_hash]
         return api_key_from_row(rows[0]) if rows else None
 
-    def list_api_keys(self, tenant_id: str) -> list[ApiKeyRecord]:
-        """The tenant's keys, oldest first (insertion order breaks ties)."""
-        check_id("tenant_id", tenant_id)
+    def find_api_key_by_id(self, key_id: str) -> ApiKeyRecord | None:
+        """The record with this key id, revoked or not."""
         with self._lock:
-            rows = [row for row in self._api_keys.values() if row[1] == tenant_id]
+            row = self._api_keys.get(key_id)
+        return api_key_from_row(row) if row is not None else None
+
+    def list_api_keys(self, tenant_id: str | None) -> list[ApiKeyRecord]:
+        """The tenant's keys (every tenant's when None), oldest first."""
+        if tenant_id is not None:
+            check_id("tenant_id", tenant_id)
+        with self._lock:
+            rows = [
+                row for row in self._api_keys.values() if tenant_id is None or row[1] == tenant_id
+            ]
         rows.sort(key=lambda row: row[4])
         return [api_key_from_row(row) for row in rows]
 
@@ -281,15 +290,16 @@ class InMemoryStorage(StorageBackend):
 
 
 def _merged(current: _Stored | None, series: MetricSeries) -> _Stored:
-    checks.encode_json("metadata", series.metadata)
+    # stored as its JSON form, so every backend gives the same metadata back
+    metadata = checks.decode_json(checks.encode_json("metadata", series.metadata))
     if current is None:
-        return _Stored(series.timestamps_ns, series.values_array, dict(series.metadata))
+        return _Stored(series.timestamps_ns, series.values_array, metadata)
     ts, values = merge_points(
         current.timestamps_ns, current.values, series.timestamps_ns, series.values_array
     )
     ts.setflags(write=False)
     values.setflags(write=False)
-    return _Stored(ts, values, {**current.metadata, **series.metadata})
+    return _Stored(ts, values, {**current.metadata, **metadata})
 
 
 def _matches(values: Sequence[Any], wanted: Sequence[str | None]) -> bool:

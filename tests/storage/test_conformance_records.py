@@ -293,6 +293,19 @@ def test_api_keys_save_find_list(storage: StorageBackend) -> None:
     assert storage.list_api_keys("t1") == [records[1], records[0]]
 
 
+def test_api_keys_find_by_id_and_list_all_tenants(storage: StorageBackend) -> None:
+    records = [
+        key_record("k2", minute=5),
+        key_record("k1"),
+        key_record("k3", tenant="t2", minute=9),
+    ]
+    for record in records:
+        storage.save_api_key(record)
+    assert storage.find_api_key_by_id("k3") == records[2]
+    assert storage.find_api_key_by_id("nope") is None
+    assert storage.list_api_keys(None) == [records[1], records[0], records[2]]
+
+
 def test_api_keys_revoke_only_own_tenant(storage: StorageBackend) -> None:
     storage.save_api_key(key_record("k1"))
     assert storage.revoke_api_key("t2", "k1") is False

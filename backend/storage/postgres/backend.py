@@ -321,12 +321,17 @@ class PostgresStorage(StorageBackend):
         )
         return api_key_from_row(rows[0]) if rows else None
 
-    def list_api_keys(self, tenant_id: str) -> list[ApiKeyRecord]:
-        """The tenant's keys, oldest first."""
-        check_id("tenant_id", tenant_id)
-        rows = self._read(
-            "list API keys", lambda c: records.api_key_rows(c, "tenant_id", tenant_id)
-        )
+    def find_api_key_by_id(self, key_id: str) -> ApiKeyRecord | None:
+        """The record with this key id, revoked or not."""
+        rows = self._read("find an API key", lambda c: records.api_key_rows(c, "key_id", key_id))
+        return api_key_from_row(rows[0]) if rows else None
+
+    def list_api_keys(self, tenant_id: str | None) -> list[ApiKeyRecord]:
+        """The tenant's keys (every tenant's when None), oldest first."""
+        column = None if tenant_id is None else "tenant_id"
+        if tenant_id is not None:
+            check_id("tenant_id", tenant_id)
+        rows = self._read("list API keys", lambda c: records.api_key_rows(c, column, tenant_id))
         return [api_key_from_row(row) for row in rows]
 
     def revoke_api_key(self, tenant_id: str, key_id: str) -> bool:

@@ -204,14 +204,16 @@ def insert_api_key(conn: psycopg.Connection, row: Row) -> None:
         raise ValidationError(field, value, "already exists") from None
 
 
-def api_key_rows(conn: psycopg.Connection, column: str, value: str) -> list[Row]:
-    """Key rows where ``column`` (tenant_id or key_hash) equals ``value``, oldest first."""
-    if column not in ("tenant_id", "key_hash"):
+def api_key_rows(conn: psycopg.Connection, column: str | None, value: str | None) -> list[Row]:
+    """Key rows where ``column`` (tenant_id, key_hash or key_id) equals ``value`` (all rows
+    when column is None), oldest first."""
+    if column is not None and column not in ("tenant_id", "key_hash", "key_id"):
         raise ValueError(f"cannot look API keys up by {column!r}")
+    where = "" if column is None else f" WHERE {column} = %s"
+    params = () if column is None else (value,)
     rows = conn.execute(
-        f"SELECT {', '.join(API_KEY_COLUMNS)} FROM api_keys WHERE {column} = %s "
-        "ORDER BY created_at, seq",
-        (value,),
+        f"SELECT {', '.join(API_KEY_COLUMNS)} FROM api_keys{where} ORDER BY created_at, seq",
+        params,
     ).fetchall()
     return [(*row[:-1], int(row[-1])) for row in rows]
 

@@ -154,16 +154,17 @@ def insert_api_key(conn: sqlite3.Connection, record: ApiKeyRecord, row: Row) -> 
     )
 
 
-def api_key_rows(conn: sqlite3.Connection, column: str, value: str) -> list[Row]:
-    """Key rows where ``column`` equals ``value``, oldest first."""
-    return [
-        tuple(row)
-        for row in conn.execute(
-            f"SELECT {', '.join(API_KEY_COLUMNS)} FROM api_keys WHERE {column} = ? "
-            "ORDER BY created_at, seq",
-            (value,),
-        )
-    ]
+_KEY_LOOKUPS = ("tenant_id", "key_hash", "key_id")
+
+
+def api_key_rows(conn: sqlite3.Connection, column: str | None, value: str | None) -> list[Row]:
+    """Key rows where ``column`` equals ``value`` (all rows when column is None), oldest first."""
+    if column is not None and column not in _KEY_LOOKUPS:
+        raise ValueError(f"cannot look API keys up by {column!r}")
+    where = "" if column is None else f" WHERE {column} = ?"
+    params = () if column is None else (value,)
+    sql = f"SELECT {', '.join(API_KEY_COLUMNS)} FROM api_keys{where} ORDER BY created_at, seq"
+    return [tuple(row) for row in conn.execute(sql, params)]
 
 
 def revoke_api_key(conn: sqlite3.Connection, tenant_id: str, key_id: str) -> bool:

@@ -259,10 +259,19 @@ class SQLiteStorage(StorageBackend):
             rows = records.api_key_rows(conn, "key_hash", key_hash)
         return api_key_from_row(rows[0]) if rows else None
 
-    def list_api_keys(self, tenant_id: str) -> list[ApiKeyRecord]:
-        """The tenant's keys, oldest first."""
+    def find_api_key_by_id(self, key_id: str) -> ApiKeyRecord | None:
+        """The record with this key id, revoked or not."""
         with self._read() as conn:
-            rows = records.api_key_rows(conn, "tenant_id", _check_id("tenant_id", tenant_id))
+            rows = records.api_key_rows(conn, "key_id", key_id)
+        return api_key_from_row(rows[0]) if rows else None
+
+    def list_api_keys(self, tenant_id: str | None) -> list[ApiKeyRecord]:
+        """The tenant's keys (every tenant's when None), oldest first."""
+        with self._read() as conn:
+            if tenant_id is None:
+                rows = records.api_key_rows(conn, None, None)
+            else:
+                rows = records.api_key_rows(conn, "tenant_id", _check_id("tenant_id", tenant_id))
         return [api_key_from_row(row) for row in rows]
 
     def revoke_api_key(self, tenant_id: str, key_id: str) -> bool:
