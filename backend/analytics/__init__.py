@@ -10,7 +10,14 @@ from backend.analytics.aggregation import (
     NodeAnomalyAggregator,
     TenantAnomalyAggregator,
 )
+from backend.analytics.config import DetectionConfig, get_config, load_config, set_config
 from backend.analytics.engine import AnomalyDetectionEngine, EngineRegistry
+from backend.analytics.explain import (
+    AnomalyExplanation,
+    ExplanationClassifier,
+    ExplanationTemplate,
+    ExplanationTemplateRegistry,
+)
 from backend.analytics.ranking import describe_contributors, explain_rank, rank_scores
 from backend.analytics.types import (
     AggregatedAnomalyScore,
@@ -32,11 +39,16 @@ __all__ = [
     "AggregationPipeline",
     "AggregationStrategy",
     "AnomalyDetectionEngine",
+    "AnomalyExplanation",
     "AnomalyKind",
     "AnomalyResult",
     "AnomalyType",
     "ClusterAnomalyAggregator",
+    "DetectionConfig",
     "EngineRegistry",
+    "ExplanationClassifier",
+    "ExplanationTemplate",
+    "ExplanationTemplateRegistry",
     "MetricPoint",
     "MetricSeries",
     "NodeAnomalyAggregator",
@@ -48,5 +60,8 @@ __all__ = [
     "TimeWindow",
     "describe_contributors",
     "explain_rank",
+    "get_config",
+    "load_config",
     "rank_scores",
+    "set_config",
 ]

@@ -1,0 +1,239 @@
+"""Detection thresholds: global defaults, per-metric overrides and safe per-family defaults.
+
+A :class:`DetectionConfig` decides what counts as an anomaly once an engine has scored a
+window: ``anomaly_score_threshold`` globally, ``metric_thresholds`` for named metrics or
+glob patterns (``"cpu*"``), and built-in adjustments for CPU, memory, disk and network
+metrics (see ``docs/thresholds.md`` for the reasoning). It is a plain frozen dataclass; the
+TOML/JSON file and environment loaders live in :mod:`backend.analytics.config_loading`
+(:func:`load_config` here is a shortcut). Nothing is read at import time.
+
+>>> config = DetectionConfig(metric_thresholds={"cpu_usage": 0.7})
+>>> config.get_threshold_for_metric("cpu_usage"), config.get_threshold_for_metric("latency_ms")
+(0.7, 0.5)
+>>> config.get_threshold_for_metric("network_rx_bytes")  # bursty family: +0.10
+0.6
+>>> config.is_critical(0.85), config.is_critical(0.5)
+(True, False)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from statistics import NormalDist
+from typing import Any
+
+from backend.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_METRIC_ADJUSTMENTS",
+    "DetectionConfig",
+    "alarm_z_for_window",
+    "get_config",
+    "load_config",
+    "reset_config",
+    "set_config",
+    "z_to_score",
+]
+
+#: Threshold adjustments by metric family (glob, case-insensitive), added to the global
+#: ``anomaly_score_threshold``. First match wins, so specific patterns come first.
+DEFAULT_METRIC_ADJUSTMENTS: tuple[tuple[str, float], ...] = (
+    ("cpu*", 0.05),
+    ("mem*", 0.0),
+    ("disk*io*", 0.10),
+    ("disk_read*", 0.10),
+    ("disk_write*", 0.10),
+    ("disk*", 0.0),
+    ("net*", 0.10),
+)
+
+
+@dataclass(frozen=True)
+class DetectionConfig:
+    """When a scored window is an anomaly, and when it is critical.
+
+    Parameters
+    ----------
+    anomaly_score_threshold
+        Global score at or above which a window is anomalous, in [0, 1].
+    critical_threshold
+        Score at or above which an anomaly is critical; not below ``anomaly_score_threshold``.
+    window_size_points, stride_points
+        Sliding-window geometry handed to engines (points per window, points between starts).
+    contamination
+        Expected fraction of anomalous windows in (0, 0.5]; engines set their alarm level so
+        that about this fraction of normal windows would be flagged.
+    algorithm
+        Detector family engines may use (kept for compatibility; e.g. ``isolation_forest``).
+    metric_thresholds
+        Overrides by metric name or glob pattern (``{"cpu_usage": 0.7, "disk*": 0.6}``); an
+        exact name beats a pattern, a longer pattern beats a shorter one.
+    engine
+        Registry name of the engine the pipeline should run (``default``, ``merlion``, ...).
+    engine_config
+        Hyperparameters passed to that engine.
+    use_metric_defaults
+        Apply :data:`DEFAULT_METRIC_ADJUSTMENTS` to metrics without an override.
+    """
+
+    anomaly_score_threshold: float = 0.5
+    critical_threshold: float = 0.8
+    window_size_points: int = 100
+    stride_points: int = 50
+    contamination: float = 0.05
+    algorithm: str = "isolation_forest"
+    metric_thresholds: dict[str, float] = field(default_factory=dict)
+    engine: str = "default"
+    engine_config: dict[str, Any] = field(default_factory=dict)
+    use_metric_defaults: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("anomaly_score_threshold", "critical_threshold"):
+            object.__setattr__(self, name, _unit_float(name, getattr(self, name)))
+        if self.critical_threshold < self.anomaly_score_threshold:
+            raise ConfigError(
+                "critical_threshold", self.critical_threshold,
+                f"must not be below anomaly_score_threshold ({self.anomaly_score_threshold})",
+            )  # fmt: skip
+        for name in ("window_size_points", "stride_points"):
+            object.__setattr__(self, name, _positive_int(name, getattr(self, name)))
+        contamination = _unit_float("contamination", self.contamination)
+        if not 0.0 < contamination <= 0.5:
+            raise ConfigError("contamination", self.contamination, "must be in (0, 0.5]")
+        object.__setattr__(self, "contamination", contamination)
+        for name in ("algorithm", "engine"):
+            _non_empty_str(name, getattr(self, name))
+        object.__setattr__(self, "metric_thresholds", _thresholds(self.metric_thresholds))
+        if not isinstance(self.engine_config, Mapping):
+            raise ConfigError("engine_config", self.engine_config, "must be a mapping")
+        object.__setattr__(self, "engine_config", dict(self.engine_config))
+        if not isinstance(self.use_metric_defaults, bool):
+            raise ConfigError("use_metric_defaults", self.use_metric_defaults, "must be a bool")
+
+    def get_threshold_for_metric(self, metric_name: str) -> float:
+        """The score threshold for ``metric_name``.
+
+        Order: exact override, longest matching override pattern, the global threshold plus
+        the built-in family adjustment (clipped to ``[0, critical_threshold]``), the global.
+        """
+        if metric_name in self.metric_thresholds:
+            return self.metric_thresholds[metric_name]
+        name = metric_name.lower()
+        patterns = [p for p in self.metric_thresholds if fnmatch.fnmatchcase(name, p.lower())]
+        if patterns:
+            return self.metric_thresholds[max(patterns, key=len)]
+        if self.use_metric_defaults:
+            for pattern, delta in DEFAULT_METRIC_ADJUSTMENTS:
+                if fnmatch.fnmatchcase(name, pattern):
+                    raised = self.anomaly_score_threshold + delta
+                    return round(min(max(raised, 0.0), self.critical_threshold), 6)
+        return self.anomaly_score_threshold
+
+    def is_critical(self, score: float) -> bool:
+        """True when ``score`` reaches ``critical_threshold``."""
+        return float(score) >= self.critical_threshold
+
+    def replace(self, **changes: Any) -> DetectionConfig:
+        """A validated copy with ``changes`` applied."""
+        return dataclasses.replace(self, **changes)
+
+
+def alarm_z_for_window(contamination: float, window_points: int) -> float:
+    """The calibrated z a window's peak must reach so ~``contamination`` of normal windows alarm.
+
+    Engines calibrate per-point scores to z-like values (|N(0, 1)| on normal data). The peak of
+    ``w`` such points exceeds ``z`` with probability ``1 - (1 - p)^w`` where ``p = P(|Z| > z)``;
+    solving for ``contamination`` gives the alarm level. Never below 3 (Merlion's default).
+
+    >>> round(alarm_z_for_window(0.05, 100), 2)
+    3.47
+    >>> alarm_z_for_window(0.5, 1)
+    3.0
+    """
+    per_point = 1.0 - (1.0 - contamination) ** (1.0 / max(int(window_points), 1))
+    z = NormalDist().inv_cdf(1.0 - per_point / 2.0)
+    return max(3.0, z)
+
+
+def z_to_score(z: Any, alarm_z: float) -> Any:
+    """Map calibrated z-like scores (>= 0) to [0, 1] so that ``z == alarm_z`` gives 0.5.
+
+    ``score = z² / (z² + alarm_z²)``: monotone, 0 at z = 0, 0.8 at twice the alarm level,
+    1 only in the limit. Works on floats and numpy arrays.
+
+    >>> z_to_score(3.0, 3.0), z_to_score(6.0, 3.0), z_to_score(0.0, 3.0)
+    (0.5, 0.8, 0.0)
+    """
+    squared = z * z
+    return squared / (squared + alarm_z * alarm_z)
+
+
+_current: DetectionConfig | None = None
+
+
+def get_config() -> DetectionConfig:
+    """The process-wide config: the one given to :func:`set_config`, else defaults + environment.
+
+    Reading the environment on each call (rather than at import) keeps imports side-effect free.
+    """
+    if _current is not None:
+        return _current
+    from backend.analytics.config_loading import config_from_env
+
+    return config_from_env()
+
+
+def set_config(config: DetectionConfig) -> None:
+    """Make ``config`` the process-wide config returned by :func:`get_config`."""
+    global _current
+    if not isinstance(config, DetectionConfig):
+        raise ConfigError("config", type(config).__name__, "must be a DetectionConfig")
+    _current = config
+
+
+def load_config(path: Any = None, environ: Mapping[str, str] | None = None) -> DetectionConfig:
+    """Defaults, then the TOML/JSON file at ``path`` (if given), then the environment."""
+    from backend.analytics.config_loading import load_config as _load
+
+    return _load(path, environ)
+
+
+def reset_config() -> None:
+    """Forget the config set by :func:`set_config` (back to defaults + environment)."""
+    global _current
+    _current = None
+
+
+def _unit_float(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(name, value, "must be a number")
+    number = float(value)
+    if not (math.isfinite(number) and 0.0 <= number <= 1.0):
+        raise ConfigError(name, value, "must be in [0, 1]")
+    return number
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(name, value, "must be an integer >= 1")
+    return int(value)
+
+
+def _non_empty_str(name: str, value: Any) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(name, value, "must be a non-empty string")
+
+
+def _thresholds(value: Any) -> dict[str, float]:
+    if not isinstance(value, Mapping):
+        raise ConfigError("metric_thresholds", value, "must be a mapping of metric -> threshold")
+    out: dict[str, float] = {}
+    for key, threshold in value.items():
+        if not isinstance(key, str) or not key.strip():
+            raise ConfigError("metric_thresholds", key, "keys must be non-empty metric names")
+        out[key] = _unit_float(f"metric_thresholds[{key!r}]", threshold)
+    return out

@@ -1,0 +1,145 @@
+"""Build a :class:`DetectionConfig` from a TOML/JSON file and the environment.
+
+Explicit parsing (no pydantic in analytics): every value is checked against the field's type
+and a bad one raises :class:`~backend.errors.ConfigError` naming the field, the value and the
+source it came from (file path or environment variable). Precedence: defaults < file < env.
+
+>>> env = {"ABOUTCLOUD_DETECTION__ANOMALY_SCORE_THRESHOLD": "0.6",
+...        "ABOUTCLOUD_DETECTION__METRIC_THRESHOLDS": '{"cpu_usage": 0.7}'}
+>>> config = config_from_env(env)
+>>> config.anomaly_score_threshold, config.metric_thresholds
+(0.6, {'cpu_usage': 0.7})
+>>> config_from_env({"ABOUTCLOUD_DETECTION__WINDOW_SIZE_POINTS": "ten"})
+Traceback (most recent call last):
+...
+backend.errors.ConfigError: window_size_points='ten': must be an integer (from env ABOUTCLOUD_...
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from backend.analytics.config import DetectionConfig
+from backend.errors import ConfigError
+
+__all__ = [
+    "ENV_PREFIX",
+    "config_from_env",
+    "config_from_file",
+    "config_from_mapping",
+    "load_config",
+]
+
+ENV_PREFIX = "ABOUTCLOUD_DETECTION__"
+_FIELDS = {f.name: f for f in dataclasses.fields(DetectionConfig)}
+_KINDS = {
+    "anomaly_score_threshold": "float", "critical_threshold": "float", "contamination": "float",
+    "window_size_points": "int", "stride_points": "int", "algorithm": "str", "engine": "str",
+    "metric_thresholds": "mapping", "engine_config": "mapping", "use_metric_defaults": "bool",
+}  # fmt: skip
+
+
+def config_from_mapping(
+    data: Mapping[str, Any], source: str = "mapping", base: DetectionConfig | None = None
+) -> DetectionConfig:
+    """``base`` (defaults if None) updated with the fields in ``data``; unknown keys are errors."""
+    values = {name: _coerce(name, raw, source) for name, raw in data.items()}
+    try:
+        return dataclasses.replace(base or DetectionConfig(), **values)
+    except ConfigError as exc:
+        raise ConfigError(exc.field, exc.value, f"{exc.reason} (from {source})") from None
+
+
+def config_from_file(path: str | Path, base: DetectionConfig | None = None) -> DetectionConfig:
+    """Read a ``.toml`` or ``.json`` file; fields may sit at top level or under ``[detection]``."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError("path", str(file), f"cannot read config file ({exc.strerror})") from None
+    data = _parse_file(file, text)
+    section = data.get("detection", data)
+    if not isinstance(section, Mapping):
+        raise ConfigError("detection", section, f"must be a table (from {file})")
+    return config_from_mapping(section, source=str(file), base=base)
+
+
+def config_from_env(
+    environ: Mapping[str, str] | None = None, base: DetectionConfig | None = None
+) -> DetectionConfig:
+    """``base`` updated from ``ABOUTCLOUD_DETECTION__<FIELD>`` variables (JSON for mappings)."""
+    env = os.environ if environ is None else environ
+    config = base or DetectionConfig()
+    for variable, raw in sorted(env.items()):
+        if variable.upper().startswith(ENV_PREFIX):
+            name = variable[len(ENV_PREFIX) :].lower()
+            config = config_from_mapping({name: raw}, source=f"env {variable}", base=config)
+    return config
+
+
+def load_config(
+    path: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> DetectionConfig:
+    """Defaults, then the file at ``path`` (if given), then the environment."""
+    config = DetectionConfig() if path is None else config_from_file(path)
+    return config_from_env(environ, base=config)
+
+
+def _parse_file(file: Path, text: str) -> dict[str, Any]:
+    suffix = file.suffix.lower()
+    try:
+        if suffix == ".toml":
+            return tomllib.loads(text)
+        if suffix == ".json":
+            data = json.loads(text)
+            if not isinstance(data, dict):
+                raise ConfigError("path", str(file), "a JSON config must be an object")
+            return data
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError("path", str(file), f"not valid {suffix[1:].upper()}: {exc}") from None
+    raise ConfigError("path", str(file), "config files must end in .toml or .json")
+
+
+def _coerce(name: str, raw: Any, source: str) -> Any:
+    if name not in _FIELDS:
+        known = ", ".join(sorted(_FIELDS))
+        raise ConfigError(name, raw, f"unknown setting; known: {known} (from {source})")
+    kind = _KINDS[name]
+    if isinstance(raw, str) and kind != "str":
+        return _from_text(name, kind, raw, source)
+    return raw
+
+
+def _from_text(name: str, kind: str, text: str, source: str) -> Any:
+    stripped = text.strip()
+    try:
+        if kind == "int":
+            return int(stripped)
+        if kind == "float":
+            return float(stripped)
+    except ValueError:
+        raise ConfigError(name, text, f"must be an integer (from {source})" if kind == "int"
+                          else f"must be a number (from {source})") from None  # fmt: skip
+    if kind == "bool":
+        return _parse_bool(name, stripped, source)
+    try:
+        return json.loads(stripped)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            name, text, f"must be a JSON object ({exc.msg}) (from {source})"
+        ) from None
+
+
+def _parse_bool(name: str, text: str, source: str) -> bool:
+    lowered = text.lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(name, text, f"must be true or false (from {source})")

@@ -1,0 +1,321 @@
+"""Sentences a person can act on: one template per anomaly kind, with numbers and units.
+
+Templates are ``str.format`` strings over the fields of an explanation (see
+:data:`TEMPLATE_FIELDS`), e.g. ``"{metric} on {node} rose to {observed} ({usual}: {baseline} ±
+{spread}) for {duration}"``. The registry keys them by coarse :class:`AnomalyType` or finer
+:class:`AnomalyKind`; the kind wins when both are registered.
+
+>>> template = ExplanationTemplate(AnomalyType.SPIKE, "{metric} peaked at {observed}")
+>>> template.placeholders
+('metric', 'observed')
+>>> format_value(97.25, "percent"), format_value(12_345_678.0, "bytes/s")
+('97.2 %', '12.3 M bytes/s')
+>>> format_duration(725)
+'12 min'
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import string
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+from backend.analytics.types import AnomalyKind, AnomalyType
+from backend.errors import ValidationError
+
+__all__ = [
+    "DEFAULT_TEMPLATES",
+    "TEMPLATE_FIELDS",
+    "ExplanationTemplate",
+    "ExplanationTemplateRegistry",
+    "format_duration",
+    "format_value",
+    "template_fields",
+]
+
+#: Fields a template may use; all are pre-formatted strings (values carry their unit).
+TEMPLATE_FIELDS = (
+    "metric", "node", "cluster", "tenant", "observed", "baseline", "spread", "baseline_range",
+    "usual",
+    "deviation", "direction", "duration", "start", "end", "rate", "missing", "gap_start",
+    "gap_end", "confidence", "severity", "score", "kind", "type",
+)  # fmt: skip
+
+#: (type or kind, template) pairs; a dict would merge AnomalyType.SPIKE and AnomalyKind.SPIKE.
+DEFAULT_TEMPLATES: tuple[tuple[AnomalyType | AnomalyKind, str], ...] = (
+    (
+        AnomalyKind.SPIKE,
+        "{metric} on {node} rose to {observed} ({usual}: {baseline_range}) for {duration}",
+    ),
+    (
+        AnomalyKind.DIP,
+        "{metric} on {node} fell to {observed} ({usual}: {baseline_range}) for {duration}",
+    ),
+    (
+        AnomalyKind.LEVEL_SHIFT,
+        "{metric} on {node} shifted {direction} from {baseline} to "
+        "{observed} ({deviation}) at {start} and has stayed there for {duration}",
+    ),
+    (
+        AnomalyKind.DRIFT,
+        "{metric} on {node} has been drifting {direction} since {start}: "
+        "from {baseline} to {observed} ({rate})",
+    ),
+    (
+        AnomalyKind.SEASONAL,
+        "{metric} on {node} no longer follows its usual pattern since "
+        "{start}: it swings to {observed} ({usual}: {baseline_range})",
+    ),
+    (
+        AnomalyKind.MISSING_DATA,
+        "{metric} on {node} has no data for {duration} ({missing} "
+        "points missing, {gap_start} to {gap_end}); check the agent or collector on {node}",
+    ),
+    (
+        AnomalyType.SPIKE,
+        "{metric} on {node} jumped to {observed} ({usual}: {baseline_range}) for {duration}",
+    ),
+    (
+        AnomalyType.TREND,
+        "{metric} on {node} moved {direction} from {baseline} to {observed} since {start}",
+    ),
+    (AnomalyType.SEASONAL, "{metric} on {node} no longer follows its usual pattern since {start}"),
+    (AnomalyType.NORMAL, "{metric} on {node} looks normal: {observed} ({usual}: {baseline_range})"),
+)
+
+_UNITS = {"percent": "%", "%": "%", "milliseconds": "ms", "seconds": "s"}
+_PREFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e4, "k"))
+
+
+class _Explained(Protocol):
+    @property
+    def anomaly_type(self) -> AnomalyType: ...
+
+    @property
+    def anomaly_kind(self) -> AnomalyKind | None: ...
+
+    @property
+    def baseline_value(self) -> float | None: ...
+
+    @property
+    def observed_value(self) -> float | None: ...
+
+    @property
+    def deviation_percent(self) -> float | None: ...
+
+    @property
+    def confidence(self) -> float: ...
+
+    @property
+    def severity(self) -> float: ...
+
+    @property
+    def additional_context(self) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class ExplanationTemplate:
+    """A format string for one anomaly type or kind; unknown placeholders are rejected early.
+
+    ``anomaly_type`` accepts the enums or their string values (``"dip"``, ``"trend"``).
+    """
+
+    anomaly_type: Any
+    template: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "anomaly_type", _key(self.anomaly_type))
+        if not isinstance(self.template, str) or not self.template.strip():
+            raise ValidationError("template", self.template, "must be a non-empty string")
+        unknown = [p for p in self.placeholders if p not in TEMPLATE_FIELDS]
+        if unknown:
+            known = ", ".join(TEMPLATE_FIELDS)
+            raise ValidationError("template", self.template, f"unknown fields {unknown}; "
+                                  f"known: {known}")  # fmt: skip
+
+    @property
+    def placeholders(self) -> tuple[str, ...]:
+        """Field names used by the template, in order."""
+        try:
+            parsed = list(string.Formatter().parse(self.template))
+        except ValueError as exc:
+            raise ValidationError(
+                "template", self.template, f"not a format string: {exc}"
+            ) from None
+        return tuple(name for _, name, _, _ in parsed if name)
+
+    def render(self, explanation: _Explained) -> str:
+        """The sentence for ``explanation`` (missing numbers read ``n/a``)."""
+        return self.template.format_map(template_fields(explanation))
+
+
+class _Fields(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "n/a"
+
+
+def template_fields(explanation: _Explained) -> dict[str, str]:
+    """Every :data:`TEMPLATE_FIELDS` entry, formatted from the explanation and its context."""
+    context = explanation.additional_context
+    unit = context.get("unit")
+    kind = explanation.anomaly_kind
+    observed, baseline = explanation.observed_value, explanation.baseline_value
+    fields = _Fields(
+        metric=str(context.get("metric_name", "metric")),
+        node=str(context.get("node_id", "node")),
+        cluster=str(context.get("cluster_id", "n/a")),
+        tenant=str(context.get("tenant_id", "n/a")),
+        observed=format_value(observed, unit),
+        baseline=format_value(baseline, unit),
+        spread=format_value(context.get("spread"), unit),
+        baseline_range=_range(baseline, context.get("spread"), unit),
+        usual=str(context.get("usual", "usual")),
+        deviation=_deviation(explanation.deviation_percent),
+        direction=_direction(observed, baseline),
+        confidence=f"{explanation.confidence:.0%}",
+        severity=f"{explanation.severity:.0%}",
+        kind=kind.value.replace("_", " ") if kind else "normal",
+        type=explanation.anomaly_type.value,
+    )
+    for name in ("start", "end", "gap_start", "gap_end"):
+        if context.get(name) is not None:
+            fields[name] = f"{context[name]:%Y-%m-%d %H:%M} UTC"
+    if context.get("duration_seconds") is not None:
+        fields["duration"] = format_duration(float(context["duration_seconds"]))
+    if context.get("rate_per_hour") is not None:
+        fields["rate"] = f"{format_value(context['rate_per_hour'], unit)} per hour"
+    if context.get("missing_points") is not None:
+        fields["missing"] = str(context["missing_points"])
+    if context.get("score") is not None:
+        fields["score"] = f"{float(context['score']):.2f}"
+    return fields
+
+
+def _range(center: float | None, spread: float | None, unit: str | None) -> str:
+    """``41.0 ± 6.0 %``: the unit once, after both numbers."""
+    if center is None or spread is None:
+        return format_value(center, unit)
+    middle, shown = format_value(center), _UNITS.get(unit or "", unit or "")
+    text = f"{middle} ± {format_value(spread)}"
+    return f"{text} {shown}" if shown else text
+
+
+def _deviation(percent: float | None) -> str:
+    return "n/a" if percent is None else f"{percent:+.0f} %"
+
+
+def _direction(observed: float | None, baseline: float | None) -> str:
+    if observed is None or baseline is None or observed == baseline:
+        return "n/a"
+    return "up" if observed > baseline else "down"
+
+
+class _SharedOrOwn:
+    """Method usable on the class (the shared default registry) and on an instance."""
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        self.func = func
+        functools.update_wrapper(self, func)  # type: ignore[arg-type]
+
+    def __get__(self, obj: Any, owner: type[ExplanationTemplateRegistry]) -> Callable[..., Any]:
+        return functools.partial(self.func, obj if obj is not None else owner.shared())
+
+
+class ExplanationTemplateRegistry:
+    """Templates by anomaly kind or type, starting from :data:`DEFAULT_TEMPLATES`.
+
+    ``get_template`` and ``register_template`` work on an instance and on the class itself
+    (which uses one shared registry), as older scripts call them both ways.
+
+    >>> registry = ExplanationTemplateRegistry()
+    >>> "fell to" in registry.get_template(AnomalyKind.DIP).template
+    True
+    >>> ExplanationTemplateRegistry.get_template("trend").anomaly_type
+    <AnomalyType.TREND: 'trend'>
+    """
+
+    _shared: ClassVar[ExplanationTemplateRegistry | None] = None
+
+    def __init__(self, templates: Mapping[Any, str] | None = None) -> None:
+        # AnomalyType.SPIKE == AnomalyKind.SPIKE as strings, so keys carry their enum class.
+        self._templates: dict[tuple[str, str], ExplanationTemplate] = {}
+        for key, text in [*DEFAULT_TEMPLATES, *(templates or {}).items()]:
+            template = ExplanationTemplate(key, text)
+            self._templates[_slot(template.anomaly_type)] = template
+
+    @classmethod
+    def shared(cls) -> ExplanationTemplateRegistry:
+        """The process-wide registry used when the methods are called on the class."""
+        if cls._shared is None:
+            cls._shared = cls()
+        return cls._shared
+
+    @_SharedOrOwn
+    def get_template(self, anomaly_type: Any) -> ExplanationTemplate:
+        """The template for a kind (``"dip"``) or type (``AnomalyType.TREND``)."""
+        return self._templates[_slot(_key(anomaly_type))]
+
+    @_SharedOrOwn
+    def register_template(self, anomaly_type: Any, template: str | ExplanationTemplate) -> None:
+        """Use ``template`` for ``anomaly_type`` from now on."""
+        text = template.template if isinstance(template, ExplanationTemplate) else template
+        built = ExplanationTemplate(anomaly_type, text)
+        self._templates[_slot(built.anomaly_type)] = built
+
+    def template_for(self, explanation: _Explained) -> ExplanationTemplate:
+        """The most specific template: the explanation's kind, else its type."""
+        kind = explanation.anomaly_kind
+        if kind is not None and _slot(kind) in self._templates:
+            return self._templates[_slot(kind)]
+        return self._templates[_slot(explanation.anomaly_type)]
+
+    def render(self, explanation: _Explained) -> str:
+        """The sentence for ``explanation`` using :meth:`template_for`."""
+        return self.template_for(explanation).render(explanation)
+
+
+def _slot(key: AnomalyType | AnomalyKind) -> tuple[str, str]:
+    return (type(key).__name__, key.value)
+
+
+def _key(value: Any) -> AnomalyType | AnomalyKind:
+    if isinstance(value, AnomalyType | AnomalyKind):
+        return value
+    for enum in (AnomalyType, AnomalyKind):
+        try:
+            return enum(value)
+        except ValueError:
+            continue
+    allowed = sorted({t.value for t in AnomalyType} | {k.value for k in AnomalyKind})
+    raise ValidationError("anomaly_type", value, f"must be one of {', '.join(allowed)}")
+
+
+def format_value(value: float | None, unit: str | None = None) -> str:
+    """A number with at most one decimal, an SI prefix when large, and its unit."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    shown = _UNITS.get(unit or "", unit or "")
+    for factor, prefix in _PREFIXES:
+        if abs(value) >= factor:
+            text = f"{value / factor:.1f} {prefix}"
+            return f"{text} {shown}" if shown else text
+    text = f"{value:.1f}" if abs(value) >= 1 or value == 0 else f"{value:.3g}"
+    return f"{text} {shown}" if shown else text
+
+
+def format_duration(seconds: float) -> str:
+    """A short human duration: ``45 s``, ``12 min``, ``3 h 5 min``, ``2 d 3 h``."""
+    total = max(0, round(seconds))
+    if total < 60:
+        return f"{total} s"
+    minutes, hours, days = total // 60, total // 3600, total // 86_400
+    if total < 3600:
+        return f"{minutes} min"
+    if total < 86_400:
+        rest = minutes - hours * 60
+        return f"{hours} h {rest} min" if rest else f"{hours} h"
+    rest_h = hours - days * 24
+    return f"{days} d {rest_h} h" if rest_h else f"{days} d"

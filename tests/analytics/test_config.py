@@ -1,0 +1,206 @@
+"""DetectionConfig: thresholds, per-metric defaults, loading from files and the environment."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from backend.analytics.config import (
+    DetectionConfig,
+    alarm_z_for_window,
+    get_config,
+    load_config,
+    reset_config,
+    set_config,
+    z_to_score,
+)
+from backend.analytics.config_loading import config_from_env, config_from_file
+from backend.errors import ConfigError
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_config() -> object:
+    reset_config()
+    yield
+    reset_config()
+
+
+def test_detection_config_defaults_match_documented_api() -> None:
+    config = DetectionConfig()
+    assert (config.anomaly_score_threshold, config.critical_threshold) == (0.5, 0.8)
+    assert (config.window_size_points, config.stride_points) == (100, 50)
+    assert (config.contamination, config.algorithm, config.metric_thresholds) == (
+        0.05, "isolation_forest", {})  # fmt: skip
+    assert (config.engine, config.use_metric_defaults) == ("default", True)
+
+
+def test_get_threshold_for_metric_exact_override_wins() -> None:
+    config = DetectionConfig(metric_thresholds={"cpu_usage": 0.7, "cpu*": 0.65})
+    assert config.get_threshold_for_metric("cpu_usage") == 0.7
+    assert config.get_threshold_for_metric("cpu_steal") == 0.65
+
+
+def test_get_threshold_for_metric_longest_pattern_wins_case_insensitively() -> None:
+    config = DetectionConfig(metric_thresholds={"disk*": 0.6, "disk_io*": 0.75})
+    assert config.get_threshold_for_metric("DISK_IO_READ") == 0.75
+    assert config.get_threshold_for_metric("disk_used") == 0.6
+
+
+@pytest.mark.parametrize(
+    ("metric", "expected"),
+    [("cpu_usage", 0.55), ("memory_used", 0.5), ("disk_io", 0.6), ("disk_read_bytes", 0.6),
+     ("disk_used_percent", 0.5), ("network_in", 0.6), ("latency_ms", 0.5)],
+)  # fmt: skip
+def test_get_threshold_for_metric_family_defaults(metric: str, expected: float) -> None:
+    assert DetectionConfig().get_threshold_for_metric(metric) == pytest.approx(expected)
+
+
+def test_family_defaults_follow_the_global_threshold_and_stop_at_critical() -> None:
+    assert DetectionConfig(anomaly_score_threshold=0.6).get_threshold_for_metric("net_rx") == 0.7
+    tight = DetectionConfig(anomaly_score_threshold=0.75, critical_threshold=0.78)
+    assert tight.get_threshold_for_metric("network_in") == 0.78
+
+
+def test_family_defaults_can_be_switched_off() -> None:
+    config = DetectionConfig(anomaly_score_threshold=0.6, use_metric_defaults=False)
+    assert config.get_threshold_for_metric("network_in") == 0.6
+
+
+def test_is_critical_at_and_above_threshold() -> None:
+    config = DetectionConfig(critical_threshold=0.9)
+    assert config.is_critical(0.9) and config.is_critical(1.0)
+    assert not config.is_critical(0.89)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [({"anomaly_score_threshold": 1.5}, "anomaly_score_threshold"),
+     ({"anomaly_score_threshold": 0.9}, "critical_threshold"),
+     ({"window_size_points": 0}, "window_size_points"),
+     ({"stride_points": 2.5}, "stride_points"),
+     ({"contamination": 0.0}, "contamination"),
+     ({"contamination": 0.7}, "contamination"),
+     ({"critical_threshold": True}, "critical_threshold"),
+     ({"algorithm": ""}, "algorithm"),
+     ({"metric_thresholds": {"cpu_usage": 2}}, "metric_thresholds['cpu_usage']"),
+     ({"metric_thresholds": ["cpu"]}, "metric_thresholds")],
+)  # fmt: skip
+def test_detection_config_rejects_bad_values(kwargs: dict[str, object], field: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        DetectionConfig(**kwargs)  # type: ignore[arg-type]
+    assert caught.value.field == field
+
+
+def test_detection_config_replace_validates() -> None:
+    config = DetectionConfig().replace(window_size_points=60)
+    assert config.window_size_points == 60
+    with pytest.raises(ConfigError, match="window_size_points"):
+        config.replace(window_size_points=-1)
+
+
+def test_set_config_then_get_config_returns_it() -> None:
+    config = DetectionConfig(anomaly_score_threshold=0.65)
+    set_config(config)
+    assert get_config() is config
+
+
+def test_get_config_reads_environment_when_none_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ABOUTCLOUD_DETECTION__ANOMALY_SCORE_THRESHOLD", "0.6")
+    assert get_config().anomaly_score_threshold == 0.6
+
+
+def test_set_config_rejects_other_types() -> None:
+    with pytest.raises(ConfigError, match="DetectionConfig"):
+        set_config({"anomaly_score_threshold": 0.6})  # type: ignore[arg-type]
+
+
+def test_config_from_env_parses_numbers_bools_and_json() -> None:
+    config = config_from_env({
+        "ABOUTCLOUD_DETECTION__WINDOW_SIZE_POINTS": "60",
+        "ABOUTCLOUD_DETECTION__USE_METRIC_DEFAULTS": "false",
+        "ABOUTCLOUD_DETECTION__METRIC_THRESHOLDS": '{"cpu_usage": 0.7}',
+        "ABOUTCLOUD_DETECTION__ENGINE_CONFIG": '{"model": "ZMS"}',
+        "OTHER_VARIABLE": "ignored",
+    })  # fmt: skip
+    assert config.window_size_points == 60 and config.use_metric_defaults is False
+    assert config.metric_thresholds == {"cpu_usage": 0.7}
+    assert config.engine_config == {"model": "ZMS"}
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw", "message"),
+    [("ANOMALY_SCORE_THRESHOLD", "high", "must be a number"),
+     ("METRIC_THRESHOLDS", "{cpu: 0.7}", "must be a JSON object"),
+     ("METRIC_THRESHOLDS", '{"cpu_usage": 7}', "must be in"),
+     ("USE_METRIC_DEFAULTS", "maybe", "true or false"),
+     ("THRESHOLD", "0.5", "unknown setting")],
+)  # fmt: skip
+def test_config_from_env_errors_name_variable(variable: str, raw: str, message: str) -> None:
+    name = f"ABOUTCLOUD_DETECTION__{variable}"
+    with pytest.raises(ConfigError, match=message) as caught:
+        config_from_env({name: raw})
+    assert f"env {name}" in str(caught.value)
+
+
+def test_config_from_toml_file_detection_table(tmp_path: Path) -> None:
+    path = tmp_path / "aboutcloud.toml"
+    path.write_text('[detection]\nanomaly_score_threshold = 0.55\nengine = "merlion"\n'
+                    '[detection.metric_thresholds]\n"net*" = 0.7\n')  # fmt: skip
+    config = config_from_file(path)
+    assert (config.anomaly_score_threshold, config.engine) == (0.55, "merlion")
+    assert config.get_threshold_for_metric("network_out") == 0.7
+
+
+def test_config_from_json_file_top_level(tmp_path: Path) -> None:
+    path = tmp_path / "detection.json"
+    path.write_text(json.dumps({"critical_threshold": 0.9, "window_size_points": 30}))
+    config = config_from_file(path)
+    assert (config.critical_threshold, config.window_size_points) == (0.9, 30)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [("bad.toml", "anomaly_score_threshold = ", "not valid TOML"),
+     ("bad.json", "[1, 2]", "must be an object"),
+     ("bad.yaml", "a: 1", "must end in .toml or .json"),
+     ("wrong.toml", "window_size_points = 0", "must be an integer >= 1")],
+)  # fmt: skip
+def test_config_from_file_errors_name_source(
+    tmp_path: Path, name: str, text: str, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message) as caught:
+        config_from_file(path)
+    error = caught.value
+    assert str(path) in f"{error.value} {error.reason}"  # the message may shorten the value
+
+
+def test_config_from_missing_file_is_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        config_from_file(tmp_path / "absent.toml")
+
+
+def test_load_config_environment_overrides_file(tmp_path: Path) -> None:
+    path = tmp_path / "aboutcloud.toml"
+    path.write_text("[detection]\nanomaly_score_threshold = 0.55\nstride_points = 25\n")
+    env = {"ABOUTCLOUD_DETECTION__ANOMALY_SCORE_THRESHOLD": "0.65"}
+    config = load_config(path, environ=env)
+    assert (config.anomaly_score_threshold, config.stride_points) == (0.65, 25)
+
+
+def test_alarm_z_for_window_grows_with_window_and_shrinking_contamination() -> None:
+    assert alarm_z_for_window(0.05, 1000) > alarm_z_for_window(0.05, 100)
+    assert alarm_z_for_window(0.01, 100) > alarm_z_for_window(0.05, 100)
+    assert alarm_z_for_window(0.05, 1) == 3.0
+
+
+def test_z_to_score_is_monotone_and_in_unit_interval() -> None:
+    z = np.linspace(0.0, 50.0, 101)
+    scores = z_to_score(z, 3.5)
+    assert np.all(np.diff(scores) > 0)
+    assert scores[0] == 0.0 and scores[-1] < 1.0
+    assert z_to_score(3.5, 3.5) == pytest.approx(0.5)
