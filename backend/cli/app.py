@@ -20,6 +20,12 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "backend.cli.simulate_cmd",
     "backend.cli.ingest_cmd",
     "backend.cli.top_cmd",
+    "backend.cli.serve_cmd",
+    "backend.cli.demo_cmd",
+    "backend.cli.keys_cmd",
+    "backend.cli.detect_cmd",
+    "backend.cli.detect_file_cmd",
+    "backend.cli.evaluate_cmd",
     "backend.cli.db_cmd",
     "backend.cli.retention_cmd",
 )

@@ -1,0 +1,101 @@
+"""The dashboard in real headless Chromium: sign in, ranked nodes, a chart with anomalies.
+
+Uses the system Chromium (``/usr/bin/chromium``) through Playwright; no browser download.
+Saves screenshots to ``artifacts/`` as test artefacts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]  # fmt: skip
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    opened = context.new_page()
+    opened.errors = []  # type: ignore[attr-defined]
+    opened.on("console", lambda m: m.type == "error" and opened.errors.append(m.text))
+    opened.on("pageerror", lambda e: opened.errors.append(str(e)))
+    yield opened
+    context.close()
+
+
+def _sign_in(page: Page, url: str, key: str) -> None:
+    page.goto(url)
+    page.fill("#api-key", key)
+    page.click("#sign-in-form button[type=submit]")
+    page.wait_for_selector("#nodes-table tbody tr.node-row", timeout=15_000)
+
+
+def test_dashboard_sign_in_ranks_nodes_and_charts_anomaly(page: Page, live_dashboard: Any) -> None:
+    _sign_in(page, live_dashboard.url, live_dashboard.key)
+    assert page.text_content("#tenant") == f"Tenant {live_dashboard.tenant}"
+    scores = [float(t) for t in page.locator("#nodes-table tbody tr.node-row td:nth-child(4)")
+              .all_text_contents()]  # fmt: skip
+    assert scores and scores == sorted(scores, reverse=True)
+    assert page.locator("#clusters-table tbody tr.cluster-row").count() == 2
+    assert page.locator("#anomalies-table tbody tr.anomaly-row").count() >= 1
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-overview.png"), full_page=True)
+
+    page.locator("#anomalies-table tbody tr.anomaly-row td:nth-child(4) a").first.click()
+    page.wait_for_selector("#chart[data-anomaly-count]", timeout=15_000)
+    markers = page.evaluate(
+        "document.getElementById('chart').data.find(t => t.name === 'anomalies').x.length"
+    )
+    assert markers >= 1
+    assert page.evaluate("document.getElementById('chart').data.some(t => t.fill === 'tonexty')")
+    assert page.locator("#crumbs a").count() == 3
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_dashboard_drill_down_cluster_node_metric(page: Page, live_dashboard: Any) -> None:
+    _sign_in(page, live_dashboard.url, live_dashboard.key)
+    page.locator("#clusters-table tbody tr.cluster-row a").first.click()
+    page.wait_for_selector("h1:has-text('Cluster')")
+    page.locator("#nodes-table tbody tr.node-row td:nth-child(3) a").first.click()
+    page.wait_for_selector("#metrics-table tbody tr.metric-row")
+    assert page.locator("#metrics-table tbody tr.metric-row").count() == 2
+    page.locator("#metrics-table tbody tr.metric-row a").first.click()
+    page.wait_for_selector("#chart .main-svg", timeout=15_000)
+    assert "/metric/" in page.url
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_dashboard_auto_refreshes(page: Page, live_dashboard: Any) -> None:
+    _sign_in(page, live_dashboard.url, live_dashboard.key)
+    first = page.text_content("#refreshed")
+    page.wait_for_function(
+        "previous => document.getElementById('refreshed').textContent !== previous",
+        arg=first, timeout=10_000,
+    )  # fmt: skip
+    assert page.locator("#nodes-table tbody tr.node-row").count() >= 1
+
+
+def test_dashboard_rejects_bad_key(page: Page, live_dashboard: Any) -> None:
+    page.goto(live_dashboard.url)
+    page.fill("#api-key", "ack_000000000000_wrong")
+    page.click("#sign-in-form button[type=submit]")
+    page.wait_for_selector("#sign-in-error:has-text('not accepted')")
+    assert page.evaluate("sessionStorage.getItem('aboutcloud.apiKey')") is None
