@@ -16,6 +16,7 @@ from rich.console import Console
 from backend.analytics.engine import EngineRegistry
 from backend.api import ApiSettings, create_app
 from backend.storage.factory import open_storage, redact_url
+from backend.storage.retention import start_retention_job
 
 __all__ = ["build_settings", "register", "serve"]
 
@@ -50,7 +51,8 @@ def serve(
     database_url: DatabaseOpt = None,
     engine: EngineOpt = "default",
 ) -> None:
-    """Serve the API (OpenAPI at /docs) and the dashboard (at /)."""
+    """Serve the API (OpenAPI at /docs) and the dashboard (at /), with the periodic retention
+    job (roll-ups and expiry, see ``ABOUTCLOUD_RETENTION_*``) running beside it."""
     settings = build_settings(database_url, engine)
     storage = open_storage(settings.database_url)
     app = create_app(settings, storage, EngineRegistry.get(settings.engine))
@@ -59,7 +61,10 @@ def serve(
         f"AboutCloud API on http://{host}:{port}/ (docs at /docs), storage {where}",
         highlight=False,
     )
+    retention = start_retention_job(storage)
     try:
         uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")
     finally:
+        if retention is not None:
+            retention.stop()
         storage.close()
