@@ -220,8 +220,10 @@ def test_list_tenants_sorted_unique(storage: StorageBackend) -> None:
 
 def test_metadata_with_datetimes_round_trips_as_iso_text(storage: StorageBackend) -> None:
     stamped = series("n1")
-    stamped = type(stamped)(*stamped.key, stamped.timestamps_ns.view("datetime64[ns]"),
-                            stamped.values_array, {"since": datetime(2024, 1, 1, 5), "n": 3})  # fmt: skip
+    metadata = {"since": datetime(2024, 1, 1, 5), "n": 3}
+    stamped = type(stamped).from_arrays(
+        stamped.key, stamped.timestamps_ns, stamped.values_array, metadata
+    )
     storage.store_metrics([stamped])
     back = storage.get_metric_series("t1", "c1", "n1", "cpu")
     assert back.metadata == {"since": "2024-01-01T05:00:00", "n": 3}
