@@ -31,7 +31,7 @@ def expect(condition: bool, message: str) -> None:
 
 
 def _cluster_with_anomalies():  # type: ignore[no-untyped-def]
-    """Four nodes × two metrics; node-2 gets a spike on cpu, node-3 a level shift on latency."""
+    """Four nodes × two metrics; node-2 gets a spike on cpu, node-3 a level shift on cpu."""
     from backend.simulator.generator import AnomalyInjector, MetricSimulator, SimulatorConfig
 
     simulator = MetricSimulator(SimulatorConfig(seed=11))
@@ -41,7 +41,7 @@ def _cluster_with_anomalies():  # type: ignore[no-untyped-def]
             s = simulator.generate("acme", "prod", node, metric, POINTS, start_time=T0)
             if (node, metric) == ("node-2", "cpu_usage"):
                 s, truth[(node, metric)] = AnomalyInjector.inject_spike(s, 2400, magnitude=10.0)
-            if (node, metric) == ("node-3", "latency"):
+            if (node, metric) == ("node-3", "cpu_usage"):
                 s, truth[(node, metric)] = AnomalyInjector.inject_level_shift(
                     s, 2200, shift_amount=8 * float(s.values_array[:2000].std())
                 )

@@ -5,6 +5,10 @@ be evaluated the same way. A label is *detected* when an anomalous result overla
 (extended by ``tolerance_points`` steps, since a shift is often confirmed a little late); its
 kind is *right* when such a result carries the label's kind. Results overlapping no label are
 false alarms; the rate is per 10,000 unlabelled points.
+
+The reference fleet (:func:`evaluation_fleet_spec`) has realistic history: 14 days at
+5-minute sampling (4,032 points per series, the length of a NAB AWS file), so daily cycles
+can be learnt; one-day series (1,440 one-minute points) remain a harder secondary check.
 """
 
 from __future__ import annotations
@@ -19,9 +23,40 @@ from backend.analytics.engine import AnomalyDetectionEngine
 from backend.analytics.types import AnomalyResult, MetricSeries
 from backend.evaluation.events import NORMAL_POINTS_UNIT
 
-__all__ = ["FleetEvaluation", "KindStats", "evaluate_fleet", "evaluate_series"]
+__all__ = [
+    "FLEET_FREQ",
+    "FLEET_POINTS",
+    "FleetEvaluation",
+    "KindStats",
+    "evaluate_fleet",
+    "evaluate_series",
+    "evaluation_fleet_spec",
+]
 
 Progress = Callable[[int, int], None]
+
+FLEET_POINTS = 4032  # 14 days ...
+FLEET_FREQ = "5min"  # ... at 5-minute sampling
+
+
+def evaluation_fleet_spec(
+    n_series: int,
+    seed: int = 7,
+    anomaly_ratio: float = 0.2,
+    num_points: int = FLEET_POINTS,
+    freq: str = FLEET_FREQ,
+) -> Any:
+    """The simulated fleet the engines are evaluated on (a ``FleetSpec``).
+
+    >>> spec = evaluation_fleet_spec(10)
+    >>> spec.num_points, spec.freq, spec.total_series
+    (4032, '5min', 10)
+    """
+    from backend.simulator.fleet import FleetSpec
+
+    return FleetSpec.for_series_count(
+        n_series, anomaly_ratio=anomaly_ratio, seed=seed, num_points=num_points, freq=freq
+    )
 
 
 @dataclass

@@ -6,7 +6,7 @@ import pytest
 from backend.detection.streaming.detector import DetectorBank, StreamingDetector
 from backend.detection.streaming.params import DetectorParams
 from backend.errors import ConfigError, ValidationError
-from tests.detection._series import minutes, noisy
+from tests.detection._series import MINUTE_NS, minutes, noisy
 
 
 def test_bank_update_matches_history_scores_exactly() -> None:
@@ -67,8 +67,70 @@ def test_detector_daily_profile_learnt_across_days() -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("alpha_level", 0.0), ("counter", 2), ("warmup_points", 3), ("tail_mass", 1.5)],
+    [
+        ("alpha_level", 0.0),
+        ("counter", 2),
+        ("warmup_points", 3),
+        ("tail_mass", 1.5),
+        ("compress", -1.0),
+        ("novelty_excess", -0.1),
+    ],
 )
 def test_params_invalid_rejected(field: str, value: float) -> None:
     with pytest.raises(ConfigError, match=field):
         DetectorParams(**{field: value})
+
+
+def _multiplicative(n: int, seed: int) -> np.ndarray:
+    """Traffic-like: a daily load cycle times heavy-tailed (Student-t) log-noise."""
+    rng = np.random.default_rng(seed)
+    load = 0.2 + 0.8 * (0.5 + 0.5 * np.sin(2 * np.pi * np.arange(n) / 288))
+    return 1e6 * load * np.exp(0.14 * rng.standard_t(4.0, n))
+
+
+def test_detector_multiplicative_noise_fewer_alarms_when_compressed() -> None:
+    ts = minutes(1)[0] + np.arange(4032, dtype=np.int64) * 5 * MINUTE_NS
+    alarms = dict.fromkeys((0.0, 0.03), 0)
+    for seed in range(4):
+        values = _multiplicative(4032, seed)
+        for c in alarms:
+            scores = StreamingDetector(DetectorParams(compress=c)).score(ts, values).scores
+            alarms[c] += int((scores >= 0.5).sum())
+    assert alarms[0.03] < alarms[0.0]
+
+
+def test_detector_negative_values_not_compressed() -> None:
+    values = noisy(600, level=0.0)
+    plain = StreamingDetector(DetectorParams(compress=0.0)).score(minutes(600), values)
+    default = StreamingDetector().score(minutes(600), values)
+    np.testing.assert_array_equal(default.scores, plain.scores)
+
+
+def test_detector_compressed_outputs_in_value_units() -> None:
+    values = noisy(600, level=500.0, noise=5.0)
+    scored = StreamingDetector().score(minutes(600), values)
+    np.testing.assert_allclose(scored.modelled, values, rtol=1e-9)
+    assert np.abs(scored.expected[300:] - values[300:]).mean() < 15.0
+
+
+def test_detector_novelty_gate_repeated_burst_quiet_new_extreme_alarms() -> None:
+    values = noisy(4000, noise=1.0)
+    bursts = np.arange(400, 3800, 300)
+    values[bursts] += 12.0
+    values[3900] += 150.0
+    gated, plain = (
+        StreamingDetector(DetectorParams(compress=0.0, novelty_excess=g)).score(
+            minutes(4000), values
+        )
+        for g in (0.01, 0.0)
+    )
+    assert gated.scores[bursts[2:]].max() < min(0.5, plain.scores[bursts[2:]].max())
+    assert gated.scores[3900] >= 0.5
+
+
+def test_detector_compressed_band_finite_on_extreme_values() -> None:
+    values = np.abs(np.random.default_rng(1).standard_cauchy(2000)) * 1e200
+    values[-10] = 1e300
+    scored = StreamingDetector().score(minutes(2000), values)
+    for out in (scored.scores, scored.expected, scored.lower, scored.upper, scored.z):
+        assert np.isfinite(out).all()

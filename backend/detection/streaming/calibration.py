@@ -24,7 +24,7 @@ import numpy as np
 from backend.detection.streaming import layout as ly
 from backend.detection.streaming._jit import njit
 
-__all__ = ["count", "invert", "log10_tail", "refit", "reset"]
+__all__ = ["count", "invert", "invert_cap", "log10_tail", "novelty_cap", "refit", "reset"]
 
 _LN10 = math.log(10.0)
 S_MAX = ly.CAL_BINS * ly.CAL_BIN_WIDTH - 1e-9  # statistics saturate in the last bin
@@ -45,6 +45,8 @@ def reset(st: np.ndarray) -> None:
         st[fit + 1] = 0.0
         st[fit + 2] = 1.0
         st[fit + 3] = 0.0
+        st[fit + 4] = 0.0
+    st[ly.I_REC_LP] = 0.0
 
 
 @njit
@@ -96,6 +98,8 @@ def refit(st: np.ndarray, tail_mass: float, min_excess: float, record_mask: int)
         st[fit + 1] = lp
         st[fit + 2] = excess
         st[fit + 3] = math.expm1(q)
+        st[fit + 4] = _fit_record(st, base, min_excess, w, norm)[0]
+    st[ly.I_REC_LP] = math.log10(w / norm)
 
 
 @njit
@@ -132,6 +136,29 @@ def log10_tail(st: np.ndarray, j: int, s: float, record: bool) -> float:
 
 
 @njit
+def novelty_cap(st: np.ndarray, j: int, s: float, excess: float) -> float:
+    """log10 p that statistic ``j`` at ``s`` is a new record for this series.
+
+    Within the remembered range it is the probability of a record (1 / points remembered);
+    beyond the largest remembered value it falls by e per ``excess``. An alarm needs both this
+    and the fitted tail to be small: a burst the series has already shown is not news.
+    """
+    edge = st[ly.I_FIT + ly.FIT_WIDTH * j + 4]
+    s = min(max(s, 0.0), S_MAX)
+    if s <= edge:
+        return st[ly.I_REC_LP]
+    return st[ly.I_REC_LP] - (s - edge) / excess / _LN10
+
+
+@njit
+def invert_cap(st: np.ndarray, j: int, target: float, excess: float) -> float:
+    """The linear statistic value at which :func:`novelty_cap` reaches ``target``."""
+    edge = st[ly.I_FIT + ly.FIT_WIDTH * j + 4]
+    beyond = max(st[ly.I_REC_LP] - target, 0.0) * _LN10 * excess
+    return math.expm1(min(edge + beyond, S_MAX))
+
+
+@njit
 def invert(st: np.ndarray, j: int, target: float, record: bool) -> float:
     """The linear statistic value (e.g. |z|) whose log10 tail probability is ``target``."""
     fit = ly.I_FIT + ly.FIT_WIDTH * j
@@ -156,9 +183,12 @@ def count(st: np.ndarray, stats: np.ndarray, a: float, record_mask: int) -> None
         b = min(int(max(stats[j], 0.0) / ly.CAL_BIN_WIDTH), ly.CAL_BINS - 1)
         st[ly.I_CAL + j * ly.CAL_BINS + b] += w
         fit = ly.I_FIT + ly.FIT_WIDTH * j
-        if (record_mask >> j) & 1 and (b + 1) * ly.CAL_BIN_WIDTH > st[fit]:
-            st[fit] = (b + 1) * ly.CAL_BIN_WIDTH
-            st[fit + 3] = math.expm1(st[fit])
+        edge = (b + 1) * ly.CAL_BIN_WIDTH
+        if edge > st[fit + 4]:
+            st[fit + 4] = edge
+        if (record_mask >> j) & 1 and edge > st[fit]:
+            st[fit] = edge
+            st[fit + 3] = math.expm1(edge)
     st[ly.I_CAL_TOTAL] += w
     w /= 1.0 - a
     if w > _RESCALE:

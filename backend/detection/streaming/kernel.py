@@ -41,6 +41,10 @@ _MAX_STEPS = 1000.0
 _COUNTER_RISES = 0.6  # share of probe steps that must rise (none may fall) for a counter
 _REFIT_EVERY = 16  # points between refits of the calibrators' tails
 _LOG10_N_STATS = math.log10(ly.N_STATS)
+_SINH_MAX = 700.0  # sinh overflows just above 710
+_FINITE_MAX = 1e308
+_EDGE_UP = ly.I_FIT + ly.FIT_WIDTH * ly.S_POINT_UP + 4  # record edges of the point statistics
+_EDGE_DOWN = ly.I_FIT + ly.FIT_WIDTH * ly.S_POINT_DOWN + 4
 
 
 @njit
@@ -81,6 +85,8 @@ def _advance_clock(st: np.ndarray, t: float) -> float:
 @njit
 def _probe(st: np.ndarray, pr: np.ndarray, x: float) -> None:
     """Count rises and falls of the first points, then decide gauge or counter."""
+    st[ly.I_MAGNITUDE] += abs(x)
+    st[ly.I_ENV_LOW] = min(st[ly.I_ENV_LOW], x)
     d = x - st[ly.I_X_LAST]
     if d > 0.0:
         st[ly.I_UPS] += 1.0
@@ -91,15 +97,29 @@ def _probe(st: np.ndarray, pr: np.ndarray, x: float) -> None:
         monotone = st[ly.I_DOWNS] == 0.0 and st[ly.I_UPS] >= _COUNTER_RISES * st[ly.I_SEEN]
         counter = forced == 1.0 or (forced < 0.0 and monotone)
         st[ly.I_MODE] = 2.0 if counter else 1.0
+        typical = st[ly.I_MAGNITUDE] / max(st[ly.I_SEEN] - 1.0, 1.0)
+        positive = st[ly.I_ENV_LOW] >= 0.0  # only non-negative gauges have multiplicative noise
+        st[ly.I_UNIT] = pr[pa.P_COMPRESS] * typical if positive and not counter else 0.0
 
 
 @njit
 def _transform(st: np.ndarray, x: float, dt: float) -> float:
     """Counters become per-second rates (a fall is a reset: the new value is the increase)."""
     if st[ly.I_MODE] != 2.0:
-        return x
+        unit = st[ly.I_UNIT]
+        return math.asinh(x / unit) if unit > 0.0 else x
     d = x - st[ly.I_X_LAST]
     return d / dt if d >= 0.0 else x / dt
+
+
+@njit
+def _inverse(st: np.ndarray, v: float) -> float:
+    """Back from the compressed (asinh) scale to the series' own units (never overflowing)."""
+    unit = st[ly.I_UNIT]
+    if unit <= 0.0:
+        return v
+    value = math.sinh(min(max(v, -_SINH_MAX), _SINH_MAX)) * unit
+    return min(max(value, -_FINITE_MAX), _FINITE_MAX)
 
 
 @njit
@@ -154,12 +174,15 @@ def _combine(st: np.ndarray, pr: np.ndarray, stats: np.ndarray) -> tuple[float, 
     """Smallest calibrated log10 p over the enabled statistics, and which one it was."""
     mask = int(pr[pa.P_STAT_MASK])
     records = _record_mask(pr)
+    gate = pr[pa.P_NOVELTY_EXCESS]
     best = 0.0
     best_j = -1
     for j in range(ly.N_STATS):
         if (mask >> j) & 1 == 0:
             continue
         lp = cal.log10_tail(st, j, stats[j], (records >> j) & 1 == 1)
+        if gate > 0.0 and lp < st[ly.I_REC_LP]:
+            lp = max(lp, cal.novelty_cap(st, j, stats[j], gate))
         if lp < best or best_j < 0:
             best = lp
             best_j = j
@@ -173,7 +196,20 @@ def _band(st: np.ndarray, pr: np.ndarray, sce: float) -> tuple[float, float]:
     records = _record_mask(pr)
     up = cal.invert(st, ly.S_POINT_UP, target, (records >> ly.S_POINT_UP) & 1 == 1)
     down = cal.invert(st, ly.S_POINT_DOWN, target, (records >> ly.S_POINT_DOWN) & 1 == 1)
+    if pr[pa.P_NOVELTY_EXCESS] > 0.0:
+        up = max(up, st[ly.I_CAP_UP])
+        down = max(down, st[ly.I_CAP_DOWN])
     return down * sce, up * sce
+
+
+@njit
+def _cache_caps(st: np.ndarray, pr: np.ndarray) -> None:
+    """Cache the novelty gate's band (it changes only at refits and new records)."""
+    gate = pr[pa.P_NOVELTY_EXCESS]
+    if gate > 0.0:
+        target = -0.5 * pr[pa.P_LOG_SCALE] - _LOG10_N_STATS
+        st[ly.I_CAP_UP] = cal.invert_cap(st, ly.S_POINT_UP, target, gate)
+        st[ly.I_CAP_DOWN] = cal.invert_cap(st, ly.S_POINT_DOWN, target, gate)
 
 
 @njit
@@ -221,7 +257,7 @@ def _start(st: np.ndarray, v: float, out: np.ndarray, row: int) -> None:
     st[ly.I_ENV_HIGH] = v
     st[ly.I_ENV_LOW] = v
     cal.reset(st)
-    _emit(out, row, v)
+    _emit(out, row, _inverse(st, v))
 
 
 @njit
@@ -240,6 +276,7 @@ def step(
         st[ly.I_SEEN] = 1.0
         st[ly.I_T_LAST] = t
         st[ly.I_X_LAST] = x
+        st[ly.I_ENV_LOW] = x
         _emit(out, row, x)
         return
     dt = _advance_clock(st, t)
@@ -258,6 +295,8 @@ def step(
         _start(st, v, out, row)
         return
     _score_and_learn(st, pr, t, v, dt, n, out, row, stats)
+    if st[ly.I_UNIT] > 0.0:
+        out[row, OUT_VALUE] = x
 
 
 @njit
@@ -289,17 +328,21 @@ def _score_and_learn(
     st[ly.I_RECENT] = max(raw, recent * pr[pa.P_SUPPRESS_DECAY] ** k)
     down, up = _band(st, pr, sce)
     out[row, OUT_SCORE] = raw if raw > recent else raw * (1.0 - pr[pa.P_SUPPRESS])
-    out[row, OUT_EXPECTED] = expected
-    out[row, OUT_LOWER] = expected - down
-    out[row, OUT_UPPER] = expected + up
+    out[row, OUT_EXPECTED] = _inverse(st, expected)
+    out[row, OUT_LOWER] = _inverse(st, expected - down)
+    out[row, OUT_UPPER] = _inverse(st, expected + up)
     out[row, OUT_RAW] = raw
     out[row, OUT_Z] = r / sce
-    out[row, OUT_VALUE] = v
+    out[row, OUT_VALUE] = v  # step puts back the raw value of a compressed gauge
     out[row, OUT_STAT] = float(best_j)
     records = _record_mask(pr)
+    edges = st[_EDGE_UP] + st[_EDGE_DOWN]
     cal.count(st, stats, max(_rate(pr[pa.P_ALPHA_CAL], k), 1.0 / (n + 1.0)), records)
     if n < _REFIT_EVERY * _REFIT_EVERY or n % _REFIT_EVERY == 0.0:
         cal.refit(st, pr[pa.P_TAIL_MASS], pr[pa.P_TAIL_SCALE], records)
+        _cache_caps(st, pr)
+    elif st[_EDGE_UP] + st[_EDGE_DOWN] != edges:  # a new record of a point statistic
+        _cache_caps(st, pr)
     u = _learn(st, pr, v, r, sce, k, n)
     if seasonal:
         centre = n % _REFIT_EVERY == 0.0

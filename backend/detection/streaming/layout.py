@@ -44,8 +44,12 @@ I_RECENT = 16  # decayed maximum of recent raw scores (alarm suppression)
 I_MAGNITUDE = 17  # slow EW mean of |value| (sets the scale floor of flat series)
 I_CAL_WEIGHT = 18  # weight the next calibrator count gets (grows, so old counts fade)
 I_CAL_TOTAL = 19  # total weight in each calibrator histogram
-I_FIT = 24  # cached tail fit per statistic: (edge, log10 p there, excess, linear edge)
-FIT_WIDTH = 4
+I_REC_LP = 20  # log10 p of a record: 1 / (points the calibrators remember)
+I_CAP_UP = 21  # cached band of the novelty gate above the forecast (linear |z|)
+I_CAP_DOWN = 22  # ... and below it
+I_UNIT = 23  # unit of the asinh compression of a gauge's values (0: values used as they are)
+I_FIT = 24  # cached fit per statistic: (edge, log10 p there, excess, linear edge, record edge)
+FIT_WIDTH = 5
 # Calibrators: one histogram per statistic over log-compressed values
 CAL_BINS = 48
 CAL_BIN_WIDTH = 0.3

@@ -22,7 +22,7 @@ _ORDER = (
     "warmup_points", "probe_points", "alpha_level", "alpha_scale", "season_days",
     "alpha_mean", "alpha_vol", "alpha_cal", "alpha_envelope", "clip", "log_scale",
     "suppress", "suppress_decay", "tail_mass", "tail_scale", "adapt_points", "adapt_z",
-    "counter", "seasonal", "stat_mask", "record_mask",
+    "counter", "seasonal", "stat_mask", "record_mask", "novelty_excess", "compress",
 )  # fmt: skip
 (
     P_WARMUP,
@@ -46,6 +46,8 @@ _ORDER = (
     P_SEASONAL,
     P_STAT_MASK,
     P_RECORD_MASK,
+    P_NOVELTY_EXCESS,
+    P_COMPRESS,
     P_MEAN_NORM,
 ) = range(len(_ORDER) + 1)  # fmt: skip  (derived constants follow the knobs)
 _RATES = ("alpha_level", "alpha_scale", "alpha_mean", "alpha_vol", "alpha_cal", "alpha_envelope")
@@ -90,29 +92,41 @@ class DetectorParams:
         Whether to learn the daily profile and weekday offsets.
     stat_mask
         Bit ``j`` set: statistic ``j`` (see ``layout.S_*``) may raise the score.
+    record_mask
+        Bit ``j`` set: statistic ``j`` is calibrated in record mode.
+    compress
+        Non-negative gauges are modelled as ``asinh(value / unit)`` with ``unit`` =
+        ``compress`` × their mean over the probe: log-like above the unit, so multiplicative
+        (heavy-tailed, load-dependent) noise gets one scale; 0 models raw values.
+    novelty_excess
+        Novelty gate: a statistic's tail probability is at least that of a new record of
+        this series (1 / points remembered within the range seen, falling by e per
+        ``novelty_excess`` log units beyond it), so only new extremes can alarm; 0 disables.
     """
 
-    warmup_points: int = 120
+    warmup_points: int = 150
     probe_points: int = 30
     alpha_level: float = 0.08
     alpha_scale: float = 0.01
-    season_days: float = 3.0
+    season_days: float = 7.0
     alpha_mean: float = 0.25
     alpha_vol: float = 0.1
-    alpha_cal: float = 0.001
+    alpha_cal: float = 0.002
     alpha_envelope: float = 0.001
-    clip: float = 4.0
-    log_scale: float = 8.0
+    clip: float = 2.5
+    log_scale: float = 8.5
     suppress: float = 0.5
-    suppress_decay: float = 0.997
+    suppress_decay: float = 0.99
     tail_mass: float = 0.01
-    tail_scale: float = 0.25
+    tail_scale: float = 0.4
     adapt_points: int = 12
     adapt_z: float = 3.0
     counter: int = -1
     seasonal: bool = True
     stat_mask: int = 127
     record_mask: int = 0
+    novelty_excess: float = 0.01
+    compress: float = 0.03
 
     def __post_init__(self) -> None:
         for name in _RATES:
@@ -133,6 +147,10 @@ class DetectorParams:
             raise ConfigError("counter", self.counter, "must be -1 (auto), 0 or 1")
         if not 0.0 <= self.tail_mass < 1.0:
             raise ConfigError("tail_mass", self.tail_mass, "must be in [0, 1) (0: record mode)")
+        if not self.compress >= 0.0:
+            raise ConfigError("compress", self.compress, "must be >= 0 (0: off)")
+        if not self.novelty_excess >= 0.0:
+            raise ConfigError("novelty_excess", self.novelty_excess, "must be >= 0 (0: off)")
         if not self.log_scale > 0.0:
             raise ConfigError("log_scale", self.log_scale, "must be positive")
 
