@@ -4,7 +4,7 @@ and/or event metrics on a simulated, labelled fleet.
 ::
 
     aboutcloud evaluate /path/to/nab --engine default --json out.json --plot plots/
-    aboutcloud evaluate --simulated 1000 --seed 7
+    aboutcloud evaluate --simulated 1000 --seed 7    # 14 days of 5-minute points per series
 """
 
 from __future__ import annotations
@@ -20,7 +20,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from backend.analytics.engine import AnomalyDetectionEngine, EngineRegistry
 from backend.errors import ValidationError
 from backend.evaluation.corpus import load_corpus
-from backend.evaluation.fleet import FleetEvaluation, evaluate_fleet
+from backend.evaluation.fleet import (
+    FLEET_FREQ,
+    FLEET_POINTS,
+    FleetEvaluation,
+    evaluate_fleet,
+    evaluation_fleet_spec,
+)
 from backend.evaluation.nab import NabEvaluation, evaluate_nab, series_of
 from backend.evaluation.plotting import plot_scored_series
 from backend.evaluation.report import fleet_table, fleet_to_dict, nab_table, nab_to_dict
@@ -61,10 +67,12 @@ def _run_fleet(
     seed: int,
     anomaly_ratio: float,
     console: Console,
+    num_points: int = FLEET_POINTS,
+    freq: str = FLEET_FREQ,
 ) -> FleetEvaluation:
-    from backend.simulator.fleet import FleetSpec, simulate_fleet
+    from backend.simulator.fleet import simulate_fleet
 
-    spec = FleetSpec.for_series_count(n_series, anomaly_ratio=anomaly_ratio, seed=seed)
+    spec = evaluation_fleet_spec(n_series, seed, anomaly_ratio, num_points, freq)
     with _progress(console) as bar:
         task = bar.add_task("simulating fleet", total=n_series)
         fleet = simulate_fleet(spec, lambda done, total: bar.update(task, completed=done))
@@ -129,6 +137,12 @@ def evaluate(
             help="Share of simulated series with an anomaly.",
         ),
     ] = 0.2,
+    fleet_points: Annotated[
+        int, typer.Option("--fleet-points", min=200, help="Points per simulated series.")
+    ] = FLEET_POINTS,
+    fleet_freq: Annotated[
+        str, typer.Option("--fleet-freq", help="Sampling interval of the fleet, e.g. 5min.")
+    ] = FLEET_FREQ,
     threshold: Annotated[
         float | None,
         typer.Option(
@@ -153,7 +167,9 @@ def evaluate(
             count = _plot_nab(detector, dataset_dir, plot_dir)
             console.print(f"{count} plots written to {plot_dir}")
     if simulated:
-        fleet = _run_fleet(detector, simulated, seed, anomaly_ratio, console)
+        fleet = _run_fleet(
+            detector, simulated, seed, anomaly_ratio, console, fleet_points, fleet_freq
+        )
         console.print(fleet_table(fleet))
         report["fleet"] = fleet_to_dict(fleet)
     if json_out is not None:

@@ -54,6 +54,17 @@ def test_evaluate_simulated_small_fleet(tmp_path) -> None:
     assert json.loads(out.read_text())["fleet"]["series"] == 12
 
 
+def test_evaluate_simulated_fleet_length_options(tmp_path) -> None:
+    out = tmp_path / "fleet.json"
+    args = ["evaluate", "--simulated", "6", "--fleet-points", "600", "--fleet-freq", "1min"]
+    result = CliRunner().invoke(_app(), [*args, "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    fleet = json.loads(out.read_text())["fleet"]
+    assert fleet["series"] == 6
+    # missing-data anomalies remove points, so a series may hold fewer than 600
+    assert 0.9 * 6 * 600 <= fleet["points"] <= 6 * 600
+
+
 def test_evaluate_without_inputs_fails() -> None:
     result = CliRunner().invoke(_app(), ["evaluate"])
     assert result.exit_code != 0
