@@ -17,6 +17,7 @@ from backend.analytics.types import SeriesKey
 from backend.errors import ValidationError
 from backend.storage._checks import TimeBounds
 from backend.storage._records import ANOMALY_COLUMNS, API_KEY_COLUMNS, SCORE_COLUMNS
+from backend.storage._sql import anomaly_where, score_where
 
 __all__ = [
     "STATS_KEYS",
@@ -38,11 +39,6 @@ _ANOMALY_TYPES = (
     "jsonb", "text",
 )  # fmt: skip
 _SCORE_TYPES = ("text", "text", "text", "text", "int8", "float8", "int4", "int4", "jsonb")
-_LEVEL_WHERE = {
-    "node": "node_id <> ''",
-    "cluster": "cluster_id <> '' AND node_id = ''",
-    "tenant": "cluster_id = ''",
-}
 _STATS = """
 SELECT
     (SELECT count(*) FROM (SELECT tenant_id FROM series UNION SELECT tenant_id
@@ -104,22 +100,11 @@ def query_anomaly_rows(
     newest_first: bool,
 ) -> list[tuple[int, Row]]:
     """(id, row) pairs overlapping the bounds, ordered by (window_start, id)."""
-    where = ["tenant_id = %s", "anomaly_score >= %s"]
-    params: list[Any] = [tenant_id, min_score]
-    if bounds.start_ns is not None:
-        where.append("window_end >= %s")
-        params.append(bounds.start_ns)
-    if bounds.end_ns is not None:
-        where.append("window_start <= %s")
-        params.append(bounds.end_ns)
-    for column, value in filters.items():
-        if value is not None:
-            where.append(f"{column} = %s")
-            params.append(value)
+    where, params = anomaly_where("%s", tenant_id, bounds, min_score, filters)
     order = "DESC" if newest_first else "ASC"
     query = (
         f"SELECT id, {_select(ANOMALY_COLUMNS, ('engine_metadata',))} FROM anomaly_results "
-        f"WHERE {' AND '.join(where)} ORDER BY window_start {order}, id {order}"
+        f"WHERE {where} ORDER BY window_start {order}, id {order}"
     )
     if limit is not None:
         query += " LIMIT %s"
@@ -144,21 +129,9 @@ def query_score_rows(
 ) -> list[tuple[int, Row]]:
     """(id, row) pairs of the tenant's scores by (timestamp, id); ``latest_only`` keeps the
     newest per (cluster, node)."""
-    where = ["tenant_id = %s"]
-    params: list[Any] = [tenant_id]
-    if level is not None:
-        where.append(_LEVEL_WHERE[level])
-    if cluster_id is not None:
-        where.append("cluster_id = %s")
-        params.append(cluster_id)
-    if bounds.start_ns is not None:
-        where.append("timestamp >= %s")
-        params.append(bounds.start_ns)
-    if bounds.end_ns is not None:
-        where.append("timestamp <= %s")
-        params.append(bounds.end_ns)
+    where, params = score_where("%s", tenant_id, level, cluster_id, bounds)
     columns = f"id, {_select(SCORE_COLUMNS, ('contributors',))}"
-    inner = f"SELECT {columns} FROM aggregated_scores WHERE {' AND '.join(where)}"
+    inner = f"SELECT {columns} FROM aggregated_scores WHERE {where}"
     if latest_only:
         inner = (
             f"SELECT DISTINCT ON (cluster_id, node_id) {columns} FROM ({inner}) AS s "

@@ -14,6 +14,7 @@ from backend.analytics.types import SeriesKey
 from backend.errors import ValidationError
 from backend.storage._checks import TimeBounds
 from backend.storage._records import ANOMALY_COLUMNS, API_KEY_COLUMNS, SCORE_COLUMNS
+from backend.storage._sql import anomaly_where, score_where
 from backend.storage.interface import ApiKeyRecord
 
 __all__ = [
@@ -46,11 +47,6 @@ def _upsert_sql(table: str, columns: tuple[str, ...], key_len: int) -> str:
 
 _UPSERT_ANOMALY = _upsert_sql("anomaly_results", ANOMALY_COLUMNS, 6)
 _UPSERT_SCORE = _upsert_sql("aggregated_scores", SCORE_COLUMNS, 5)
-_LEVEL_WHERE = {
-    "node": "node_id != ''",
-    "cluster": "cluster_id != '' AND node_id = ''",
-    "tenant": "cluster_id = ''",
-}
 
 
 def upsert_anomaly_rows(conn: sqlite3.Connection, rows: list[Row]) -> None:
@@ -68,22 +64,11 @@ def query_anomaly_rows(
     newest_first: bool,
 ) -> list[tuple[int, Row]]:
     """(id, row) pairs overlapping the bounds, ordered by (window_start, id)."""
-    where = ["tenant_id = ?", "anomaly_score >= ?"]
-    params: list[Any] = [tenant_id, min_score]
-    if bounds.start_ns is not None:
-        where.append("window_end >= ?")
-        params.append(bounds.start_ns)
-    if bounds.end_ns is not None:
-        where.append("window_start <= ?")
-        params.append(bounds.end_ns)
-    for column, value in filters.items():
-        if value is not None:
-            where.append(f"{column} = ?")
-            params.append(value)
+    where, params = anomaly_where("?", tenant_id, bounds, min_score, filters)
     order = "DESC" if newest_first else "ASC"
     sql = (
         f"SELECT id, {', '.join(ANOMALY_COLUMNS)} FROM anomaly_results "
-        f"WHERE {' AND '.join(where)} ORDER BY window_start {order}, id {order}"
+        f"WHERE {where} ORDER BY window_start {order}, id {order}"
     )
     if limit is not None:
         sql += " LIMIT ?"
@@ -104,22 +89,10 @@ def query_score_rows(
     bounds: TimeBounds,
 ) -> list[tuple[int, Row]]:
     """(id, row) pairs of the tenant's scores, ordered by (timestamp, id)."""
-    where = ["tenant_id = ?"]
-    params: list[Any] = [tenant_id]
-    if level is not None:
-        where.append(_LEVEL_WHERE[level])
-    if cluster_id is not None:
-        where.append("cluster_id = ?")
-        params.append(cluster_id)
-    if bounds.start_ns is not None:
-        where.append("timestamp >= ?")
-        params.append(bounds.start_ns)
-    if bounds.end_ns is not None:
-        where.append("timestamp <= ?")
-        params.append(bounds.end_ns)
+    where, params = score_where("?", tenant_id, level, cluster_id, bounds)
     sql = (
         f"SELECT id, {', '.join(SCORE_COLUMNS)} FROM aggregated_scores "
-        f"WHERE {' AND '.join(where)} ORDER BY timestamp, id"
+        f"WHERE {where} ORDER BY timestamp, id"
     )
     return [(row[0], tuple(row[1:])) for row in conn.execute(sql, params)]
 
