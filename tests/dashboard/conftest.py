@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from backend.analytics.aggregation import AggregationPipeline
 from backend.analytics.engine import EngineRegistry
-from backend.analytics.types import MetricSeries
 from backend.api import ApiKeyService, ApiSettings, create_app
+from backend.detection.runner import IncrementalDetector
 from backend.simulator import FleetSpec, simulate_fleet
 from backend.storage import SQLiteStorage
 
@@ -38,25 +37,11 @@ def _fill(storage: SQLiteStorage) -> str:
         clusters_per_tenant=2, nodes_per_cluster=4, metrics=("cpu_usage", "latency"),
         num_points=720, anomaly_ratio=0.5, seed=11,
     ))  # fmt: skip
-    storage.store_metrics([
-        s.with_arrays(s.timestamps_ns, s.values_array) if _json_safe(s.metadata) else
-        MetricSeries.from_arrays(s.key, s.timestamps_ns, s.values_array,
-                                 {k: v for k, v in s.metadata.items() if _json_safe(v)})
-        for s in fleet.series
-    ])  # fmt: skip
-    engine = EngineRegistry.get("default")
-    results = [r for series in fleet.series for r in engine.detect(series)]
+    storage.store_metrics(fleet.series)
     tenant = fleet.series[0].tenant_id
-    storage.store_anomaly_results(tenant, results)
-    storage.store_aggregated_scores(AggregationPipeline().run(results).all_scores())
+    # the same incremental detection `serve`/`demo` run: every series gets a standing score
+    IncrementalDetector(storage).run(tenant)
     return tenant
-
-
-def _json_safe(value: object) -> bool:
-    """Simulator metadata may hold datetimes, which JSON storage refuses."""
-    if isinstance(value, dict):
-        return all(_json_safe(v) for v in value.values())
-    return value is None or isinstance(value, str | int | float | bool)
 
 
 @pytest.fixture
