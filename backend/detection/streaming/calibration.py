@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from backend.detection.streaming import layout as ly
-from backend.detection.streaming._jit import njit
+from backend.detection.streaming._jit import njit, njit_entry
 
 __all__ = ["count", "invert", "invert_cap", "log10_tail", "novelty_cap", "refit", "reset"]
 
@@ -82,7 +82,7 @@ def _fit_record(
     return (b + 1) * ly.CAL_BIN_WIDTH, math.log10(w / norm), min_excess
 
 
-@njit
+@njit_entry
 def refit(st: np.ndarray, tail_mass: float, min_excess: float, record_mask: int) -> None:
     """Refit every statistic's tail from its histogram and cache it in the state."""
     w = st[ly.I_CAL_WEIGHT]

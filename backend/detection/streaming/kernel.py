@@ -21,7 +21,7 @@ import numpy as np
 from backend.detection.streaming import calibration as cal
 from backend.detection.streaming import layout as ly
 from backend.detection.streaming import params as pa
-from backend.detection.streaming._jit import njit
+from backend.detection.streaming._jit import njit, njit_entry
 from backend.detection.streaming.seasonal import learn_profile, profile_at
 
 __all__ = ["OUT_WIDTH", "bank_step", "score_history", "step"]
@@ -43,8 +43,10 @@ _REFIT_EVERY = 16  # points between refits of the calibrators' tails
 _LOG10_N_STATS = math.log10(ly.N_STATS)
 _SINH_MAX = 700.0  # sinh overflows just above 710
 _FINITE_MAX = 1e308
+_EXP_SAFE = 300.0  # below this, e^±a and their products stay far from overflow
 _EDGE_UP = ly.I_FIT + ly.FIT_WIDTH * ly.S_POINT_UP + 4  # record edges of the point statistics
 _EDGE_DOWN = ly.I_FIT + ly.FIT_WIDTH * ly.S_POINT_DOWN + 4
+_POINT_BITS = (1 << ly.S_POINT_UP) | (1 << ly.S_POINT_DOWN)
 
 
 @njit
@@ -118,7 +120,46 @@ def _inverse(st: np.ndarray, v: float) -> float:
     unit = st[ly.I_UNIT]
     if unit <= 0.0:
         return v
-    value = math.sinh(min(max(v, -_SINH_MAX), _SINH_MAX)) * unit
+    return _finite(math.sinh(min(max(v, -_SINH_MAX), _SINH_MAX)) * unit)
+
+
+@njit
+def _emit_band(st: np.ndarray, out: np.ndarray, row: int, e: float, down: float, up: float) -> None:
+    """Write forecast and band in the series' own units.
+
+    A compressed gauge needs sinh of three nearby arguments; away from overflow they come
+    from three ``exp`` (cheaper than ``sinh``): sinh(a) = (e^a − e^−a) / 2, except near 0,
+    where that difference would cancel and ``sinh`` itself is used.
+    """
+    unit = st[ly.I_UNIT]
+    if unit <= 0.0:
+        out[row, OUT_EXPECTED] = e
+        out[row, OUT_LOWER] = e - down
+        out[row, OUT_UPPER] = e + up
+        return
+    if abs(e) + max(down, up) > _EXP_SAFE:
+        out[row, OUT_EXPECTED] = _inverse(st, e)
+        out[row, OUT_LOWER] = _inverse(st, e - down)
+        out[row, OUT_UPPER] = _inverse(st, e + up)
+        return
+    half = 0.5 * unit
+    grow = math.exp(e)
+    shrink = 1.0 / grow
+    value = (grow - shrink) * half if abs(e) >= 1.0 else math.sinh(e) * unit
+    out[row, OUT_EXPECTED] = _finite(value)
+    d = math.exp(down)
+    a = e - down
+    value = (grow / d - shrink * d) * half if abs(a) >= 1.0 else math.sinh(a) * unit
+    out[row, OUT_LOWER] = _finite(value)
+    u = math.exp(up)
+    a = e + up
+    value = (grow * u - shrink / u) * half if abs(a) >= 1.0 else math.sinh(a) * unit
+    out[row, OUT_UPPER] = _finite(value)
+
+
+@njit
+def _finite(value: float) -> float:
+    """A huge unit times sinh may overflow: keep reported values finite."""
     return min(max(value, -_FINITE_MAX), _FINITE_MAX)
 
 
@@ -192,8 +233,10 @@ def _combine(st: np.ndarray, pr: np.ndarray, stats: np.ndarray) -> tuple[float, 
 @njit
 def _band(st: np.ndarray, pr: np.ndarray, sce: float) -> tuple[float, float]:
     """Residuals below/above the forecast at which the point statistics alone score 0.5."""
-    target = -0.5 * pr[pa.P_LOG_SCALE] - _LOG10_N_STATS
     records = _record_mask(pr)
+    if records & _POINT_BITS == 0:  # fits change only at refits: the band is cached
+        return st[ly.I_CAP_DOWN] * sce, st[ly.I_CAP_UP] * sce
+    target = -0.5 * pr[pa.P_LOG_SCALE] - _LOG10_N_STATS
     up = cal.invert(st, ly.S_POINT_UP, target, (records >> ly.S_POINT_UP) & 1 == 1)
     down = cal.invert(st, ly.S_POINT_DOWN, target, (records >> ly.S_POINT_DOWN) & 1 == 1)
     if pr[pa.P_NOVELTY_EXCESS] > 0.0:
@@ -204,12 +247,23 @@ def _band(st: np.ndarray, pr: np.ndarray, sce: float) -> tuple[float, float]:
 
 @njit
 def _cache_caps(st: np.ndarray, pr: np.ndarray) -> None:
-    """Cache the novelty gate's band (it changes only at refits and new records)."""
+    """Cache the band in z units (it changes only at refits and new records).
+
+    Without record-mode point statistics the whole band is cached (fitted tail and novelty
+    gate); otherwise only the gate's part, as record-mode fits move at every new record.
+    """
     gate = pr[pa.P_NOVELTY_EXCESS]
+    target = -0.5 * pr[pa.P_LOG_SCALE] - _LOG10_N_STATS
+    up = 0.0
+    down = 0.0
     if gate > 0.0:
-        target = -0.5 * pr[pa.P_LOG_SCALE] - _LOG10_N_STATS
-        st[ly.I_CAP_UP] = cal.invert_cap(st, ly.S_POINT_UP, target, gate)
-        st[ly.I_CAP_DOWN] = cal.invert_cap(st, ly.S_POINT_DOWN, target, gate)
+        up = cal.invert_cap(st, ly.S_POINT_UP, target, gate)
+        down = cal.invert_cap(st, ly.S_POINT_DOWN, target, gate)
+    if _record_mask(pr) & _POINT_BITS == 0:
+        up = max(up, cal.invert(st, ly.S_POINT_UP, target, False))
+        down = max(down, cal.invert(st, ly.S_POINT_DOWN, target, False))
+    st[ly.I_CAP_UP] = up
+    st[ly.I_CAP_DOWN] = down
 
 
 @njit
@@ -251,16 +305,17 @@ def _learn(
 
 
 @njit
-def _start(st: np.ndarray, v: float, out: np.ndarray, row: int) -> None:
+def _start(st: np.ndarray, pr: np.ndarray, v: float, out: np.ndarray, row: int) -> None:
     st[ly.I_LEVEL] = v
     st[ly.I_MAGNITUDE] = abs(v)
     st[ly.I_ENV_HIGH] = v
     st[ly.I_ENV_LOW] = v
     cal.reset(st)
+    _cache_caps(st, pr)
     _emit(out, row, _inverse(st, v))
 
 
-@njit
+@njit_entry
 def step(
     st: np.ndarray,
     pr: np.ndarray,
@@ -292,7 +347,7 @@ def step(
     n = st[ly.I_COUNT]
     st[ly.I_COUNT] = n + 1.0
     if n == 0.0:
-        _start(st, v, out, row)
+        _start(st, pr, v, out, row)
         return
     _score_and_learn(st, pr, t, v, dt, n, out, row, stats)
     if st[ly.I_UNIT] > 0.0:
@@ -325,12 +380,11 @@ def _score_and_learn(
     if n < pr[pa.P_WARMUP]:
         raw = 0.0
     recent = st[ly.I_RECENT]
-    st[ly.I_RECENT] = max(raw, recent * pr[pa.P_SUPPRESS_DECAY] ** k)
+    decay = pr[pa.P_SUPPRESS_DECAY] if k == 1.0 else pr[pa.P_SUPPRESS_DECAY] ** k
+    st[ly.I_RECENT] = max(raw, recent * decay)
     down, up = _band(st, pr, sce)
     out[row, OUT_SCORE] = raw if raw > recent else raw * (1.0 - pr[pa.P_SUPPRESS])
-    out[row, OUT_EXPECTED] = _inverse(st, expected)
-    out[row, OUT_LOWER] = _inverse(st, expected - down)
-    out[row, OUT_UPPER] = _inverse(st, expected + up)
+    _emit_band(st, out, row, expected, down, up)
     out[row, OUT_RAW] = raw
     out[row, OUT_Z] = r / sce
     out[row, OUT_VALUE] = v  # step puts back the raw value of a compressed gauge
@@ -338,19 +392,19 @@ def _score_and_learn(
     records = _record_mask(pr)
     edges = st[_EDGE_UP] + st[_EDGE_DOWN]
     cal.count(st, stats, max(_rate(pr[pa.P_ALPHA_CAL], k), 1.0 / (n + 1.0)), records)
-    if n < _REFIT_EVERY * _REFIT_EVERY or n % _REFIT_EVERY == 0.0:
+    refit_due = int(n) % _REFIT_EVERY == 0
+    if n < _REFIT_EVERY * _REFIT_EVERY or refit_due:
         cal.refit(st, pr[pa.P_TAIL_MASS], pr[pa.P_TAIL_SCALE], records)
         _cache_caps(st, pr)
     elif st[_EDGE_UP] + st[_EDGE_DOWN] != edges:  # a new record of a point statistic
         _cache_caps(st, pr)
     u = _learn(st, pr, v, r, sce, k, n)
     if seasonal:
-        centre = n % _REFIT_EVERY == 0.0
-        learn_profile(st, u, dt, i0, i1, w, dow, pr[pa.P_SEASON_DAYS], centre)
+        learn_profile(st, u, dt, i0, i1, w, dow, pr[pa.P_SEASON_DAYS], refit_due)
     _adapt(st, pr, _scale(st, st[ly.I_LEVEL]), k)
 
 
-@njit
+@njit_entry
 def score_history(st: np.ndarray, pr: np.ndarray, t_ns: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Run ``step`` over a whole series; returns an ``(n, OUT_WIDTH)`` array."""
     n = x.shape[0]
@@ -361,7 +415,7 @@ def score_history(st: np.ndarray, pr: np.ndarray, t_ns: np.ndarray, x: np.ndarra
     return out
 
 
-@njit
+@njit_entry
 def bank_step(
     states: np.ndarray, pr: np.ndarray, t_ns: np.ndarray, x: np.ndarray, rows: np.ndarray
 ) -> np.ndarray:

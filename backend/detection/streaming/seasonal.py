@@ -16,19 +16,25 @@ from backend.detection.streaming._jit import njit
 __all__ = ["learn_profile", "profile_at"]
 
 _DAY = 86400.0
-_EPOCH_WEEKDAY = 3.0  # 1970-01-01 was a Thursday; Monday = 0
+_EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday; Monday = 0
 
 
 @njit
 def profile_at(st: np.ndarray, t: float) -> tuple[float, int, int, float, int]:
     """Seasonal offset at epoch second ``t`` and where it came from (bins and weight)."""
-    pos = (t % _DAY) / 3600.0 - 0.5
+    day = math.floor(t / _DAY)
+    second = t - day * _DAY  # exact (t % _DAY without fmod): both are multiples of t's ulp
+    if second < 0.0:  # t / _DAY rounded up to the next whole day
+        second += _DAY
+    elif second >= _DAY:
+        second -= _DAY
+    pos = second / 3600.0 - 0.5
     if pos < 0.0:
         pos += ly.N_DAY_BINS
     i0 = int(pos) % ly.N_DAY_BINS
     w = pos - math.floor(pos)
     i1 = (i0 + 1) % ly.N_DAY_BINS
-    dow = int((math.floor(t / _DAY) + _EPOCH_WEEKDAY) % 7.0)
+    dow = (int(day) + _EPOCH_WEEKDAY) % 7
     value = (1.0 - w) * st[ly.I_DAY + i0] + w * st[ly.I_DAY + i1] + st[ly.I_DOW + dow]
     return value, i0, i1, w, dow
 
