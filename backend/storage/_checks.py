@@ -242,3 +242,41 @@ def encode_json(field: str, value: Any) -> str:
 def decode_json(text: str | None) -> Any:
     """Inverse of :func:`encode_json` (empty means an empty dict)."""
     return json.loads(text) if text else {}
+
+
+@dataclass(frozen=True)
+class AnomalyQuery:
+    """Checked arguments of :meth:`StorageBackend.query_anomalies`, shared by every backend."""
+
+    tenant_id: str
+    bounds: TimeBounds
+    min_score: float
+    filters: dict[str, str | None]
+    limit: int | None
+    newest_first: bool
+
+
+def anomaly_query(
+    tenant_id: Any,
+    start_time: Any,
+    end_time: Any,
+    cluster_id: Any,
+    min_score: Any,
+    node_id: Any,
+    metric_name: Any,
+    limit: Any,
+    newest_first: Any,
+) -> AnomalyQuery:
+    """Validate a query_anomalies call once; errors name the offending argument."""
+    return AnomalyQuery(
+        tenant_id=check_id("tenant_id", tenant_id),
+        bounds=time_bounds(start_time, end_time),
+        min_score=check_min_score(min_score),
+        filters={
+            "cluster_id": check_filter("cluster_id", cluster_id),
+            "node_id": check_filter("node_id", node_id),
+            "metric_name": check_filter("metric_name", metric_name),
+        },
+        limit=check_limit(limit),
+        newest_first=bool(newest_first),
+    )

@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from backend.storage._checks import TimeBounds
+from backend.storage._checks import AnomalyQuery, TimeBounds
 
-__all__ = ["LEVEL_WHERE", "anomaly_where", "score_where"]
+__all__ = ["LEVEL_WHERE", "anomaly_select", "anomaly_where", "score_where"]
 
 LEVEL_WHERE = {
     "node": "node_id <> ''",
@@ -47,6 +47,22 @@ def anomaly_where(
             where.append(f"{column} = {mark}")
             params.append(value)
     return " AND ".join(where), params
+
+
+def anomaly_select(mark: str, query: AnomalyQuery, columns: str) -> tuple[str, list[Any]]:
+    """The whole anomaly-results query: filters, (window_start, id) order, optional limit."""
+    where, params = anomaly_where(
+        mark, query.tenant_id, query.bounds, query.min_score, query.filters
+    )
+    order = "DESC" if query.newest_first else "ASC"
+    sql = (
+        f"SELECT id, {columns} FROM anomaly_results "
+        f"WHERE {where} ORDER BY window_start {order}, id {order}"
+    )
+    if query.limit is not None:
+        sql += f" LIMIT {mark}"
+        params.append(query.limit)
+    return sql, params
 
 
 def score_where(

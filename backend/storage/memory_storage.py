@@ -151,27 +151,31 @@ class InMemoryStorage(StorageBackend):
         newest_first: bool = False,
     ) -> list[dict[str, Any]]:
         """Results overlapping the bounds with score >= min_score, by (window_start, id)."""
-        check_id("tenant_id", tenant_id)
-        bounds = checks.time_bounds(start_time, end_time)
-        threshold = checks.check_min_score(min_score)
-        wanted = (
-            checks.check_filter("cluster_id", cluster_id),
-            checks.check_filter("node_id", node_id),
-            checks.check_filter("metric_name", metric_name),
+        query = checks.anomaly_query(
+            tenant_id,
+            start_time,
+            end_time,
+            cluster_id,
+            min_score,
+            node_id,
+            metric_name,
+            limit,
+            newest_first,
         )
-        count = checks.check_limit(limit)
+        wanted = tuple(query.filters.values())
         with self._lock:
             stored = list(self._anomalies.values())
         hits = [
             (result_id, row)
             for result_id, row in stored
-            if row[0] == tenant_id
+            if row[0] == query.tenant_id
             and _matches(row[1:4], wanted)
-            and bounds.overlaps(row[4], row[5])
-            and row[6] >= threshold
+            and query.bounds.overlaps(row[4], row[5])
+            and row[6] >= query.min_score
         ]
-        hits.sort(key=lambda hit: (hit[1][4], hit[0]), reverse=bool(newest_first))
-        return [anomaly_dict(result_id, row, bounds.aware) for result_id, row in hits[:count]]
+        hits.sort(key=lambda hit: (hit[1][4], hit[0]), reverse=query.newest_first)
+        aware = query.bounds.aware
+        return [anomaly_dict(result_id, row, aware) for result_id, row in hits[: query.limit]]
 
     # --- aggregated scores ---------------------------------------------------------------
     def store_aggregated_scores(self, scores: Iterable[AggregatedAnomalyScore]) -> int:

@@ -15,9 +15,9 @@ from psycopg import errors as pg_errors
 
 from backend.analytics.types import SeriesKey
 from backend.errors import ValidationError
-from backend.storage._checks import TimeBounds
+from backend.storage._checks import AnomalyQuery, TimeBounds
 from backend.storage._records import ANOMALY_COLUMNS, API_KEY_COLUMNS, SCORE_COLUMNS
-from backend.storage._sql import anomaly_where, score_where
+from backend.storage._sql import anomaly_select, score_where
 
 __all__ = [
     "STATS_KEYS",
@@ -90,26 +90,11 @@ def upsert_anomaly_rows(conn: psycopg.Connection, rows: list[Row]) -> None:
         conn.execute(_UPSERT_ANOMALIES, [list(c) for c in zip(*unique, strict=True)])
 
 
-def query_anomaly_rows(
-    conn: psycopg.Connection,
-    tenant_id: str,
-    bounds: TimeBounds,
-    min_score: float,
-    filters: dict[str, str | None],
-    limit: int | None,
-    newest_first: bool,
-) -> list[tuple[int, Row]]:
-    """(id, row) pairs overlapping the bounds, ordered by (window_start, id)."""
-    where, params = anomaly_where("%s", tenant_id, bounds, min_score, filters)
-    order = "DESC" if newest_first else "ASC"
-    query = (
-        f"SELECT id, {_select(ANOMALY_COLUMNS, ('engine_metadata',))} FROM anomaly_results "
-        f"WHERE {where} ORDER BY window_start {order}, id {order}"
-    )
-    if limit is not None:
-        query += " LIMIT %s"
-        params.append(limit)
-    return [(int(row[0]), tuple(row[1:])) for row in conn.execute(query, params).fetchall()]
+def query_anomaly_rows(conn: psycopg.Connection, query: AnomalyQuery) -> list[tuple[int, Row]]:
+    """(id, row) pairs matching the query, ordered by (window_start, id)."""
+    columns = _select(ANOMALY_COLUMNS, ("engine_metadata",))
+    sql, params = anomaly_select("%s", query, columns)
+    return [(int(row[0]), tuple(row[1:])) for row in conn.execute(sql, params).fetchall()]
 
 
 def upsert_score_rows(conn: psycopg.Connection, rows: list[Row]) -> None:

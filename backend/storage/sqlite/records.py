@@ -12,9 +12,9 @@ from typing import Any
 from backend.analytics._timeconv import to_epoch_ns, utc_now
 from backend.analytics.types import SeriesKey
 from backend.errors import ValidationError
-from backend.storage._checks import TimeBounds
+from backend.storage._checks import AnomalyQuery, TimeBounds
 from backend.storage._records import ANOMALY_COLUMNS, API_KEY_COLUMNS, SCORE_COLUMNS
-from backend.storage._sql import anomaly_where, score_where
+from backend.storage._sql import anomaly_select, score_where
 from backend.storage.interface import ApiKeyRecord
 
 __all__ = [
@@ -54,25 +54,9 @@ def upsert_anomaly_rows(conn: sqlite3.Connection, rows: list[Row]) -> None:
     conn.executemany(_UPSERT_ANOMALY, rows)
 
 
-def query_anomaly_rows(
-    conn: sqlite3.Connection,
-    tenant_id: str,
-    bounds: TimeBounds,
-    min_score: float,
-    filters: dict[str, str | None],
-    limit: int | None,
-    newest_first: bool,
-) -> list[tuple[int, Row]]:
-    """(id, row) pairs overlapping the bounds, ordered by (window_start, id)."""
-    where, params = anomaly_where("?", tenant_id, bounds, min_score, filters)
-    order = "DESC" if newest_first else "ASC"
-    sql = (
-        f"SELECT id, {', '.join(ANOMALY_COLUMNS)} FROM anomaly_results "
-        f"WHERE {where} ORDER BY window_start {order}, id {order}"
-    )
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(limit)
+def query_anomaly_rows(conn: sqlite3.Connection, query: AnomalyQuery) -> list[tuple[int, Row]]:
+    """(id, row) pairs matching the query, ordered by (window_start, id)."""
+    sql, params = anomaly_select("?", query, ", ".join(ANOMALY_COLUMNS))
     return [(row[0], tuple(row[1:])) for row in conn.execute(sql, params)]
 
 

@@ -189,19 +189,20 @@ class SQLiteStorage(StorageBackend):
         newest_first: bool = False,
     ) -> list[dict[str, Any]]:
         """Results overlapping the bounds with score >= min_score, by (window_start, id)."""
-        _check_id("tenant_id", tenant_id)
-        bounds = checks.time_bounds(start_time, end_time)
-        filters = {
-            "cluster_id": checks.check_filter("cluster_id", cluster_id),
-            "node_id": checks.check_filter("node_id", node_id),
-            "metric_name": checks.check_filter("metric_name", metric_name),
-        }
-        threshold, count = checks.check_min_score(min_score), checks.check_limit(limit)
+        query = checks.anomaly_query(
+            tenant_id,
+            start_time,
+            end_time,
+            cluster_id,
+            min_score,
+            node_id,
+            metric_name,
+            limit,
+            newest_first,
+        )
         with self._read() as conn:
-            hits = records.query_anomaly_rows(
-                conn, tenant_id, bounds, threshold, filters, count, bool(newest_first)
-            )
-        return [anomaly_dict(result_id, row, bounds.aware) for result_id, row in hits]
+            hits = records.query_anomaly_rows(conn, query)
+        return [anomaly_dict(result_id, row, query.bounds.aware) for result_id, row in hits]
 
     # --- aggregated scores ---------------------------------------------------------------
     def store_aggregated_scores(self, scores: Iterable[AggregatedAnomalyScore]) -> int:
