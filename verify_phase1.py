@@ -6,21 +6,11 @@ Run with ``python verify_phase1.py``; exits non-zero on the first failed check.
 from __future__ import annotations
 
 import sys
-import traceback
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
-CHECKS: list[Callable[[], None]] = []
+from verify_support import Checks, expect
 
-
-def check(fn: Callable[[], None]) -> Callable[[], None]:
-    CHECKS.append(fn)
-    return fn
-
-
-def expect(condition: bool, message: str) -> None:
-    if not condition:
-        raise AssertionError(message)
+check = Checks()
 
 
 T0 = datetime(2024, 1, 1)
@@ -136,19 +126,5 @@ def aggregation_matches_documented_example() -> None:
     expect(list(by_cluster) == ["c1"] and by_cluster["c1"][0].node_id == "n1", "pipeline")
 
 
-def main() -> int:
-    failed = 0
-    for fn in CHECKS:
-        try:
-            fn()
-            print(f"PASS {fn.__name__}")
-        except Exception:
-            failed += 1
-            print(f"FAIL {fn.__name__}")
-            traceback.print_exc()
-    print(f"{len(CHECKS) - failed}/{len(CHECKS)} checks passed")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(check.run())

@@ -8,23 +8,13 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import traceback
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-CHECKS: list[Callable[[], None]] = []
+from verify_support import Checks, expect
+
+check = Checks()
 T0 = datetime(2024, 1, 1)
-
-
-def check(fn: Callable[[], None]) -> Callable[[], None]:
-    CHECKS.append(fn)
-    return fn
-
-
-def expect(condition: bool, message: str) -> None:
-    if not condition:
-        raise AssertionError(message)
 
 
 @check
@@ -138,19 +128,5 @@ def storage_round_trips_and_isolates_tenants() -> None:
         reopened.close()
 
 
-def main() -> int:
-    failed = 0
-    for fn in CHECKS:
-        try:
-            fn()
-            print(f"PASS {fn.__name__}")
-        except Exception:
-            failed += 1
-            print(f"FAIL {fn.__name__}")
-            traceback.print_exc()
-    print(f"{len(CHECKS) - failed}/{len(CHECKS)} checks passed")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(check.run())

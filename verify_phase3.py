@@ -10,24 +10,14 @@ from __future__ import annotations
 import importlib.util
 import sys
 import tempfile
-import traceback
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-CHECKS: list[Callable[[], None]] = []
+from verify_support import Checks, expect
+
+check = Checks()
 T0 = datetime(2024, 1, 1)
 POINTS = 2 * 1440
-
-
-def check(fn: Callable[[], None]) -> Callable[[], None]:
-    CHECKS.append(fn)
-    return fn
-
-
-def expect(condition: bool, message: str) -> None:
-    if not condition:
-        raise AssertionError(message)
 
 
 def _cluster_with_anomalies():  # type: ignore[no-untyped-def]
@@ -141,19 +131,5 @@ def merlion_engine_when_installed() -> None:
     expect(any(r.is_anomaly and _overlaps(r, meta) for r in results), "Merlion finds the spike")
 
 
-def main() -> int:
-    failed = 0
-    for fn in CHECKS:
-        try:
-            fn()
-            print(f"PASS {fn.__name__}")
-        except Exception:
-            failed += 1
-            print(f"FAIL {fn.__name__}")
-            traceback.print_exc()
-    print(f"{len(CHECKS) - failed}/{len(CHECKS)} checks passed")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(check.run())
