@@ -22,7 +22,7 @@ from backend.errors import ValidationError
 __all__ = ["FORMAT_VERSION", "STATE_BYTES", "dump_state", "load_state", "params_fingerprint"]
 
 MAGIC = b"ACSD"
-FORMAT_VERSION = 3  # 3: the band cache slots (I_CAP_*) hold the whole band
+FORMAT_VERSION = 4  # 4: slow-change statistics (drift, sustained volatility) added
 _HEADER = struct.Struct("<4sHH8s")
 STATE_BYTES = _HEADER.size + 8 * STATE_SIZE
 

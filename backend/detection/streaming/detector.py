@@ -27,6 +27,8 @@ STATISTIC_NAMES: tuple[str, ...] = (
     "volatility",
     "novel_value",
     "gap",
+    "slow_shift",
+    "slow_volatility",
 )
 
 

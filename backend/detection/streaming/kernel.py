@@ -8,7 +8,9 @@ scores agree exactly.
 Per point: the value (a counter is differenced into a rate) is compared with the forecast
 ``level + daily profile + weekday offset``; seven surprise statistics (residual up/down,
 short residual mean up/down, volatility, novelty of the value, time gap) are turned into
-tail probabilities by per-series calibrators; the smallest wins (Bonferroni-corrected) and
+tail probabilities by per-series calibrators; two slow statistics (an hours-long mean of
+the value and of |residual| against days-long references) get a fixed exponential tail and
+are heard only when they alone would alarm; the smallest p wins (Bonferroni-corrected) and
 the score is ``−log10(p) / log_scale`` clipped to [0, 1].
 """
 
@@ -41,6 +43,11 @@ _MAX_STEPS = 1000.0
 _COUNTER_RISES = 0.6  # share of probe steps that must rise (none may fall) for a counter
 _REFIT_EVERY = 16  # points between refits of the calibrators' tails
 _LOG10_N_STATS = math.log10(ly.N_STATS)
+_LN10 = math.log(10.0)
+_WANDER_SPEED = 2.0
+_WANDER_GROWTH = 2.0  # a change in progress can raise the usual wander only gradually
+_VOL_FLOOR = 0.15  # smallest usual wander of log(slow / reference volatility)
+_SLOW_CLIP = 8.0  # residual scales: one huge point must not look like a sustained change
 _SINH_MAX = 700.0  # sinh overflows just above 710
 _FINITE_MAX = 1e308
 _EXP_SAFE = 300.0  # below this, e^±a and their products stay far from overflow
@@ -192,6 +199,48 @@ def _statistics(
 
 
 @njit
+def _slow_statistics(
+    st: np.ndarray, pr: np.ndarray, r: float, sce: float, k: float, n: float, stats: np.ndarray
+) -> None:
+    """Hours-long means of the deseasonalised value and of |residual| against days-long
+    references, in units of how far they usually wander (see ``DetectorParams.alpha_slow``).
+
+    The fast baseline follows a drift or a sustained change within an hour, so only these
+    slow comparisons still see it. Growth of the usual wander is limited, so a change in
+    progress cannot quickly make itself look usual.
+    """
+    lim = _SLOW_CLIP * sce
+    rc = min(max(r, -lim), lim)
+    d = st[ly.I_LEVEL] + rc  # the value without its seasonal part (one huge point clipped)
+    a_s = max(_rate(pr[pa.P_ALPHA_SLOW], k), 1.0 / n)
+    a_r = max(_rate(pr[pa.P_ALPHA_REFERENCE], k), 1.0 / n)
+    a_w = min(_WANDER_SPEED * a_r, 1.0)  # the usual wander is learnt faster than the level
+    st[ly.I_SLOW] += a_s * (d - st[ly.I_SLOW])
+    gap = st[ly.I_SLOW] - st[ly.I_REF]
+    wander = max(st[ly.I_REF_DEV], sce * pr[pa.P_SLOW_FLOOR])
+    stats[ly.S_SLOW_SHIFT] = abs(gap) / wander
+    gate = _LN10 * (0.5 * pr[pa.P_LOG_SCALE] + _LOG10_N_STATS)  # x/tail where score = 0.5
+    if stats[ly.S_SLOW_SHIFT] >= gate * pr[pa.P_SLOW_TAIL]:
+        # alarmed now: where the fast level has got to is the new reference (one alarm per change)
+        st[ly.I_REF] = st[ly.I_LEVEL]
+        st[ly.I_SLOW] = st[ly.I_LEVEL]
+    else:
+        st[ly.I_REF] += a_r * (d - st[ly.I_REF])
+        st[ly.I_REF_DEV] += a_w * (min(abs(gap), _WANDER_GROWTH * wander) - st[ly.I_REF_DEV])
+    ar = abs(rc)
+    st[ly.I_SLOW_VOL] += a_s * (ar - st[ly.I_SLOW_VOL])
+    tiny = 1e-3 * sce
+    ratio = math.log((st[ly.I_SLOW_VOL] + tiny) / (st[ly.I_REF_VOL] + tiny))
+    vol_wander = max(st[ly.I_VOL_DEV], _VOL_FLOOR)
+    stats[ly.S_SLOW_VOLATILITY] = max(ratio, 0.0) / vol_wander
+    if stats[ly.S_SLOW_VOLATILITY] >= gate * pr[pa.P_SLOW_VOLATILITY_TAIL]:
+        st[ly.I_REF_VOL] = st[ly.I_SLOW_VOL]
+    else:
+        st[ly.I_REF_VOL] += a_r * (ar - st[ly.I_REF_VOL])
+        st[ly.I_VOL_DEV] += a_w * (min(abs(ratio), _WANDER_GROWTH * vol_wander) - st[ly.I_VOL_DEV])
+
+
+@njit
 def _signed(stats: np.ndarray, up: int, down: int, value: float) -> None:
     """Split a signed deviation into its log-compressed upward and downward statistics."""
     if value >= 0.0:
@@ -225,6 +274,16 @@ def _combine(st: np.ndarray, pr: np.ndarray, stats: np.ndarray) -> tuple[float, 
         if gate > 0.0 and lp < st[ly.I_REC_LP]:
             lp = max(lp, cal.novelty_cap(st, j, stats[j], gate))
         if lp < best or best_j < 0:
+            best = lp
+            best_j = j
+    slow_gate = 0.5 * pr[pa.P_LOG_SCALE] + _LOG10_N_STATS
+    for j in range(ly.N_STATS, ly.N_ALL_STATS):  # slow statistics: a fixed exponential tail,
+        # heard only when they alone would alarm (their moderate values are not evidence)
+        if (mask >> j) & 1 == 0:
+            continue
+        tail = pr[pa.P_SLOW_TAIL] if j == ly.S_SLOW_SHIFT else pr[pa.P_SLOW_VOLATILITY_TAIL]
+        lp = -stats[j] / tail / _LN10
+        if lp < best and -lp >= slow_gate:
             best = lp
             best_j = j
     return best, best_j
@@ -310,6 +369,8 @@ def _start(st: np.ndarray, pr: np.ndarray, v: float, out: np.ndarray, row: int) 
     st[ly.I_MAGNITUDE] = abs(v)
     st[ly.I_ENV_HIGH] = v
     st[ly.I_ENV_LOW] = v
+    st[ly.I_SLOW] = v
+    st[ly.I_REF] = v
     cal.reset(st)
     _cache_caps(st, pr)
     _emit(out, row, _inverse(st, v))
@@ -375,6 +436,10 @@ def _score_and_learn(
     r = v - expected
     sce = _scale(st, st[ly.I_LEVEL])
     _statistics(st, pr, v, r, sce, k, stats)
+    _slow_statistics(st, pr, r, sce, k, n, stats)
+    if n * pr[pa.P_ALPHA_REFERENCE] < 1.0:  # the references are still forming: not heard yet
+        stats[ly.S_SLOW_SHIFT] = 0.0
+        stats[ly.S_SLOW_VOLATILITY] = 0.0
     best, best_j = _combine(st, pr, stats)
     raw = min(max(-(best + _LOG10_N_STATS) / pr[pa.P_LOG_SCALE], 0.0), 1.0)
     if n < pr[pa.P_WARMUP]:
@@ -409,7 +474,7 @@ def score_history(st: np.ndarray, pr: np.ndarray, t_ns: np.ndarray, x: np.ndarra
     """Run ``step`` over a whole series; returns an ``(n, OUT_WIDTH)`` array."""
     n = x.shape[0]
     out = np.empty((n, OUT_WIDTH), dtype=np.float64)
-    stats = np.empty(ly.N_STATS, dtype=np.float64)
+    stats = np.empty(ly.N_ALL_STATS, dtype=np.float64)
     for i in range(n):
         step(st, pr, t_ns[i], x[i], out, i, stats)
     return out
@@ -422,7 +487,7 @@ def bank_step(
     """One new point for each of ``rows`` of a 2-D state bank; ``(len(rows), OUT_WIDTH)``."""
     m = rows.shape[0]
     out = np.empty((m, OUT_WIDTH), dtype=np.float64)
-    stats = np.empty(ly.N_STATS, dtype=np.float64)
+    stats = np.empty(ly.N_ALL_STATS, dtype=np.float64)
     for i in range(m):
         step(states[rows[i]], pr, t_ns[i], x[i], out, i, stats)
     return out

@@ -20,7 +20,10 @@ S_MEAN_DOWN = 3  # ... negative side
 S_VOLATILITY = 4  # short mean absolute residual against the usual scale
 S_NOVELTY = 5  # value outside the remembered range of values
 S_GAP = 6  # time since the previous point against the usual step
-N_STATS = 7
+N_STATS = 7  # statistics with a calibrator (histogram); the slow ones below have a fixed tail
+S_SLOW_SHIFT = 7  # hours-long mean of the deseasonalised value against its days-long reference
+S_SLOW_VOLATILITY = 8  # hours-long mean absolute residual against its days-long reference
+N_ALL_STATS = 9
 
 # Bookkeeping
 I_COUNT = 0  # points modelled (after the counter probe)
@@ -56,4 +59,11 @@ CAL_BIN_WIDTH = 0.3
 I_CAL = I_FIT + FIT_WIDTH * N_STATS
 I_DAY = I_CAL + N_STATS * CAL_BINS
 I_DOW = I_DAY + N_DAY_BINS
-STATE_SIZE = I_DOW + N_DOW_BINS
+# Slow change (drifts, sustained level and volatility changes the fast baseline has absorbed)
+I_SLOW = I_DOW + N_DOW_BINS  # hours-long EW mean of the deseasonalised value
+I_REF = I_SLOW + 1  # days-long EW mean of it (the reference the slow mean is compared with)
+I_REF_DEV = I_SLOW + 2  # days-long EW mean of |slow − reference| (usual slow wander)
+I_SLOW_VOL = I_SLOW + 3  # hours-long EW mean of |residual|
+I_REF_VOL = I_SLOW + 4  # days-long EW mean of |residual|
+I_VOL_DEV = I_SLOW + 5  # days-long EW mean of |log(slow vol / reference vol)|
+STATE_SIZE = I_SLOW + 6

@@ -23,6 +23,7 @@ _ORDER = (
     "alpha_mean", "alpha_vol", "alpha_cal", "alpha_envelope", "clip", "log_scale",
     "suppress", "suppress_decay", "tail_mass", "tail_scale", "adapt_points", "adapt_z",
     "counter", "seasonal", "stat_mask", "record_mask", "novelty_excess", "compress",
+    "alpha_slow", "alpha_reference", "slow_tail", "slow_floor", "slow_volatility_tail",
 )  # fmt: skip
 (
     P_WARMUP,
@@ -48,9 +49,17 @@ _ORDER = (
     P_RECORD_MASK,
     P_NOVELTY_EXCESS,
     P_COMPRESS,
+    P_ALPHA_SLOW,
+    P_ALPHA_REFERENCE,
+    P_SLOW_TAIL,
+    P_SLOW_FLOOR,
+    P_SLOW_VOLATILITY_TAIL,
     P_MEAN_NORM,
 ) = range(len(_ORDER) + 1)  # fmt: skip  (derived constants follow the knobs)
-_RATES = ("alpha_level", "alpha_scale", "alpha_mean", "alpha_vol", "alpha_cal", "alpha_envelope")
+_RATES = (
+    "alpha_level", "alpha_scale", "alpha_mean", "alpha_vol", "alpha_cal", "alpha_envelope",
+    "alpha_slow", "alpha_reference",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -102,6 +111,12 @@ class DetectorParams:
         Novelty gate: a statistic's tail probability is at least that of a new record of
         this series (1 / points remembered within the range seen, falling by e per
         ``novelty_excess`` log units beyond it), so only new extremes can alarm; 0 disables.
+    alpha_slow, alpha_reference, slow_tail
+        Slow change: an hours-long mean (rate ``alpha_slow``) of the deseasonalised value and
+        of the absolute residual is compared with a days-long reference (``alpha_reference``)
+        in units of how far it usually wanders from it; the tail probability of a departure of
+        ``x`` such units is ``e^(−x / slow_tail)``. This finds drifts and sustained changes that
+        the fast baseline follows (and so hides from the other statistics).
     """
 
     warmup_points: int = 150
@@ -123,10 +138,15 @@ class DetectorParams:
     adapt_z: float = 3.0
     counter: int = -1
     seasonal: bool = True
-    stat_mask: int = 127
+    stat_mask: int = 511
     record_mask: int = 0
     novelty_excess: float = 0.01
     compress: float = 0.03
+    alpha_slow: float = 1.0 / 24.0
+    alpha_reference: float = 1.0 / 1000.0
+    slow_tail: float = 0.7
+    slow_floor: float = 0.45
+    slow_volatility_tail: float = 0.5
 
     def __post_init__(self) -> None:
         for name in _RATES:
@@ -151,6 +171,9 @@ class DetectorParams:
             raise ConfigError("compress", self.compress, "must be >= 0 (0: off)")
         if not self.novelty_excess >= 0.0:
             raise ConfigError("novelty_excess", self.novelty_excess, "must be >= 0 (0: off)")
+        for name in ("slow_tail", "slow_volatility_tail", "slow_floor"):
+            if not getattr(self, name) > 0.0:
+                raise ConfigError(name, getattr(self, name), "must be positive")
         if not self.log_scale > 0.0:
             raise ConfigError("log_scale", self.log_scale, "must be positive")
 

@@ -1,0 +1,83 @@
+"""The slow-change statistics: drifts and sustained volatility changes that the fast baseline
+follows (and so hides from the point and short-mean statistics) still alarm, once."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from backend.detection.streaming.detector import STATISTIC_NAMES, StreamingDetector
+from backend.detection.streaming.params import DetectorParams
+from tests.detection._series import MINUTE_NS
+
+N = 4032
+FAST_ONLY = 127  # stat_mask without the two slow statistics
+SLOW_ONLY = 128 | 256  # ... and with only them
+STEP_NS = 5 * MINUTE_NS
+
+
+def _timestamps() -> np.ndarray:
+    return np.arange(N, dtype=np.int64) * STEP_NS
+
+
+def _noise(seed: int) -> np.ndarray:
+    return 50.0 + np.random.default_rng(seed).normal(0.0, 2.0, N)
+
+
+def _onsets(scores: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    hot = scores >= threshold
+    return np.flatnonzero(hot & ~np.r_[False, hot[:-1]])
+
+
+def _drifting(seed: int) -> np.ndarray:
+    values = _noise(seed)
+    values[2000:3000] += np.linspace(0.0, 30.0, 1000)  # 15 noise sd over 3.5 days, then stays
+    values[3000:] += 30.0
+    return values
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_slow_drift_alarms_only_thanks_to_the_slow_statistic(seed: int) -> None:
+    values = _drifting(seed)
+    fast = StreamingDetector(DetectorParams(stat_mask=FAST_ONLY)).score(_timestamps(), values)
+    both = StreamingDetector().score(_timestamps(), values)
+    assert fast.scores[2000:].max() < 0.5
+    onsets = _onsets(both.scores)
+    assert onsets.size >= 1 and onsets.min() >= 2000
+    assert STATISTIC_NAMES[int(both.statistic[onsets[0]])] == "slow_shift"
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_quiet_series_raises_no_slow_alarm(seed: int) -> None:
+    scored = StreamingDetector().score(_timestamps(), _noise(seed))
+    slow = {STATISTIC_NAMES.index("slow_shift"), STATISTIC_NAMES.index("slow_volatility")}
+    assert not any(int(scored.statistic[i]) in slow for i in _onsets(scored.scores))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_sustained_oscillation_alarms(seed: int) -> None:
+    values = _noise(seed)
+    t = np.arange(2500, 3300)
+    values[t] += 8.0 * np.sin(2 * np.pi * t / 12.0)
+    scored = StreamingDetector().score(_timestamps(), values)
+    onsets = _onsets(scored.scores)
+    assert any(2500 <= i < 3300 for i in onsets)
+
+
+def test_level_shift_alarms_once_not_again_and_again() -> None:
+    values = _noise(0)
+    values[2500:] += 30.0
+    scored = StreamingDetector().score(_timestamps(), values)
+    onsets = _onsets(scored.scores)
+    assert onsets.size >= 1 and 2500 <= onsets[0] <= 2510
+    assert onsets.size <= 2  # the change, and at most one late confirmation
+
+
+def test_slow_statistics_are_not_heard_before_the_references_form() -> None:
+    values = _noise(1)
+    values[300:] += np.linspace(0.0, 60.0, N - 300)  # drifting from (nearly) the start: usual
+    params = DetectorParams(stat_mask=SLOW_ONLY)
+    scored = StreamingDetector(params).score(_timestamps(), values)
+    forming = int(1.0 / params.alpha_reference) + params.probe_points
+    assert scored.scores[:forming].max() == 0.0
+    assert scored.scores[forming:].max() < 0.5  # a slope present from the start is the norm
