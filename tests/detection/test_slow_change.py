@@ -81,3 +81,16 @@ def test_slow_statistics_are_not_heard_before_the_references_form() -> None:
     forming = int(1.0 / params.alpha_reference) + params.probe_points
     assert scored.scores[:forming].max() == 0.0
     assert scored.scores[forming:].max() < 0.5  # a slope present from the start is the norm
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_one_outlier_does_not_make_the_next_change_look_usual(seed: int) -> None:
+    values = _noise(seed)
+    values[2000] += 30.0
+    values[2020:] += 60.0
+    ts = _timestamps()
+    robust = StreamingDetector().score(ts, values)
+    naive = StreamingDetector(DetectorParams(anomaly_weight=1.0)).score(ts, values)
+    assert robust.scores[2000] >= 0.5
+    assert robust.scores[2020] > naive.scores[2020]
+    assert robust.upper[2019] < naive.upper[2019]  # the band did not balloon as much

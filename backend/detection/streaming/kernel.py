@@ -456,7 +456,8 @@ def _score_and_learn(
     out[row, OUT_STAT] = float(best_j)
     records = _record_mask(pr)
     edges = st[_EDGE_UP] + st[_EDGE_DOWN]
-    cal.count(st, stats, max(_rate(pr[pa.P_ALPHA_CAL], k), 1.0 / (n + 1.0)), records)
+    share = pr[pa.P_ANOMALY_WEIGHT] if raw >= pr[pa.P_ANOMALY_CUT] else 1.0
+    cal.count(st, stats, max(_rate(pr[pa.P_ALPHA_CAL], k), 1.0 / (n + 1.0)), records, share)
     refit_due = int(n) % _REFIT_EVERY == 0
     if n < _REFIT_EVERY * _REFIT_EVERY or refit_due:
         cal.refit(st, pr[pa.P_TAIL_MASS], pr[pa.P_TAIL_SCALE], records)

@@ -24,6 +24,7 @@ _ORDER = (
     "suppress", "suppress_decay", "tail_mass", "tail_scale", "adapt_points", "adapt_z",
     "counter", "seasonal", "stat_mask", "record_mask", "novelty_excess", "compress",
     "alpha_slow", "alpha_reference", "slow_tail", "slow_floor", "slow_volatility_tail",
+    "anomaly_weight", "anomaly_cut",
 )  # fmt: skip
 (
     P_WARMUP,
@@ -54,6 +55,8 @@ _ORDER = (
     P_SLOW_TAIL,
     P_SLOW_FLOOR,
     P_SLOW_VOLATILITY_TAIL,
+    P_ANOMALY_WEIGHT,
+    P_ANOMALY_CUT,
     P_MEAN_NORM,
 ) = range(len(_ORDER) + 1)  # fmt: skip  (derived constants follow the knobs)
 _RATES = (
@@ -111,12 +114,18 @@ class DetectorParams:
         Novelty gate: a statistic's tail probability is at least that of a new record of
         this series (1 / points remembered within the range seen, falling by e per
         ``novelty_excess`` log units beyond it), so only new extremes can alarm; 0 disables.
-    alpha_slow, alpha_reference, slow_tail
+    anomaly_weight, anomaly_cut
+        A point scoring at least ``anomaly_cut`` is counted into the calibrators with only
+        ``anomaly_weight`` of a normal point's weight, so one outlier cannot at once make the
+        next outliers look usual (anomalies must not poison the calibration either).
+    alpha_slow, alpha_reference, slow_tail, slow_volatility_tail, slow_floor
         Slow change: an hours-long mean (rate ``alpha_slow``) of the deseasonalised value and
         of the absolute residual is compared with a days-long reference (``alpha_reference``)
-        in units of how far it usually wanders from it; the tail probability of a departure of
-        ``x`` such units is ``e^(−x / slow_tail)``. This finds drifts and sustained changes that
-        the fast baseline follows (and so hides from the other statistics).
+        in units of how far it usually wanders from it (for the level at least ``slow_floor``
+        residual scales); the tail probability of a departure of ``x`` such units is
+        ``e^(−x / slow_tail)`` (``slow_volatility_tail`` for the volatility). This finds drifts
+        and sustained changes that the fast baseline follows (and so hides from the other
+        statistics).
     """
 
     warmup_points: int = 150
@@ -147,6 +156,8 @@ class DetectorParams:
     slow_tail: float = 0.7
     slow_floor: float = 0.45
     slow_volatility_tail: float = 0.5
+    anomaly_weight: float = 0.3
+    anomaly_cut: float = 0.5
 
     def __post_init__(self) -> None:
         for name in _RATES:
@@ -171,6 +182,8 @@ class DetectorParams:
             raise ConfigError("compress", self.compress, "must be >= 0 (0: off)")
         if not self.novelty_excess >= 0.0:
             raise ConfigError("novelty_excess", self.novelty_excess, "must be >= 0 (0: off)")
+        if not 0.0 < self.anomaly_weight <= 1.0:
+            raise ConfigError("anomaly_weight", self.anomaly_weight, "must be in (0, 1]")
         for name in ("slow_tail", "slow_volatility_tail", "slow_floor"):
             if not getattr(self, name) > 0.0:
                 raise ConfigError(name, getattr(self, name), "must be positive")
