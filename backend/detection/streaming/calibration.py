@@ -173,12 +173,15 @@ def invert(st: np.ndarray, j: int, target: float, record: bool) -> float:
 
 
 @njit
-def count(st: np.ndarray, stats: np.ndarray, a: float, record_mask: int) -> None:
+def count(st: np.ndarray, stats: np.ndarray, a: float, record_mask: int, share: float) -> None:
     """Count every statistic into its histogram; later counts weigh more (old ones fade).
 
+    ``share`` (≤ 1) is how much of a full count this point gets: an anomalous point is
+    counted less, so one outlier cannot at once make outliers look usual.
     In record mode a new record moves the cached edge at once (refits are periodic).
     """
-    w = st[ly.I_CAL_WEIGHT]
+    w0 = st[ly.I_CAL_WEIGHT]
+    w = w0 * share
     for j in range(ly.N_STATS):
         b = min(int(max(stats[j], 0.0) / ly.CAL_BIN_WIDTH), ly.CAL_BINS - 1)
         st[ly.I_CAL + j * ly.CAL_BINS + b] += w
@@ -190,7 +193,7 @@ def count(st: np.ndarray, stats: np.ndarray, a: float, record_mask: int) -> None
             st[fit] = edge
             st[fit + 3] = math.expm1(edge)
     st[ly.I_CAL_TOTAL] += w
-    w /= 1.0 - a
+    w = w0 / (1.0 - a)
     if w > _RESCALE:
         for i in range(ly.I_CAL, ly.I_CAL + ly.N_STATS * ly.CAL_BINS):
             st[i] /= _RESCALE
