@@ -13,6 +13,11 @@ hide more than half of a spike or level shift (say a +30 spike on CPU at 95 %), 
 direction is reversed so the anomaly stays visible: the spike becomes a dip and the
 metadata says so (``kind`` and ``parameters["direction_flipped"]``).
 
+The additive injectors (spike, trend, level shift, seasonal change) take an optional
+keyword-only ``sizing`` mapping: how a caller chose the size (the random placement in
+:mod:`backend.simulator.placement` measures it against the series' own normal variation). It
+is recorded as ``parameters["sizing"]``; when it says ``direction_flipped``, so does the label.
+
 >>> from datetime import datetime
 >>> s = MetricSeries("t", "c", "n", "queue", [datetime(2024, 1, 1, 0, m) for m in range(5)],
 ...                  [10.0, 11.0, 9.0, 10.0, 10.0])
@@ -28,7 +33,7 @@ from __future__ import annotations
 import copy
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -74,12 +79,19 @@ class AnomalyInjector:
 
     @staticmethod
     def inject_spike(
-        series: MetricSeries, spike_index: int, magnitude: float = 3.0, duration: int = 3
+        series: MetricSeries,
+        spike_index: int,
+        magnitude: float = 3.0,
+        duration: int = 3,
+        *,
+        sizing: Mapping[str, Any] | None = None,
     ) -> tuple[MetricSeries, dict[str, Any]]:
         """Add ``magnitude`` standard deviations to ``duration`` points from ``spike_index``.
 
         A negative magnitude makes a dip (kind ``dip``). A window running past the end of the
         series is cut at the last point (``parameters["duration"]`` is the applied length).
+        ``sizing`` (how a caller chose the size, see :mod:`backend.simulator.placement`) is
+        recorded as ``parameters["sizing"]``.
         """
         start = _check_index("spike_index", spike_index, series.length)
         _check_count("duration", duration)
@@ -88,6 +100,7 @@ class AnomalyInjector:
         delta = _check_number("magnitude", magnitude) * std
         kind, other = ("dip", "spike") if magnitude < 0 else ("spike", "dip")
         params = {"magnitude": float(magnitude), "duration": stop - start, "std": std}
+        params = _with_sizing(params, sizing)
         return _additive(series, kind, start, stop, np.full(stop - start, delta), params, other)
 
     @staticmethod
@@ -124,7 +137,11 @@ class AnomalyInjector:
 
     @staticmethod
     def inject_trend(
-        series: MetricSeries, start_index: int, slope: float = 0.1
+        series: MetricSeries,
+        start_index: int,
+        slope: float = 0.1,
+        *,
+        sizing: Mapping[str, Any] | None = None,
     ) -> tuple[MetricSeries, dict[str, Any]]:
         """Gradual drift: add ``slope`` (value units per point) times the points elapsed.
 
@@ -133,17 +150,21 @@ class AnomalyInjector:
         start = _check_index("start_index", start_index, series.length)
         steps = np.arange(1, series.length - start + 1, dtype=np.float64)
         delta = _check_number("slope", slope) * steps
-        params = {"slope": float(slope)}
+        params = _with_sizing({"slope": float(slope)}, sizing)
         return _additive(series, "drift", start, series.length, delta, params, "drift")
 
     @staticmethod
     def inject_level_shift(
-        series: MetricSeries, shift_index: int, shift_amount: float = 20.0
+        series: MetricSeries,
+        shift_index: int,
+        shift_amount: float = 20.0,
+        *,
+        sizing: Mapping[str, Any] | None = None,
     ) -> tuple[MetricSeries, dict[str, Any]]:
         """Add ``shift_amount`` (value units) from ``shift_index`` to the end (``level_shift``)."""
         start = _check_index("shift_index", shift_index, series.length)
         delta = np.full(series.length - start, _check_number("shift_amount", shift_amount))
-        params = {"shift_amount": float(shift_amount)}
+        params = _with_sizing({"shift_amount": float(shift_amount)}, sizing)
         return _additive(series, "level_shift", start, series.length, delta, params, "level_shift")
 
     @staticmethod
@@ -182,6 +203,8 @@ class AnomalyInjector:
         amplitude: float = 2.0,
         duration: int | None = None,
         phase: float = 0.0,
+        *,
+        sizing: Mapping[str, Any] | None = None,
     ) -> tuple[MetricSeries, dict[str, Any]]:
         """A new periodic component appears (kind ``seasonal``): the periodicity changes.
 
@@ -205,6 +228,7 @@ class AnomalyInjector:
             "phase": float(phase),
             "std": std,
         }
+        params = _with_sizing(params, sizing)
         return _additive(series, "seasonal", start, stop, delta, params, None)
 
 
@@ -230,8 +254,19 @@ def _additive(
                 applied, kind, flipped = reverse, flipped_kind, True
     change = float(np.mean(applied - segment)) if delta.size else 0.0
     values[start:stop] = applied
+    # A caller that already reversed the direction to keep the anomaly visible says so.
+    flipped = flipped or bool(params.get("sizing", {}).get("direction_flipped", False))
     params = {**params, "direction_flipped": flipped, "mean_change": change}
     return _labelled(series, series.timestamps_ns, values, kind, start, stop, params)
+
+
+def _with_sizing(params: dict[str, Any], sizing: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``params`` plus a copy of the caller's sizing record (if any) under ``"sizing"``."""
+    if sizing is None:
+        return params
+    if not isinstance(sizing, Mapping):
+        raise ValidationError("sizing", sizing, "must be a mapping (or None)")
+    return {**params, "sizing": dict(sizing)}
 
 
 def _labelled(
