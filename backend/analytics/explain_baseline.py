@@ -22,7 +22,17 @@ from backend.analytics.explain_shapes import (
     rolling_median,
 )
 
-__all__ = ["MAD_TO_STD", "MIN_REFERENCE", "NS_PER_DAY", "Context", "SeriesView", "baselines"]
+__all__ = [
+    "MAD_TO_STD",
+    "MIN_REFERENCE",
+    "NEAR_POINTS",
+    "NS_PER_DAY",
+    "Context",
+    "LongView",
+    "SeriesView",
+    "baselines",
+    "long_view",
+]
 
 NS_PER_DAY = 86_400 * 1_000_000_000
 MAD_TO_STD = 1.4826
@@ -31,6 +41,9 @@ HISTORY_POINTS = 240  # points before the window the baseline comes from (at lea
 SWING_POINTS = 480  # points from the window start searched for a new periodic swing
 MAX_ACF_POINTS = 10_080  # a week of minutes: enough to find any daily or shorter cycle
 SEASONAL_GAIN = 1.0  # a period must explain the history at least this well (MAD ratio)
+LONG_MIN_POINTS = 4 * HISTORY_POINTS  # history needed to look for a change long before ...
+LONG_MIN_DAYS = 3  # ... and it must span this many days, so the daily rhythm is known
+NEAR_POINTS = 24  # points each side of the window whose median is the level "now"
 
 
 @dataclass(frozen=True)
@@ -214,3 +227,57 @@ def robust_std(residual: np.ndarray, segment: np.ndarray) -> float:
         spread = float(np.std(residual))
     scale = float(np.median(np.abs(segment))) if segment.size else 0.0
     return max(spread, 1e-3 * scale, 1e-9)
+
+
+@dataclass(frozen=True)
+class LongView:
+    """The series from far back to past the window, as deviations from its oldest stretch.
+
+    Detectors often flag a sustained change late (a drift when it crosses a threshold, a
+    burst days after a shift), so the recent history around the window already holds the
+    change. The oldest stretch of the long history (``reference`` points, at least two whole
+    days when the series has a daily cycle) is the pre-anomaly baseline here: ``z`` is every
+    point's deviation from that stretch's level at the same phase, in its robust spread.
+    ``stray`` is how far the neighbourhood median of ``z`` strays within the reference itself.
+    """
+
+    context: Context
+    reference: int
+    stray: float
+
+
+def long_view(view: SeriesView, a: int, b: int, stop: int) -> LongView | None:
+    """Deviations of ``[start, stop)`` from the oldest stretch before ``a`` (None if short)."""
+    start = max(0, a - MAX_ACF_POINTS)
+    history = a - start
+    if history < LONG_MIN_POINTS or history * view.step_ns < LONG_MIN_DAYS * NS_PER_DAY:
+        return None
+    period = _long_period(view, start, a)
+    span = max(2 * period, history // 4) if period else history // 4
+    reference = min(span, history)
+    ref = view.smooth[start : start + reference]
+    if period:
+        phase = (np.arange(start, stop) - start) % period
+        profile = np.array([np.median(ref[p::period]) for p in range(period)])
+        level = profile[phase]
+    else:
+        level = np.full(stop - start, float(np.median(ref)))
+    residual = view.values[start : start + reference] - level[:reference]
+    spread = robust_std(residual, view.values[start:stop])
+    z = (view.values[start:stop] - level) / spread
+    near = rolling_median(z[:reference], 2 * NEAR_POINTS + 1)
+    context = Context(start, stop, z, level, spread, period * view.step_ns or None)
+    return LongView(context, reference, float(np.max(np.abs(near))))
+
+
+def _long_period(view: SeriesView, start: int, a: int) -> int:
+    """Points in a day when the history holds four or more and the first two days' profile
+    explains it clearly better than a flat level (spread down by a fifth); 0 otherwise."""
+    y = view.smooth[start:a]
+    p = round(NS_PER_DAY / view.step_ns)
+    if p < 4 or abs(p * view.step_ns - NS_PER_DAY) > view.step_ns // 2 or y.size < 4 * p:
+        return 0
+    flat = mad(view.values[start:a] - np.median(y))
+    profile = np.array([np.median(y[: 2 * p][k::p]) for k in range(p)])
+    fitted = profile[np.arange(y.size) % p]
+    return int(p) if mad(view.values[start:a] - fitted) < 0.8 * flat else 0

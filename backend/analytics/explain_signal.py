@@ -4,10 +4,13 @@
 the baseline (the same time of day/week in earlier days when there is enough history, else the
 data just before the window), the robust spread around it, and the shape of the excursion
 found in and after the window: a short excursion that returns (spike/dip), a step that
-persists (level shift), a gradual ramp (drift), an oscillation around the usual level
+persists (level shift), a gradual ramp (drift), a new oscillation around the usual level
 (seasonal) or a hole in the timestamps (missing data). Detector windows are imprecise (they
 may start late, be short, or contain the event anywhere), so the shape is read from the peak
-of the window outwards, using data after the window when the series has it.
+of the window outwards, using data after the window when the series has it. With days of
+history, a window whose surroundings have left the oldest stretch of that history is named by
+the shape of that whole change (a drift flagged when it crossed a threshold, a burst days
+after a shift), not by the few points the detector flagged.
 
 Everything is vectorised numpy over the few hundred points around the window; the baselines
 live in :mod:`backend.analytics.explain_baseline`, the shape fits in
@@ -16,17 +19,20 @@ live in :mod:`backend.analytics.explain_baseline`, the shape fits in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from statistics import NormalDist
 
 import numpy as np
 
 from backend.analytics.explain_baseline import (
     MIN_REFERENCE,
+    NEAR_POINTS,
     NS_PER_DAY,
     Context,
+    LongView,
     SeriesView,
     baselines,
+    long_view,
 )
 from backend.analytics.explain_shapes import rolling_median, step_or_ramp, swing_strength
 from backend.analytics.types import AnomalyKind
@@ -38,6 +44,9 @@ RETURN_Z = 2.0  # an excursion has ended when the smoothed deviation falls below
 PEAK_Z = 3.0  # peaks smaller than this (in robust std) are ordinary noise
 OSCILLATION_SHARE = 0.2  # minimum negative autocorrelation of a new swing
 MAX_SPIKE_POINTS = 30  # longer excursions are not spikes
+TREND_POINTS = 20  # the background's level and slope come from twice this many points
+NEW_SWING_GAIN = 1.5  # a new periodic component swings this much wider than the history did
+STRAY_MARGIN = 1.5  # a sustained level must stray this much further than the reference does
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,8 @@ def analyse_window(view: SeriesView, start_ns: int, end_ns: int) -> Finding:
     contexts = baselines(view, a, b)
     if gap is not None:
         return _missing(view, contexts[0], a, gap)
+    stop = min(n, max(b + SHAPE_POINTS, contexts[0].stop))
+    long = long_view(view, a, b, stop)
     margin = max(2, (b - a) // 4)
     lo, hi = a - margin, b + margin
     peaks = [_window_peak(ctx, lo, hi) for ctx in contexts]
@@ -81,18 +92,28 @@ def analyse_window(view: SeriesView, start_ns: int, end_ns: int) -> Finding:
         # A sustained departure outranks a lone outlier of heavy-tailed noise.
         peak, peak_z = held, float(ctx.z[held - ctx.start])
     elif abs(peak_z) < threshold:
-        return _quiet_window(view, ctx, a, b, peak, peak_z / threshold)
-    return _shape(view, ctx, peak, peak_z)
+        return _quiet_window(view, ctx, long, (a, b), peak, peak_z / threshold)
+    return _shape(view, ctx, long, (a, b), peak, peak_z)
 
 
 def _quiet_window(
-    view: SeriesView, ctx: Context, a: int, b: int, peak: int, relative: float
+    view: SeriesView,
+    ctx: Context,
+    long: LongView | None,
+    window: tuple[int, int],
+    peak: int,
+    relative: float,
 ) -> Finding:
-    """No clear peak in the window: a swing or a departure that persists after it, else normal."""
-    oscillation, _ = swing_strength(ctx.z[max(a - ctx.start, 0) :])
+    """No clear peak in the window: a swing, a change long under way (see :func:`_sustained`)
+    or a departure that persists after it, else normal."""
+    a, b = window
+    oscillation, _ = _new_swing(view, ctx, max(a - ctx.start, 0), max(a - ctx.start, 0))
     if oscillation >= OSCILLATION_SHARE:
         found = _finding(view, ctx, AnomalyKind.SEASONAL, 0.3 + oscillation, peak, a, ctx.stop)
         return _with_oscillation(found, oscillation)
+    sustained = _sustained(view, long, window)
+    if sustained is not None:  # nothing stands out nearby because the change is older
+        return replace(sustained, confidence=max(0.05, sustained.confidence * 0.8))
     later = ctx.z[b - ctx.start :]
     if later.size >= MIN_REFERENCE and abs(float(np.median(later))) >= PEAK_Z:
         kind, confidence, onset = step_or_ramp(ctx.z[: _shape_stop(ctx, b)])
@@ -108,17 +129,26 @@ def _window_peak(ctx: Context, lo: int, hi: int, smooth: bool = False) -> tuple[
     return peak, float(z[peak - ctx.start])
 
 
-def _shape(view: SeriesView, ctx: Context, peak: int, peak_z: float) -> Finding:
+def _shape(
+    view: SeriesView,
+    ctx: Context,
+    long: LongView | None,
+    window: tuple[int, int],
+    peak: int,
+    peak_z: float,
+) -> Finding:
     sign = 1.0 if peak_z > 0 else -1.0
     z = ctx.z
     raw = view.values[ctx.start : ctx.stop]
     excursion = _excursion(z, raw, peak - ctx.start, sign)
     onset, end = excursion.onset, excursion.end
-    oscillation, half_period = swing_strength(z[end:])
+    oscillation, half_period = _new_swing(view, ctx, onset, end)
     if oscillation >= OSCILLATION_SHARE and (
         not excursion.returned or _part_of_swing(z[end:], peak_z, end - onset, half_period)
     ):
         kind, confidence = AnomalyKind.SEASONAL, min(0.95, 0.3 + oscillation)
+    elif (sustained := _sustained(view, long, window, sign)) is not None:
+        return _with_oscillation(sustained, oscillation)
     elif excursion.returned and not _departs_later(z[end : _shape_stop(ctx, peak)], peak_z):
         kind = AnomalyKind.SPIKE if sign > 0 else AnomalyKind.DIP
         confidence = 0.5 + 0.45 * (1.0 - excursion.residue) * min(1.0, abs(peak_z) / 6.0)
@@ -127,6 +157,64 @@ def _shape(view: SeriesView, ctx: Context, peak: int, peak_z: float) -> Finding:
         end = z.size
     found = _finding(view, ctx, kind, confidence, peak, ctx.start + onset, ctx.start + end)
     return _with_oscillation(found, oscillation)
+
+
+def _new_swing(view: SeriesView, ctx: Context, onset: int, end: int) -> tuple[float, int]:
+    """:func:`swing_strength` of the deviations from ``end`` on (segment positions), when
+    that swing is new.
+
+    A series whose own cycle the baseline fits poorly (a leak-and-release sawtooth a point
+    out of phase) swings before the anomaly as well; only a swing that the history before
+    ``onset`` lacks, or that is clearly wider than there, is a change of seasonality. When the
+    baseline's history is short (it starts after a release), the raw values before stand in.
+    """
+    z = ctx.z
+    after = swing_strength(z[end:])
+    if after[0] < OSCILLATION_SHARE:
+        return after
+    span = z.size - end
+    if onset >= span // 2:
+        history = z[:onset]
+    else:
+        raw = view.values[max(0, ctx.start + onset - span) : ctx.start + onset]
+        history = (raw - np.median(raw)) / ctx.spread if raw.size else raw
+    if history.size < MIN_REFERENCE or swing_strength(history)[0] < OSCILLATION_SHARE:
+        return after
+    return after if _width(z[end:]) >= NEW_SWING_GAIN * _width(history) else (0.0, 0)
+
+
+def _width(z: np.ndarray) -> float:
+    """How far values typically stray from their own median (90th percentile)."""
+    return float(np.percentile(np.abs(z - np.median(z)), 90))
+
+
+def _sustained(
+    view: SeriesView, long: LongView | None, window: tuple[int, int], sign: float = 0.0
+) -> Finding | None:
+    """The change under way when the level around ``window`` has left the pre-anomaly
+    baseline (the oldest stretch of a long history) further than it ever strays there.
+
+    Whatever the detector flagged (a burst days after a shift, the point where a drift crossed
+    its threshold), the kind is then the shape of the whole change: an abrupt step that
+    persists is a level shift, a gradual change a drift. An excursion the other way (``sign``)
+    than the level moved is not part of it (a spike during a first quiet weekend).
+    """
+    if long is None:
+        return None
+    a, b = window
+    ctx = long.context
+    lo = max(a - NEAR_POINTS, ctx.start + long.reference) - ctx.start
+    hi = min(b + NEAR_POINTS, ctx.stop) - ctx.start
+    if hi - lo < MIN_REFERENCE:
+        return None
+    level = float(np.median(ctx.z[lo:hi]))
+    if abs(level) < max(PEAK_Z, STRAY_MARGIN * long.stray) or sign * level < 0:
+        return None
+    peak = ctx.start + lo + int(np.argmax(np.abs(ctx.z[lo:hi])))
+    bound = 2.0 * abs(level) + PEAK_Z  # bursts must not steer the least-squares fits
+    fit_stop = min(ctx.z.size, b - ctx.start + SHAPE_POINTS)
+    kind, confidence, onset = step_or_ramp(np.clip(ctx.z[:fit_stop], -bound, bound))
+    return _finding(view, ctx, kind, confidence, peak, ctx.start + onset, ctx.stop)
 
 
 def _departs_later(later: np.ndarray, peak_z: float) -> bool:
@@ -191,10 +279,30 @@ def _excursion(z: np.ndarray, raw: np.ndarray, p: int, sign: float) -> _Excursio
     if end >= z.size or after.size < 5 or start < 3:
         short = end - onset <= 5 and end < z.size
         return _Excursion(onset, end, short, 0.5)
-    level = float(np.median(raw[max(0, start - 20) : start]))
+    level = float(np.median(raw[max(0, start - TREND_POINTS) : start]))
     residue = abs(float(np.median(after)) - level) / max(abs(float(raw[p]) - level), 1e-12)
+    # Back may also mean back on the line the background was on (a leak, the daily rise).
+    line, slope = _local_line(raw[max(0, start - 2 * TREND_POINTS) : start])
+    ahead = float(np.median(after)) - slope * (end + 2 + (after.size - 1) / 2 - (start - 1))
+    residue = min(residue, abs(ahead - line) / max(abs(float(raw[p]) - line), 1e-12))
     returned = end - onset <= MAX_SPIKE_POINTS and residue < 0.35
     return _Excursion(onset, end, returned, min(residue, 1.0))
+
+
+def _local_line(before: np.ndarray) -> tuple[float, float]:
+    """Level at the end of ``before`` and its slope per point, robustly: medians of lagged
+    differences and of the last quarter, so one sharp break (a memory release) does not tilt
+    the slope, and a break in the last quarter sets the level.
+
+    >>> _local_line(np.r_[np.arange(34.0), np.arange(6.0)])
+    (5.0, 1.0)
+    """
+    m, lag = before.size, TREND_POINTS // 2
+    if m < 2 * lag:
+        return float(np.median(before)), 0.0
+    slope = float(np.median(before[lag:] - before[:-lag])) / lag
+    last = np.arange(m - m // 4, m)
+    return float(np.median(before[last] + slope * (m - 1 - last))), slope
 
 
 def _find_gap(view: SeriesView, start_ns: int, end_ns: int, length: int) -> tuple[int, int] | None:
