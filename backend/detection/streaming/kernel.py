@@ -219,7 +219,7 @@ def _slow_statistics(
     gap = st[ly.I_SLOW] - st[ly.I_REF]
     wander = max(st[ly.I_REF_DEV], sce * pr[pa.P_SLOW_FLOOR])
     stats[ly.S_SLOW_SHIFT] = abs(gap) / wander
-    gate = _LN10 * (0.5 * pr[pa.P_LOG_SCALE] + _LOG10_N_STATS)  # x/tail where score = 0.5
+    gate = _LN10 * pr[pa.P_ALARM_LOG10P]  # x / tail at which a slow statistic scores 0.5
     if stats[ly.S_SLOW_SHIFT] >= gate * pr[pa.P_SLOW_TAIL]:
         # alarmed now: where the fast level has got to is the new reference (one alarm per change)
         st[ly.I_REF] = st[ly.I_LEVEL]
@@ -276,7 +276,7 @@ def _combine(st: np.ndarray, pr: np.ndarray, stats: np.ndarray) -> tuple[float, 
         if lp < best or best_j < 0:
             best = lp
             best_j = j
-    slow_gate = 0.5 * pr[pa.P_LOG_SCALE] + _LOG10_N_STATS
+    slow_gate = pr[pa.P_ALARM_LOG10P]
     for j in range(ly.N_STATS, ly.N_ALL_STATS):  # slow statistics: a fixed exponential tail,
         # heard only when they alone would alarm (their moderate values are not evidence)
         if (mask >> j) & 1 == 0:
@@ -295,7 +295,7 @@ def _band(st: np.ndarray, pr: np.ndarray, sce: float) -> tuple[float, float]:
     records = _record_mask(pr)
     if records & _POINT_BITS == 0:  # fits change only at refits: the band is cached
         return st[ly.I_CAP_DOWN] * sce, st[ly.I_CAP_UP] * sce
-    target = -0.5 * pr[pa.P_LOG_SCALE] - _LOG10_N_STATS
+    target = -pr[pa.P_ALARM_LOG10P]
     up = cal.invert(st, ly.S_POINT_UP, target, (records >> ly.S_POINT_UP) & 1 == 1)
     down = cal.invert(st, ly.S_POINT_DOWN, target, (records >> ly.S_POINT_DOWN) & 1 == 1)
     if pr[pa.P_NOVELTY_EXCESS] > 0.0:
@@ -312,7 +312,7 @@ def _cache_caps(st: np.ndarray, pr: np.ndarray) -> None:
     gate); otherwise only the gate's part, as record-mode fits move at every new record.
     """
     gate = pr[pa.P_NOVELTY_EXCESS]
-    target = -0.5 * pr[pa.P_LOG_SCALE] - _LOG10_N_STATS
+    target = -pr[pa.P_ALARM_LOG10P]
     up = 0.0
     down = 0.0
     if gate > 0.0:

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from backend.detection.streaming.layout import N_STATS
 from backend.errors import ConfigError
 
 __all__ = ["DetectorParams"]
@@ -58,7 +59,8 @@ _ORDER = (
     P_ANOMALY_WEIGHT,
     P_ANOMALY_CUT,
     P_MEAN_NORM,
-) = range(len(_ORDER) + 1)  # fmt: skip  (derived constants follow the knobs)
+    P_ALARM_LOG10P,
+) = range(len(_ORDER) + 2)  # fmt: skip  (derived constants follow the knobs)
 _RATES = (
     "alpha_level", "alpha_scale", "alpha_mean", "alpha_vol", "alpha_cal", "alpha_envelope",
     "alpha_slow", "alpha_reference",
@@ -200,4 +202,6 @@ class DetectorParams:
         """Pack in kernel order (the ``P_*`` constants), then derived constants."""
         knobs = [float(getattr(self, name)) for name in _ORDER]
         mean_norm = math.sqrt((2.0 - self.alpha_mean) / self.alpha_mean)  # sd of an EW mean
-        return np.array([*knobs, mean_norm], dtype=np.float64)
+        # −log10 p at which one statistic alone scores 0.5 (Bonferroni over the calibrated ones)
+        alarm = 0.5 * self.log_scale + math.log10(N_STATS)
+        return np.array([*knobs, mean_norm, alarm], dtype=np.float64)
