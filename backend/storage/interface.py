@@ -22,6 +22,7 @@ from backend.analytics.types import AggregatedAnomalyScore, AnomalyResult, Metri
 
 __all__ = [
     "DEFAULT_MIN_SCORE",
+    "STATS_KEYS",
     "ApiKeyRecord",
     "StorageBackend",
     "WriteReport",
@@ -57,6 +58,16 @@ class ApiKeyRecord:
     def is_active(self) -> bool:
         """False once revoked."""
         return self.revoked_at is None
+
+
+#: Keys every backend's ``get_stats`` returns (SQL backends read them in this order).
+STATS_KEYS = (
+    "total_tenants",
+    "total_metrics",
+    "total_points",
+    "total_anomalies",
+    "total_aggregated_scores",
+)
 
 
 class StorageBackend(abc.ABC):

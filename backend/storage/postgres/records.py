@@ -18,6 +18,7 @@ from backend.errors import ValidationError
 from backend.storage._checks import AnomalyQuery, TimeBounds
 from backend.storage._records import ANOMALY_COLUMNS, API_KEY_COLUMNS, SCORE_COLUMNS
 from backend.storage._sql import anomaly_select, score_where
+from backend.storage.interface import STATS_KEYS
 
 __all__ = [
     "STATS_KEYS",
@@ -48,13 +49,6 @@ SELECT
     (SELECT count(*) FROM anomaly_results),
     (SELECT count(*) FROM aggregated_scores)
 """
-STATS_KEYS = (
-    "total_tenants",
-    "total_metrics",
-    "total_points",
-    "total_anomalies",
-    "total_aggregated_scores",
-)
 
 
 def _select(columns: tuple[str, ...], json_columns: tuple[str, ...]) -> str:

@@ -15,7 +15,7 @@ from backend.errors import ValidationError
 from backend.storage._checks import AnomalyQuery, TimeBounds
 from backend.storage._records import ANOMALY_COLUMNS, API_KEY_COLUMNS, SCORE_COLUMNS
 from backend.storage._sql import anomaly_select, score_where
-from backend.storage.interface import ApiKeyRecord
+from backend.storage.interface import STATS_KEYS, ApiKeyRecord
 
 __all__ = [
     "STATS_KEYS",
@@ -147,10 +147,3 @@ SELECT
     (SELECT COUNT(*) FROM anomaly_results),
     (SELECT COUNT(*) FROM aggregated_scores)
 """
-STATS_KEYS = (
-    "total_tenants",
-    "total_metrics",
-    "total_points",
-    "total_anomalies",
-    "total_aggregated_scores",
-)
