@@ -50,6 +50,8 @@ _VOL_FLOOR = 0.15  # smallest usual wander of log(slow / reference volatility)
 _SLOW_CLIP = 8.0  # residual scales: one huge point must not look like a sustained change
 _SINH_MAX = 700.0  # sinh overflows just above 710
 _FINITE_MAX = 1e308
+_NOVELTY_GAIN = 10.0  # novelty = log1p(gain × distance beyond the range / the range's width)
+_NEVER = 1e300
 _EXP_SAFE = 300.0  # below this, e^±a and their products stay far from overflow
 _EDGE_UP = ly.I_FIT + ly.FIT_WIDTH * ly.S_POINT_UP + 4  # record edges of the point statistics
 _EDGE_DOWN = ly.I_FIT + ly.FIT_WIDTH * ly.S_POINT_DOWN + 4
@@ -194,7 +196,9 @@ def _statistics(
     high = st[ly.I_ENV_HIGH]
     low = st[ly.I_ENV_LOW]
     beyond = max(v - high, low - v)
-    stats[ly.S_NOVELTY] = math.log1p(10.0 * beyond / max(high - low, sce)) if beyond > 0 else 0.0
+    stats[ly.S_NOVELTY] = (
+        math.log1p(_NOVELTY_GAIN * beyond / max(high - low, sce)) if beyond > 0 else 0.0
+    )
     stats[ly.S_GAP] = math.log(k) if k > 1.0 else 0.0
 
 
@@ -290,18 +294,51 @@ def _combine(st: np.ndarray, pr: np.ndarray, stats: np.ndarray) -> tuple[float, 
 
 
 @njit
-def _band(st: np.ndarray, pr: np.ndarray, sce: float) -> tuple[float, float]:
-    """Residuals below/above the forecast at which the point statistics alone score 0.5."""
+def _band(st: np.ndarray, pr: np.ndarray, sce: float, e: float) -> tuple[float, float]:
+    """Residuals below/above the forecast ``e`` at which one point alone would score 0.5:
+    through its residual (the point statistics) or through its novelty (the value beyond
+    the remembered range), whichever is nearer.
+
+    On a bursty series the residual's fitted tail can be very wide while a value far outside
+    anything seen is still caught as novel; a band from the residual alone would then claim
+    values far beyond it are usual.
+    """
     records = _record_mask(pr)
     if records & _POINT_BITS == 0:  # fits change only at refits: the band is cached
-        return st[ly.I_CAP_DOWN] * sce, st[ly.I_CAP_UP] * sce
+        up = st[ly.I_CAP_UP] * sce
+        down = st[ly.I_CAP_DOWN] * sce
+    else:
+        target = -pr[pa.P_ALARM_LOG10P]
+        up = cal.invert(st, ly.S_POINT_UP, target, (records >> ly.S_POINT_UP) & 1 == 1)
+        down = cal.invert(st, ly.S_POINT_DOWN, target, (records >> ly.S_POINT_DOWN) & 1 == 1)
+        if pr[pa.P_NOVELTY_EXCESS] > 0.0:
+            up = max(up, st[ly.I_CAP_UP])
+            down = max(down, st[ly.I_CAP_DOWN])
+        up *= sce
+        down *= sce
+    record_novelty = (records >> ly.S_NOVELTY) & 1 == 1  # its fit moves at every record
+    novel = _novel_alarm(st, pr) if record_novelty else st[ly.I_NOVEL]
+    if novel < _NEVER:
+        high = st[ly.I_ENV_HIGH]
+        low = st[ly.I_ENV_LOW]
+        beyond = novel * max(high - low, sce) / _NOVELTY_GAIN
+        up = max(min(up, high + beyond - e), 0.0)
+        down = max(min(down, e - low + beyond), 0.0)
+    return down, up
+
+
+@njit
+def _novel_alarm(st: np.ndarray, pr: np.ndarray) -> float:
+    """Novelty (linear units) at which that statistic alone scores 0.5; ``_NEVER`` if off."""
+    if (int(pr[pa.P_STAT_MASK]) >> ly.S_NOVELTY) & 1 == 0:
+        return _NEVER
     target = -pr[pa.P_ALARM_LOG10P]
-    up = cal.invert(st, ly.S_POINT_UP, target, (records >> ly.S_POINT_UP) & 1 == 1)
-    down = cal.invert(st, ly.S_POINT_DOWN, target, (records >> ly.S_POINT_DOWN) & 1 == 1)
-    if pr[pa.P_NOVELTY_EXCESS] > 0.0:
-        up = max(up, st[ly.I_CAP_UP])
-        down = max(down, st[ly.I_CAP_DOWN])
-    return down * sce, up * sce
+    record = (_record_mask(pr) >> ly.S_NOVELTY) & 1 == 1
+    novel = cal.invert(st, ly.S_NOVELTY, target, record)
+    gate = pr[pa.P_NOVELTY_EXCESS]
+    if gate > 0.0:
+        novel = max(novel, cal.invert_cap(st, ly.S_NOVELTY, target, gate))
+    return novel
 
 
 @njit
@@ -323,6 +360,7 @@ def _cache_caps(st: np.ndarray, pr: np.ndarray) -> None:
         down = max(down, cal.invert(st, ly.S_POINT_DOWN, target, False))
     st[ly.I_CAP_UP] = up
     st[ly.I_CAP_DOWN] = down
+    st[ly.I_NOVEL] = _novel_alarm(st, pr)
 
 
 @njit
@@ -447,7 +485,7 @@ def _score_and_learn(
     recent = st[ly.I_RECENT]
     decay = pr[pa.P_SUPPRESS_DECAY] if k == 1.0 else pr[pa.P_SUPPRESS_DECAY] ** k
     st[ly.I_RECENT] = max(raw, recent * decay)
-    down, up = _band(st, pr, sce)
+    down, up = _band(st, pr, sce, expected)
     out[row, OUT_SCORE] = raw if raw > recent else raw * (1.0 - pr[pa.P_SUPPRESS])
     _emit_band(st, out, row, expected, down, up)
     out[row, OUT_RAW] = raw

@@ -66,4 +66,5 @@ I_REF_DEV = I_SLOW + 2  # days-long EW mean of |slow − reference| (usual slow 
 I_SLOW_VOL = I_SLOW + 3  # hours-long EW mean of |residual|
 I_REF_VOL = I_SLOW + 4  # days-long EW mean of |residual|
 I_VOL_DEV = I_SLOW + 5  # days-long EW mean of |log(slow vol / reference vol)|
-STATE_SIZE = I_SLOW + 6
+I_NOVEL = I_SLOW + 6  # cached novelty at which that statistic alone scores 0.5 (linear units)
+STATE_SIZE = I_SLOW + 7
