@@ -6,13 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from backend.detection.streaming import layout as ly
 from backend.detection.streaming.detector import STATISTIC_NAMES, StreamingDetector
 from backend.detection.streaming.params import DetectorParams
 from tests.detection._series import MINUTE_NS
 
 N = 4032
-FAST_ONLY = 127  # stat_mask without the two slow statistics
-SLOW_ONLY = 128 | 256  # ... and with only them
+FAST_ONLY = (1 << ly.N_STATS) - 1  # stat_mask without the two slow statistics
+SLOW_ONLY = (1 << ly.S_SLOW_SHIFT) | (1 << ly.S_SLOW_VOLATILITY)  # ... and with only them
 STEP_NS = 5 * MINUTE_NS
 
 

@@ -27,6 +27,7 @@ STATISTIC_NAMES: tuple[str, ...] = (
     "volatility",
     "novel_value",
     "gap",
+    "pair",
     "slow_shift",
     "slow_volatility",
 )

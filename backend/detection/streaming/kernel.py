@@ -6,8 +6,9 @@ bank of many series call the very same ``step``, which is why live, backfill and
 scores agree exactly.
 
 Per point: the value (a counter is differenced into a rate) is compared with the forecast
-``level + daily profile + weekday offset``; seven surprise statistics (residual up/down,
-short residual mean up/down, volatility, novelty of the value, time gap) are turned into
+``level (moved on along its damped local trend) + daily profile + weekday offset``; eight
+surprise statistics (residual up/down, short residual mean up/down, volatility, novelty of
+the value, time gap, the smaller of two successive same-signed residuals) are turned into
 tail probabilities by per-series calibrators; two slow statistics (an hours-long mean of
 the value and of |residual| against days-long references) get a fixed exponential tail and
 are heard only when they alone would alarm; the smallest p wins (Bonferroni-corrected) and
@@ -40,6 +41,7 @@ OUT_WIDTH = 8
 
 _EARLY = 20.0  # points before robust clipping starts (the scale is still unknown)
 _MAX_STEPS = 1000.0
+_TREND_STEPS = 12.0  # a gap moves the level along its trend for at most this many steps
 _COUNTER_RISES = 0.6  # share of probe steps that must rise (none may fall) for a counter
 _REFIT_EVERY = 16  # points between refits of the calibrators' tails
 _LOG10_N_STATS = math.log10(ly.N_STATS)
@@ -182,7 +184,13 @@ def _scale(st: np.ndarray, level: float) -> float:
 def _statistics(
     st: np.ndarray, pr: np.ndarray, v: float, r: float, sce: float, k: float, stats: np.ndarray
 ) -> None:
-    """The seven surprise statistics of this point (log-compressed, see ``layout.S_*``)."""
+    """The calibrated surprise statistics of this point (log-compressed, see ``layout.S_*``).
+
+    The pair statistic is the smaller of this residual and the previous one when both lie on
+    the same side: a short run beyond the usual (a spike of a few points, the first points of
+    a shift) is far rarer than one point as large, so it can alarm where each point alone
+    could not.
+    """
     z = r / sce
     _signed(stats, ly.S_POINT_UP, ly.S_POINT_DOWN, z)
     am = _rate(pr[pa.P_ALPHA_MEAN], k)
@@ -200,6 +208,9 @@ def _statistics(
         math.log1p(_NOVELTY_GAIN * beyond / max(high - low, sce)) if beyond > 0 else 0.0
     )
     stats[ly.S_GAP] = math.log(k) if k > 1.0 else 0.0
+    last = st[ly.I_Z_LAST]
+    stats[ly.S_PAIR] = math.log1p(min(abs(z), abs(last))) if z * last > 0.0 else 0.0
+    st[ly.I_Z_LAST] = z
 
 
 @njit
@@ -372,6 +383,7 @@ def _adapt(st: np.ndarray, pr: np.ndarray, sce: float, k: float) -> None:
         st[ly.I_SHIFT_RUN] = 0.0
     if st[ly.I_SHIFT_RUN] >= pr[pa.P_ADAPT_POINTS]:
         st[ly.I_LEVEL] += st[ly.I_MEAN]
+        st[ly.I_TREND] = 0.0
         st[ly.I_MEAN] = 0.0
         st[ly.I_SHIFT_RUN] = 0.0
     if st[ly.I_VOL] > 2.0 * sce:
@@ -391,6 +403,8 @@ def _learn(
     clip = pr[pa.P_CLIP] * sce if n > _EARLY else 1e300
     u = min(max(r, -clip), clip)
     st[ly.I_LEVEL] += max(_rate(pr[pa.P_ALPHA_LEVEL], k), 1.0 / (n + 1.0)) * u
+    if n > _EARLY:
+        st[ly.I_TREND] += pr[pa.P_ALPHA_TREND] * u
     a_scale = max(_rate(pr[pa.P_ALPHA_SCALE], k), 1.0 / n)
     st[ly.I_SCALE] += a_scale * (min(abs(r), clip) - st[ly.I_SCALE])
     a_env = _rate(pr[pa.P_ALPHA_ENVELOPE], k)
@@ -469,6 +483,12 @@ def _score_and_learn(
     if abs(k - 1.0) < 1e-6:  # regular sampling: take the exact fast path
         k = 1.0
     seasonal = pr[pa.P_SEASONAL] > 0.0
+    trend = st[ly.I_TREND]
+    if trend != 0.0:  # the level moves on along its local trend, which fades
+        st[ly.I_LEVEL] += trend * min(k, _TREND_STEPS)
+        st[ly.I_TREND] = trend * (
+            pr[pa.P_TREND_DAMPING] if k == 1.0 else pr[pa.P_TREND_DAMPING] ** k
+        )
     seas, i0, i1, w, dow = profile_at(st, t)
     expected = st[ly.I_LEVEL] + (seas if seasonal else 0.0)
     r = v - expected

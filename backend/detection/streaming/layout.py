@@ -20,10 +20,11 @@ S_MEAN_DOWN = 3  # ... negative side
 S_VOLATILITY = 4  # short mean absolute residual against the usual scale
 S_NOVELTY = 5  # value outside the remembered range of values
 S_GAP = 6  # time since the previous point against the usual step
-N_STATS = 7  # statistics with a calibrator (histogram); the slow ones below have a fixed tail
-S_SLOW_SHIFT = 7  # hours-long mean of the deseasonalised value against its days-long reference
-S_SLOW_VOLATILITY = 8  # hours-long mean absolute residual against its days-long reference
-N_ALL_STATS = 9
+S_PAIR = 7  # the smaller of two successive same-signed residuals (a short run beyond the usual)
+N_STATS = 8  # statistics with a calibrator (histogram); the slow ones below have a fixed tail
+S_SLOW_SHIFT = 8  # hours-long mean of the deseasonalised value against its days-long reference
+S_SLOW_VOLATILITY = 9  # hours-long mean absolute residual against its days-long reference
+N_ALL_STATS = 10
 
 # Bookkeeping
 I_COUNT = 0  # points modelled (after the counter probe)
@@ -67,4 +68,6 @@ I_SLOW_VOL = I_SLOW + 3  # hours-long EW mean of |residual|
 I_REF_VOL = I_SLOW + 4  # days-long EW mean of |residual|
 I_VOL_DEV = I_SLOW + 5  # days-long EW mean of |log(slow vol / reference vol)|
 I_NOVEL = I_SLOW + 6  # cached novelty at which that statistic alone scores 0.5 (linear units)
-STATE_SIZE = I_SLOW + 7
+I_Z_LAST = I_SLOW + 7  # the previous point's residual in scales (for the pair statistic)
+I_TREND = I_SLOW + 8  # local trend of the level per nominal step (damped)
+STATE_SIZE = I_SLOW + 9

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from backend.detection.streaming.layout import N_STATS
+from backend.detection.streaming.layout import N_ALL_STATS, N_STATS
 from backend.errors import ConfigError
 
 __all__ = ["DetectorParams"]
@@ -25,7 +25,7 @@ _ORDER = (
     "suppress", "suppress_decay", "tail_mass", "tail_scale", "adapt_points", "adapt_z",
     "counter", "seasonal", "stat_mask", "record_mask", "novelty_excess", "compress",
     "alpha_slow", "alpha_reference", "slow_tail", "slow_floor", "slow_volatility_tail",
-    "anomaly_weight", "anomaly_cut",
+    "anomaly_weight", "anomaly_cut", "alpha_trend", "trend_damping",
 )  # fmt: skip
 (
     P_WARMUP,
@@ -58,6 +58,8 @@ _ORDER = (
     P_SLOW_VOLATILITY_TAIL,
     P_ANOMALY_WEIGHT,
     P_ANOMALY_CUT,
+    P_ALPHA_TREND,
+    P_TREND_DAMPING,
     P_MEAN_NORM,
     P_ALARM_LOG10P,
 ) = range(len(_ORDER) + 2)  # fmt: skip  (derived constants follow the knobs)
@@ -120,6 +122,11 @@ class DetectorParams:
         A point scoring at least ``anomaly_cut`` is counted into the calibrators with only
         ``anomaly_weight`` of a normal point's weight, so one outlier cannot at once make the
         next outliers look usual (anomalies must not poison the calibration either).
+    alpha_trend, trend_damping
+        The level carries a local trend (per nominal step), learnt from the clipped residual
+        at rate ``alpha_trend`` and fading by ``trend_damping`` per step: a level that ramps
+        (a daily cycle's flanks, a leak) is forecast where it is going rather than where it
+        was, which made the residuals of cycling and ramping series 10–20 % smaller.
     alpha_slow, alpha_reference, slow_tail, slow_volatility_tail, slow_floor
         Slow change: an hours-long mean (rate ``alpha_slow``) of the deseasonalised value and
         of the absolute residual is compared with a days-long reference (``alpha_reference``)
@@ -149,9 +156,9 @@ class DetectorParams:
     adapt_z: float = 3.0
     counter: int = -1
     seasonal: bool = True
-    stat_mask: int = 511
+    stat_mask: int = (1 << N_ALL_STATS) - 1
     record_mask: int = 0
-    novelty_excess: float = 0.01
+    novelty_excess: float = 0.04
     compress: float = 0.03
     alpha_slow: float = 1.0 / 24.0
     alpha_reference: float = 1.0 / 1000.0
@@ -160,6 +167,8 @@ class DetectorParams:
     slow_volatility_tail: float = 0.5
     anomaly_weight: float = 0.3
     anomaly_cut: float = 0.5
+    alpha_trend: float = 0.005
+    trend_damping: float = 0.99
 
     def __post_init__(self) -> None:
         for name in _RATES:
