@@ -146,8 +146,8 @@ class DetectorParams:
     alpha_vol: float = 0.1
     alpha_cal: float = 0.002
     alpha_envelope: float = 0.001
-    clip: float = 2.5
-    log_scale: float = 8.5
+    clip: float = 3.0
+    log_scale: float = 8.3
     suppress: float = 0.5
     suppress_decay: float = 0.99
     tail_mass: float = 0.01
@@ -158,7 +158,7 @@ class DetectorParams:
     seasonal: bool = True
     stat_mask: int = (1 << N_ALL_STATS) - 1
     record_mask: int = 0
-    novelty_excess: float = 0.04
+    novelty_excess: float = 0.06
     compress: float = 0.03
     alpha_slow: float = 1.0 / 24.0
     alpha_reference: float = 1.0 / 1000.0
