@@ -75,6 +75,10 @@ def test_detector_daily_profile_learnt_across_days() -> None:
         ("tail_mass", 1.5),
         ("compress", -1.0),
         ("novelty_excess", -0.1),
+        ("alpha_trend", -0.01),
+        ("alpha_trend", 1.0),
+        ("trend_damping", 0.0),
+        ("trend_damping", 1.5),
     ],
 )
 def test_params_invalid_rejected(field: str, value: float) -> None:

@@ -198,6 +198,10 @@ class DetectorParams:
         for name in ("slow_tail", "slow_volatility_tail", "slow_floor"):
             if not getattr(self, name) > 0.0:
                 raise ConfigError(name, getattr(self, name), "must be positive")
+        if not 0.0 <= self.alpha_trend < 1.0:
+            raise ConfigError("alpha_trend", self.alpha_trend, "must be in [0, 1) (0: no trend)")
+        if not 0.0 < self.trend_damping <= 1.0:
+            raise ConfigError("trend_damping", self.trend_damping, "must be in (0, 1]")
         if not self.log_scale > 0.0:
             raise ConfigError("log_scale", self.log_scale, "must be positive")
 
