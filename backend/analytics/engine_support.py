@@ -1,4 +1,5 @@
-"""Small, pure helpers engines share: counters to rates, gaps, score calibration.
+"""Small, pure helpers engines share: counters to rates, gaps, score calibration, and the
+checking of numeric config values.
 
 Prometheus-style counters only ever grow, so engines score their rate of change. A hole in the
 timestamps is itself an anomaly (a stopped agent, a lost scrape target), whatever the values
@@ -15,12 +16,24 @@ values (|N(0, 1)| on ordinary data), which :func:`~backend.analytics.config.z_to
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from backend.analytics._timeconv import NS_PER_SECOND
 from backend.analytics.types import MetricSeries
+from backend.errors import ConfigError
 
-__all__ = ["COUNTER_SUFFIXES", "Z_CAP", "as_rates", "calibrate", "is_counter", "missing_before"]
+__all__ = [
+    "COUNTER_SUFFIXES",
+    "Z_CAP",
+    "as_rates",
+    "calibrate",
+    "config_fraction",
+    "config_int",
+    "is_counter",
+    "missing_before",
+]
 
 COUNTER_SUFFIXES = ("_total", "_count", "_sum")
 Z_CAP = 37.0  # z of the smallest positive double tail probability; keeps scores finite
@@ -88,3 +101,19 @@ def calibrate(raw: np.ndarray, train: int) -> np.ndarray:
     beyond = raw > head[-1]
     z[beyond] = quantiles[-1] + (raw[beyond] - head[-1]) * slope
     return np.clip(np.nan_to_num(z, nan=0.0, posinf=Z_CAP), 0.0, Z_CAP)
+
+
+def config_int(cfg: dict[str, Any], name: str, default: int, minimum: int) -> int:
+    """``cfg[name]`` (or ``default``) as an integer of at least ``minimum``, else ConfigError."""
+    value = cfg.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise ConfigError(name, value, f"must be an integer >= {minimum}")
+    return int(value)
+
+
+def config_fraction(cfg: dict[str, Any], name: str, default: float, upper: float) -> float:
+    """``cfg[name]`` (or ``default``) as a number in (0, ``upper``], else ConfigError."""
+    value = cfg.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= upper:
+        raise ConfigError(name, value, f"must be a number in (0, {upper}]")
+    return float(value)

@@ -58,7 +58,14 @@ import numpy as np
 from backend.analytics._timeconv import NS_PER_SECOND, from_epoch_ns
 from backend.analytics.config import alarm_z_for_window, z_to_score
 from backend.analytics.engine import AnomalyDetectionEngine
-from backend.analytics.engine_support import Z_CAP, as_rates, is_counter, missing_before
+from backend.analytics.engine_support import (
+    Z_CAP,
+    as_rates,
+    config_fraction,
+    config_int,
+    is_counter,
+    missing_before,
+)
 from backend.analytics.types import AnomalyKind, AnomalyResult, MetricSeries
 from backend.analytics.windows import SlidingWindowExtractor
 from backend.errors import ConfigError, DetectionError, EngineUnavailableError, ValidationError
@@ -111,19 +118,19 @@ class MerlionAnomalyEngine(AnomalyDetectionEngine):
         cfg = self.config
         self.model = str(cfg.get("model", "ZMS"))
         self.model_config = dict(cfg.get("model_config") or {})
-        self.window_size = _int(cfg, "window_size", 100, 1)
-        self.stride = _int(cfg, "stride", self.window_size, 1)
-        self.contamination = _fraction(cfg, "contamination", 0.05, 0.5)
-        self.threshold = _fraction(cfg, "threshold", 0.5, 1.0)
-        self.train_fraction = _fraction(cfg, "train_fraction", 0.5, 1.0)
-        self.min_train_points = _int(cfg, "min_train_points", 50, 5)
+        self.window_size = config_int(cfg, "window_size", 100, 1)
+        self.stride = config_int(cfg, "stride", self.window_size, 1)
+        self.contamination = config_fraction(cfg, "contamination", 0.05, 0.5)
+        self.threshold = config_fraction(cfg, "threshold", 0.5, 1.0)
+        self.train_fraction = config_fraction(cfg, "train_fraction", 0.5, 1.0)
+        self.min_train_points = config_int(cfg, "min_train_points", 50, 5)
         raw_train = cfg.get("train_points")
         self.train_points = (
-            None if raw_train is None else _int(cfg, "train_points", 0, self.min_train_points)
+            None if raw_train is None else config_int(cfg, "train_points", 0, self.min_train_points)
         )
-        self.chunk_size = _int(cfg, "chunk_size", 60, 1)
-        self.history_points = _int(cfg, "history_points", 1440, 1)
-        self.gap_points = _int(cfg, "gap_points", 5, 1)
+        self.chunk_size = config_int(cfg, "chunk_size", 60, 1)
+        self.history_points = config_int(cfg, "history_points", 1440, 1)
+        self.gap_points = config_int(cfg, "gap_points", 5, 1)
         self.emit_normal = bool(cfg.get("emit_normal", True))
         self.use_classifier = bool(cfg.get("use_classifier", True))
         self.shutdown_jvm = bool(cfg.get("shutdown_jvm", True))
@@ -322,17 +329,3 @@ def _constant_history_z(values: np.ndarray, train: int) -> np.ndarray:
 def _alarm_level(model: Any) -> float:
     level = getattr(getattr(model, "threshold", None), "alm_threshold", None)
     return float(level) if level else 3.0
-
-
-def _int(cfg: dict[str, Any], name: str, default: int, minimum: int) -> int:
-    value = cfg.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ConfigError(name, value, f"must be an integer >= {minimum}")
-    return int(value)
-
-
-def _fraction(cfg: dict[str, Any], name: str, default: float, upper: float) -> float:
-    value = cfg.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= upper:
-        raise ConfigError(name, value, f"must be a number in (0, {upper}]")
-    return float(value)

@@ -46,7 +46,14 @@ from scipy import stats
 from backend.analytics._timeconv import from_epoch_ns
 from backend.analytics.config import alarm_z_for_window, z_to_score
 from backend.analytics.engine import AnomalyDetectionEngine
-from backend.analytics.engine_support import as_rates, calibrate, is_counter, missing_before
+from backend.analytics.engine_support import (
+    as_rates,
+    calibrate,
+    config_fraction,
+    config_int,
+    is_counter,
+    missing_before,
+)
 from backend.analytics.types import AnomalyKind, AnomalyResult, MetricSeries, SeriesKey
 from backend.analytics.windows import SlidingWindowExtractor
 from backend.errors import ConfigError, ValidationError
@@ -93,19 +100,19 @@ class MultivariateNodeEngine(AnomalyDetectionEngine):
         self.method = str(cfg.get("method", "mahalanobis"))
         if self.method not in _METHODS:
             raise ConfigError("method", self.method, f"must be one of {', '.join(_METHODS)}")
-        self.window_size = _int(cfg, "window_size", 100, 1)
-        self.stride = _int(cfg, "stride", self.window_size, 1)
-        self.min_train_points = _int(cfg, "min_train_points", 30, 3)
+        self.window_size = config_int(cfg, "window_size", 100, 1)
+        self.stride = config_int(cfg, "stride", self.window_size, 1)
+        self.min_train_points = config_int(cfg, "min_train_points", 30, 3)
         self.train_points = cfg.get("train_points")
         if self.train_points is not None:
-            self.train_points = _int(cfg, "train_points", 0, self.min_train_points)
-        self.train_fraction = _fraction(cfg, "train_fraction", 0.5, upper=1.0)
-        self.contamination = _fraction(cfg, "contamination", 0.05, upper=0.5)
-        self.threshold = _fraction(cfg, "threshold", 0.5, upper=1.0)
-        self.align_tolerance = _fraction(cfg, "align_tolerance", 0.5, upper=1.0)
-        self.seed = _int(cfg, "seed", 0, 0)
-        self.neighbors = _int(cfg, "neighbors", 10, 1)
-        self.gap_points = _int(cfg, "gap_points", 5, 1)
+            self.train_points = config_int(cfg, "train_points", 0, self.min_train_points)
+        self.train_fraction = config_fraction(cfg, "train_fraction", 0.5, upper=1.0)
+        self.contamination = config_fraction(cfg, "contamination", 0.05, upper=0.5)
+        self.threshold = config_fraction(cfg, "threshold", 0.5, upper=1.0)
+        self.align_tolerance = config_fraction(cfg, "align_tolerance", 0.5, upper=1.0)
+        self.seed = config_int(cfg, "seed", 0, 0)
+        self.neighbors = config_int(cfg, "neighbors", 10, 1)
+        self.gap_points = config_int(cfg, "gap_points", 5, 1)
         self.emit_normal = bool(cfg.get("emit_normal", True))
         self.use_classifier = bool(cfg.get("use_classifier", True))
 
@@ -344,17 +351,3 @@ def _check_node(series_list: Any, engine: MultivariateNodeEngine) -> list[Metric
     if len(set(names)) != len(names):
         raise ValidationError("series_list", names, "metric names must be distinct")
     return series_list
-
-
-def _int(cfg: dict[str, Any], name: str, default: int, minimum: int) -> int:
-    value = cfg.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ConfigError(name, value, f"must be an integer >= {minimum}")
-    return int(value)
-
-
-def _fraction(cfg: dict[str, Any], name: str, default: float, upper: float) -> float:
-    value = cfg.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= upper:
-        raise ConfigError(name, value, f"must be a number in (0, {upper}]")
-    return float(value)
