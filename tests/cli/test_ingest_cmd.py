@@ -14,20 +14,11 @@ from backend.ingestion.files import MetricFileError
 from backend.simulator.frames import long_frame
 from backend.simulator.generator import MetricSimulator, SimulatorConfig
 from backend.storage.factory import open_storage
-
-WIDE = {"COLUMNS": "200"}
+from tests.cli._apps import WIDE, app_with
 
 
 def app() -> typer.Typer:
-    """A multi-command app like the real one (a lone command would become the app itself)."""
-    root = typer.Typer()
-
-    @root.callback()
-    def main() -> None:
-        """AboutCloud."""
-
-    register(root)
-    return root
+    return app_with(register)
 
 
 def db_url(tmp_path: Path) -> str:

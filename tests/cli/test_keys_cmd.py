@@ -12,19 +12,11 @@ from backend.api import ApiKeyService
 from backend.cli.keys_cmd import register
 from backend.errors import AuthenticationError, NotFoundError
 from backend.storage.factory import open_storage
-
-WIDE = {"COLUMNS": "200"}
+from tests.cli._apps import WIDE, app_with
 
 
 def app() -> typer.Typer:
-    root = typer.Typer()
-
-    @root.callback()
-    def main() -> None:
-        """AboutCloud."""
-
-    register(root)
-    return root
+    return app_with(register)
 
 
 def db_url(tmp_path: Path) -> str:
