@@ -22,7 +22,7 @@ from backend.errors import ValidationError
 __all__ = ["FORMAT_VERSION", "STATE_BYTES", "dump_state", "load_state", "params_fingerprint"]
 
 MAGIC = b"ACSD"
-FORMAT_VERSION = 6  # 6: pair statistic and the level's local trend (5: cached novelty alarm)
+FORMAT_VERSION = 7  # 7: day-level range (6: pair statistic and local trend; 5: novelty alarm)
 _HEADER = struct.Struct("<4sHH8s")
 STATE_BYTES = _HEADER.size + 8 * STATE_SIZE
 

@@ -41,6 +41,8 @@ OUT_WIDTH = 8
 
 _EARLY = 20.0  # points before robust clipping starts (the scale is still unknown)
 _MAX_STEPS = 1000.0
+_DAY = 86400.0
+_SLOPE_USUAL = 1.0  # scales per day: a slope at least this steep while the range forms is usual
 _TREND_STEPS = 12.0  # a gap moves the level along its trend for at most this many steps
 _COUNTER_RISES = 0.6  # share of probe steps that must rise (none may fall) for a counter
 _REFIT_EVERY = 16  # points between refits of the calibrators' tails
@@ -214,34 +216,79 @@ def _statistics(
 
 
 @njit
-def _slow_statistics(
-    st: np.ndarray, pr: np.ndarray, r: float, sce: float, k: float, n: float, stats: np.ndarray
+def _day_level(
+    st: np.ndarray, pr: np.ndarray, sce: float, n: float, dt: float, stats: np.ndarray
 ) -> None:
-    """Hours-long means of the deseasonalised value and of |residual| against days-long
-    references, in units of how far they usually wander (see ``DetectorParams.alpha_slow``).
+    """How far the day level (a day-long mean of the level) lies beyond the range of day
+    levels this series has shown, in widths of that range (at least ``slow_floor`` scales).
 
-    The fast baseline follows a drift or a sustained change within an hour, so only these
-    slow comparisons still see it. Growth of the usual wander is limited, so a change in
-    progress cannot quickly make itself look usual.
+    The range forms over ``envelope_days`` after the day level has settled (``level_days``);
+    it is widened only by an alarm (the new level is then part of the series' history, so
+    each further stretch of a drift alarms once), never by the drift itself.
     """
+    day = pr[pa.P_LEVEL_DAYS] * _DAY
+    x = dt / day
+    a = max(x * (1.0 - 0.5 * x) if x < 1e-3 else 1.0 - math.exp(-x), 1.0 / n)
+    d = st[ly.I_SLOW] + a * (st[ly.I_LEVEL] - st[ly.I_SLOW])
+    st[ly.I_SLOW] = d
+    elapsed = n * st[ly.I_STEP]
+    stats[ly.S_SLOW_SHIFT] = 0.0
+    if elapsed < day:  # the day level is still settling
+        st[ly.I_LEVEL_HIGH] = d
+        st[ly.I_LEVEL_LOW] = d
+        st[ly.I_LEVEL_ORIGIN] = d
+        return
+    high = st[ly.I_LEVEL_HIGH]
+    low = st[ly.I_LEVEL_LOW]
+    if elapsed < day + pr[pa.P_ENVELOPE_DAYS] * _DAY:  # the range is forming
+        st[ly.I_LEVEL_HIGH] = max(high, d)
+        st[ly.I_LEVEL_LOW] = min(low, d)
+        st[ly.I_LEVEL_SLOPE] = (d - st[ly.I_LEVEL_ORIGIN]) / max(elapsed - day, dt)
+        return
+    slope = st[ly.I_LEVEL_SLOPE] * dt  # a steady slope the series had from the start is its
+    if abs(st[ly.I_LEVEL_SLOPE]) * _DAY < _SLOPE_USUAL * sce:  # normal, not wander
+        slope = 0.0
+    if slope > 0.0:  # the range widens along it
+        high += slope
+        st[ly.I_LEVEL_HIGH] = high
+    else:
+        low += slope
+        st[ly.I_LEVEL_LOW] = low
+    beyond = max(d - high, low - d)
+    if beyond <= 0.0:
+        return
+    x = beyond / max(high - low, pr[pa.P_SLOW_FLOOR] * sce)
+    stats[ly.S_SLOW_SHIFT] = x
+    if x >= _LN10 * pr[pa.P_ALARM_LOG10P] * pr[pa.P_SLOW_TAIL]:  # alarmed: now part of history
+        st[ly.I_LEVEL_HIGH] = max(high, d)
+        st[ly.I_LEVEL_LOW] = min(low, d)
+
+
+@njit
+def _slow_statistics(
+    st: np.ndarray,
+    pr: np.ndarray,
+    r: float,
+    sce: float,
+    k: float,
+    n: float,
+    dt: float,
+    stats: np.ndarray,
+) -> None:
+    """Two slow statistics: the day level against the range of day levels seen, and an
+    hours-long mean |residual| against its days-long reference.
+
+    The fast baseline follows a drift within an hour, so only these slow comparisons still
+    see it (see ``DetectorParams.level_days``). Growth of the usual wander of the volatility
+    is limited, so a change in progress cannot quickly make itself look usual.
+    """
+    _day_level(st, pr, sce, n, dt, stats)
     lim = _SLOW_CLIP * sce
     rc = min(max(r, -lim), lim)
-    d = st[ly.I_LEVEL] + rc  # the value without its seasonal part (one huge point clipped)
     a_s = max(_rate(pr[pa.P_ALPHA_SLOW], k), 1.0 / n)
     a_r = max(_rate(pr[pa.P_ALPHA_REFERENCE], k), 1.0 / n)
     a_w = min(_WANDER_SPEED * a_r, 1.0)  # the usual wander is learnt faster than the level
-    st[ly.I_SLOW] += a_s * (d - st[ly.I_SLOW])
-    gap = st[ly.I_SLOW] - st[ly.I_REF]
-    wander = max(st[ly.I_REF_DEV], sce * pr[pa.P_SLOW_FLOOR])
-    stats[ly.S_SLOW_SHIFT] = abs(gap) / wander
     gate = _LN10 * pr[pa.P_ALARM_LOG10P]  # x / tail at which a slow statistic scores 0.5
-    if stats[ly.S_SLOW_SHIFT] >= gate * pr[pa.P_SLOW_TAIL]:
-        # alarmed now: where the fast level has got to is the new reference (one alarm per change)
-        st[ly.I_REF] = st[ly.I_LEVEL]
-        st[ly.I_SLOW] = st[ly.I_LEVEL]
-    else:
-        st[ly.I_REF] += a_r * (d - st[ly.I_REF])
-        st[ly.I_REF_DEV] += a_w * (min(abs(gap), _WANDER_GROWTH * wander) - st[ly.I_REF_DEV])
     ar = abs(rc)
     st[ly.I_SLOW_VOL] += a_s * (ar - st[ly.I_SLOW_VOL])
     tiny = 1e-3 * sce
@@ -383,10 +430,15 @@ def _adapt(st: np.ndarray, pr: np.ndarray, sce: float, k: float) -> None:
         st[ly.I_SHIFT_RUN] = 0.0
     if st[ly.I_SHIFT_RUN] >= pr[pa.P_ADAPT_POINTS]:
         st[ly.I_LEVEL] += st[ly.I_MEAN]
+        if st[ly.I_RECENT] >= pr[pa.P_ANOMALY_CUT]:  # an alarmed shift is the new normal:
+            day = st[ly.I_LEVEL]  # the day level moves there, inside its range
+            st[ly.I_SLOW] = day
+            st[ly.I_LEVEL_HIGH] = max(st[ly.I_LEVEL_HIGH], day)
+            st[ly.I_LEVEL_LOW] = min(st[ly.I_LEVEL_LOW], day)
         st[ly.I_TREND] = 0.0
         st[ly.I_MEAN] = 0.0
         st[ly.I_SHIFT_RUN] = 0.0
-    if st[ly.I_VOL] > 2.0 * sce:
+    if st[ly.I_VOL] - abs(st[ly.I_MEAN]) > 2.0 * sce:  # wider around the mean, not shifted
         st[ly.I_VOL_RUN] += k
     else:
         st[ly.I_VOL_RUN] = 0.0
@@ -422,7 +474,8 @@ def _start(st: np.ndarray, pr: np.ndarray, v: float, out: np.ndarray, row: int) 
     st[ly.I_ENV_HIGH] = v
     st[ly.I_ENV_LOW] = v
     st[ly.I_SLOW] = v
-    st[ly.I_REF] = v
+    st[ly.I_LEVEL_HIGH] = v
+    st[ly.I_LEVEL_LOW] = v
     cal.reset(st)
     _cache_caps(st, pr)
     _emit(out, row, _inverse(st, v))
@@ -494,9 +547,8 @@ def _score_and_learn(
     r = v - expected
     sce = _scale(st, st[ly.I_LEVEL])
     _statistics(st, pr, v, r, sce, k, stats)
-    _slow_statistics(st, pr, r, sce, k, n, stats)
-    if n * pr[pa.P_ALPHA_REFERENCE] < 1.0:  # the references are still forming: not heard yet
-        stats[ly.S_SLOW_SHIFT] = 0.0
+    _slow_statistics(st, pr, r, sce, k, n, dt, stats)
+    if n * pr[pa.P_ALPHA_REFERENCE] < 1.0:  # the reference is still forming: not heard yet
         stats[ly.S_SLOW_VOLATILITY] = 0.0
     best, best_j = _combine(st, pr, stats)
     raw = min(max(-(best + _LOG10_N_STATS) / pr[pa.P_LOG_SCALE], 0.0), 1.0)

@@ -25,7 +25,8 @@ _ORDER = (
     "suppress", "suppress_decay", "tail_mass", "tail_scale", "adapt_points", "adapt_z",
     "counter", "seasonal", "stat_mask", "record_mask", "novelty_excess", "compress",
     "alpha_slow", "alpha_reference", "slow_tail", "slow_floor", "slow_volatility_tail",
-    "anomaly_weight", "anomaly_cut", "alpha_trend", "trend_damping",
+    "anomaly_weight", "anomaly_cut", "alpha_trend", "trend_damping", "level_days",
+    "envelope_days",
 )  # fmt: skip
 (
     P_WARMUP,
@@ -60,6 +61,8 @@ _ORDER = (
     P_ANOMALY_CUT,
     P_ALPHA_TREND,
     P_TREND_DAMPING,
+    P_LEVEL_DAYS,
+    P_ENVELOPE_DAYS,
     P_MEAN_NORM,
     P_ALARM_LOG10P,
 ) = range(len(_ORDER) + 2)  # fmt: skip  (derived constants follow the knobs)
@@ -162,13 +165,15 @@ class DetectorParams:
     compress: float = 0.03
     alpha_slow: float = 1.0 / 24.0
     alpha_reference: float = 1.0 / 1000.0
-    slow_tail: float = 0.7
-    slow_floor: float = 0.45
+    slow_tail: float = 0.17
+    slow_floor: float = 0.5
     slow_volatility_tail: float = 0.5
     anomaly_weight: float = 0.3
     anomaly_cut: float = 0.5
     alpha_trend: float = 0.005
     trend_damping: float = 0.99
+    level_days: float = 1.0
+    envelope_days: float = 2.0
 
     def __post_init__(self) -> None:
         for name in _RATES:
@@ -195,13 +200,15 @@ class DetectorParams:
             raise ConfigError("novelty_excess", self.novelty_excess, "must be >= 0 (0: off)")
         if not 0.0 < self.anomaly_weight <= 1.0:
             raise ConfigError("anomaly_weight", self.anomaly_weight, "must be in (0, 1]")
-        for name in ("slow_tail", "slow_volatility_tail", "slow_floor"):
+        for name in ("slow_tail", "slow_volatility_tail", "slow_floor", "level_days"):
             if not getattr(self, name) > 0.0:
                 raise ConfigError(name, getattr(self, name), "must be positive")
         if not 0.0 <= self.alpha_trend < 1.0:
             raise ConfigError("alpha_trend", self.alpha_trend, "must be in [0, 1) (0: no trend)")
         if not 0.0 < self.trend_damping <= 1.0:
             raise ConfigError("trend_damping", self.trend_damping, "must be in (0, 1]")
+        if not self.envelope_days >= 0.0:
+            raise ConfigError("envelope_days", self.envelope_days, "must be >= 0")
         if not self.log_scale > 0.0:
             raise ConfigError("log_scale", self.log_scale, "must be positive")
 
