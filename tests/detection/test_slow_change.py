@@ -95,3 +95,40 @@ def test_one_outlier_does_not_make_the_next_change_look_usual(seed: int) -> None
     assert robust.scores[2000] >= 0.5
     assert robust.scores[2020] > naive.scores[2020]
     assert robust.upper[2019] < naive.upper[2019]  # the band did not balloon as much
+
+
+def _cycling(seed: int) -> np.ndarray:
+    """14 days at 5 minutes: a daily cycle of ±10 around 50, noise of sd 2."""
+    t = np.arange(N)
+    return 50.0 + 10.0 * np.sin(2 * np.pi * t / 288) + _noise(seed) - 50.0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_drift_on_a_cycling_series_is_found_by_the_day_level(seed: int) -> None:
+    values = _cycling(seed)
+    start = 6 * 288  # day 6, after the day-level range has formed (days 1-3)
+    values[start:] += np.linspace(0.0, 12.0, N - start)  # 6 noise sd over 8 days
+    scored = StreamingDetector().score(_timestamps(), values)
+    onsets = _onsets(scored.scores)
+    late = [i for i in onsets if i >= start]
+    assert late, "the drift was not found"
+    assert STATISTIC_NAMES[int(scored.statistic[late[0]])] == "slow_shift"
+    assert not [i for i in onsets if i < start]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_cycling_series_raises_no_day_level_alarm(seed: int) -> None:
+    scored = StreamingDetector().score(_timestamps(), _cycling(seed))
+    slow = STATISTIC_NAMES.index("slow_shift")
+    assert not any(int(scored.statistic[i]) == slow for i in _onsets(scored.scores))
+
+
+def test_a_level_shift_is_adopted_as_a_level_not_as_wider_noise() -> None:
+    values = _noise(0)
+    values[2500:] += 30.0  # 15 noise sd
+    detector = StreamingDetector()
+    detector.score(_timestamps()[:2500], values[:2500])
+    before = float(detector.state[ly.I_SCALE])
+    scored = detector.score(_timestamps()[2500:2560], values[2500:2560])
+    assert float(detector.state[ly.I_SCALE]) < 1.5 * before
+    assert abs(scored.expected[-1] - 80.0) < 2.0

@@ -429,6 +429,8 @@ def _adapt(st: np.ndarray, pr: np.ndarray, sce: float, k: float) -> None:
     else:
         st[ly.I_SHIFT_RUN] = 0.0
     if st[ly.I_SHIFT_RUN] >= pr[pa.P_ADAPT_POINTS]:
+        # the shift explains that much of the residuals' size: the rest is volatility
+        st[ly.I_VOL] = max(st[ly.I_VOL] - abs(st[ly.I_MEAN]), st[ly.I_SCALE])
         st[ly.I_LEVEL] += st[ly.I_MEAN]
         if st[ly.I_RECENT] >= pr[pa.P_ANOMALY_CUT]:  # an alarmed shift is the new normal:
             day = st[ly.I_LEVEL]  # the day level moves there, inside its range
