@@ -33,6 +33,9 @@ from backend.detection.streaming.params import DetectorParams
 from backend.detection.streaming.runs import anomalous_runs, normal_runs
 from backend.errors import ConfigError
 
+_DAY_LEVEL = STATISTIC_NAMES.index("slow_shift")
+_NS_PER_DAY = 86_400 * 10**9
+
 __all__ = ["DEFAULT_THRESHOLD", "DefaultAnomalyEngine", "is_counter_hint"]
 
 DEFAULT_THRESHOLD = 0.5
@@ -124,11 +127,23 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
         result = self._result(series, scored, start, end, kind)
         if classifier is None:
             return result
-        explanation = classifier.classify(series, result)
+        explanation = classifier.classify(series, self._evidence(series, scored, start, end, kind))
         found = _kind_of(explanation) or kind
         return self._result(
             series, scored, start, end, found, getattr(explanation, "description", None) or None
         )
+
+    def _evidence(
+        self, series: MetricSeries, scored: ScoredSeries, start: int, end: int, kind: AnomalyKind
+    ) -> AnomalyResult:
+        """The window the classifier should read: the run itself, or for an alarm of the
+        day level the day that level averaged (a drift shows as a ramp only over that)."""
+        peak = start + int(np.argmax(scored.scores[start : end + 1]))
+        if int(scored.statistic[peak]) != _DAY_LEVEL:
+            return self._result(series, scored, start, end, kind)
+        span = int(self.params_for(series).level_days * _NS_PER_DAY)
+        first = int(np.searchsorted(scored.timestamps_ns, scored.timestamps_ns[start] - span))
+        return self._result(series, scored, first, end, kind)
 
     def _result(
         self,

@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 from backend.analytics.engine import EngineRegistry
+from backend.analytics.types import AnomalyKind
 from backend.detection.default_engine import DefaultAnomalyEngine, is_counter_hint
+from backend.detection.streaming.detector import STATISTIC_NAMES
 from backend.errors import ConfigError
 from tests.detection._series import noisy, series
 
@@ -67,3 +69,24 @@ def test_explain_mentions_kind() -> None:
     s = series(_with_spikes())
     result = engine.detect(s)[0]
     assert engine.explain(s, result)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_drift_found_by_the_day_level_is_named_a_drift(seed: int) -> None:
+    n, per_day = 4032, 288  # 14 days at 5 minutes
+    t = np.arange(n)
+    values = 50.0 + 10.0 * np.sin(2 * np.pi * t / per_day)
+    values += np.random.default_rng(seed).normal(0.0, 2.0, n)
+    start = 6 * per_day
+    values[start:] += np.linspace(0.0, 12.0, n - start)  # 6 noise sd over 8 days
+    ts = t.astype(np.int64) * 300 * 10**9
+    engine = DefaultAnomalyEngine()
+    drifting = series(values, ts)
+    results = engine.detect(drifting)
+    late = [r for r in results if r.engine_metadata["statistic"] == "slow_shift"]
+    assert late and all(r.anomaly_kind == "drift" for r in late)
+    # The classifier reads the day the day level averaged, not the alarm's single point.
+    scored = engine.score_series(drifting)
+    alarm = int(np.flatnonzero(scored.statistic == STATISTIC_NAMES.index("slow_shift"))[-1])
+    evidence = engine._evidence(drifting, scored, alarm, alarm, AnomalyKind.SPIKE)
+    assert (evidence.window_end - evidence.window_start).total_seconds() == 86_400

@@ -130,14 +130,19 @@ class DetectorParams:
         at rate ``alpha_trend`` and fading by ``trend_damping`` per step: a level that ramps
         (a daily cycle's flanks, a leak) is forecast where it is going rather than where it
         was, which made the residuals of cycling and ramping series 10–20 % smaller.
-    alpha_slow, alpha_reference, slow_tail, slow_volatility_tail, slow_floor
-        Slow change: an hours-long mean (rate ``alpha_slow``) of the deseasonalised value and
-        of the absolute residual is compared with a days-long reference (``alpha_reference``)
-        in units of how far it usually wanders from it (for the level at least ``slow_floor``
-        residual scales); the tail probability of a departure of ``x`` such units is
-        ``e^(−x / slow_tail)`` (``slow_volatility_tail`` for the volatility). This finds drifts
-        and sustained changes that the fast baseline follows (and so hides from the other
-        statistics).
+    level_days, envelope_days, slow_tail, slow_floor
+        Drifts: the *day level* (a mean of the level over ``level_days``) is compared with
+        the range of day levels the series has shown. The range forms over
+        ``envelope_days`` once the day level has settled (a steady slope of at least one
+        residual scale per day seen then is kept as normal) and is widened only by an alarm
+        or an alarmed level shift, never by the drift itself. A day level beyond the range
+        by ``x`` range widths (the width is at least ``slow_floor`` residual scales) has
+        tail probability ``e^(−x / slow_tail)``; with the defaults it alarms at 2 widths.
+    alpha_slow, alpha_reference, slow_volatility_tail
+        Sustained volatility change: an hours-long mean (rate ``alpha_slow``) of the absolute
+        residual is compared with a days-long reference (``alpha_reference``) in units of how
+        far it usually wanders from it; the tail probability of a departure of ``x`` such
+        units is ``e^(−x / slow_volatility_tail)``.
     """
 
     warmup_points: int = 150
