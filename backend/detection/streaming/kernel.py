@@ -243,16 +243,16 @@ def _day_level(
     if elapsed < day + pr[pa.P_ENVELOPE_DAYS] * _DAY:  # the range is forming
         st[ly.I_LEVEL_HIGH] = max(high, d)
         st[ly.I_LEVEL_LOW] = min(low, d)
-        st[ly.I_LEVEL_SLOPE] = (d - st[ly.I_LEVEL_ORIGIN]) / max(elapsed - day, dt)
+        slope = (d - st[ly.I_LEVEL_ORIGIN]) / max(elapsed - day, dt)
+        # a steady slope the series had from the start is its normal (not mere wander)
+        st[ly.I_LEVEL_SLOPE] = slope if abs(slope) * _DAY >= _SLOPE_USUAL * sce else 0.0
         return
-    slope = st[ly.I_LEVEL_SLOPE] * dt  # a steady slope the series had from the start is its
-    if abs(st[ly.I_LEVEL_SLOPE]) * _DAY < _SLOPE_USUAL * sce:  # normal, not wander
-        slope = 0.0
+    slope = st[ly.I_LEVEL_SLOPE]
     if slope > 0.0:  # the range widens along it
-        high += slope
+        high += slope * dt
         st[ly.I_LEVEL_HIGH] = high
-    else:
-        low += slope
+    elif slope < 0.0:
+        low += slope * dt
         st[ly.I_LEVEL_LOW] = low
     beyond = max(d - high, low - d)
     if beyond <= 0.0:
