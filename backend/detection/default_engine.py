@@ -33,12 +33,11 @@ from backend.detection.streaming.params import DetectorParams
 from backend.detection.streaming.runs import anomalous_runs, normal_runs
 from backend.errors import ConfigError
 
-_DAY_LEVEL = STATISTIC_NAMES.index("slow_shift")
-_NS_PER_DAY = 86_400 * 10**9
-
 __all__ = ["DEFAULT_THRESHOLD", "DefaultAnomalyEngine", "is_counter_hint"]
 
 DEFAULT_THRESHOLD = 0.5
+_DAY_LEVEL = STATISTIC_NAMES.index("slow_shift")  # the drift statistic (the day-level range)
+_NS_PER_DAY = 86_400 * 10**9
 _COUNTER_SUFFIXES = ("_total", "_count", "_sum")
 
 
