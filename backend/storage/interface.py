@@ -16,9 +16,12 @@ import abc
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backend.analytics.types import AggregatedAnomalyScore, AnomalyResult, MetricSeries, SeriesKey
+
+if TYPE_CHECKING:
+    from backend.storage._checks import AnomalyQuery
 
 __all__ = [
     "DEFAULT_MIN_SCORE",
@@ -134,7 +137,6 @@ class StorageBackend(abc.ABC):
             raise ValidationError("result", str(result.key), f"does not belong to {expected}")
         self.store_anomaly_results(tenant_id, [result])
 
-    @abc.abstractmethod
     def query_anomalies(
         self,
         tenant_id: str,
@@ -151,8 +153,27 @@ class StorageBackend(abc.ABC):
 
         Each dict holds every :class:`AnomalyResult` field (window bounds as datetimes) plus
         ``id`` (a stable, increasing integer for cursor pagination). Ordered by window_start
-        then id (reversed when ``newest_first``).
+        then id (reversed when ``newest_first``). The arguments are checked here, once for
+        every backend; a backend answers the checked query in :meth:`_query_anomalies`.
         """
+        from backend.storage._checks import anomaly_query
+
+        query = anomaly_query(
+            tenant_id,
+            start_time,
+            end_time,
+            cluster_id,
+            min_score,
+            node_id,
+            metric_name,
+            limit,
+            newest_first,
+        )
+        return self._query_anomalies(query)
+
+    @abc.abstractmethod
+    def _query_anomalies(self, query: AnomalyQuery) -> list[dict[str, Any]]:
+        """The results a checked :meth:`query_anomalies` call asks for."""
 
     # --- aggregated scores ---------------------------------------------------------------
     @abc.abstractmethod

@@ -34,7 +34,7 @@ from backend.storage._records import (
     score_from_row,
     score_row,
 )
-from backend.storage.interface import DEFAULT_MIN_SCORE, ApiKeyRecord, StorageBackend, WriteReport
+from backend.storage.interface import ApiKeyRecord, StorageBackend, WriteReport
 
 __all__ = ["InMemoryStorage"]
 
@@ -138,30 +138,8 @@ class InMemoryStorage(StorageBackend):
                 self._anomalies[identity] = (previous[0] if previous else self._new_id(), row)
         return len(rows)
 
-    def query_anomalies(
-        self,
-        tenant_id: str,
-        start_time: Any = None,
-        end_time: Any = None,
-        cluster_id: str | None = None,
-        min_score: float = DEFAULT_MIN_SCORE,
-        node_id: str | None = None,
-        metric_name: str | None = None,
-        limit: int | None = None,
-        newest_first: bool = False,
-    ) -> list[dict[str, Any]]:
+    def _query_anomalies(self, query: checks.AnomalyQuery) -> list[dict[str, Any]]:
         """Results overlapping the bounds with score >= min_score, by (window_start, id)."""
-        query = checks.anomaly_query(
-            tenant_id,
-            start_time,
-            end_time,
-            cluster_id,
-            min_score,
-            node_id,
-            metric_name,
-            limit,
-            newest_first,
-        )
         wanted = tuple(query.filters.values())
         with self._lock:
             stored = list(self._anomalies.values())

@@ -28,7 +28,7 @@ from backend.storage._records import (
     score_from_row,
     score_row,
 )
-from backend.storage.interface import DEFAULT_MIN_SCORE, ApiKeyRecord, StorageBackend, WriteReport
+from backend.storage.interface import ApiKeyRecord, StorageBackend, WriteReport
 from backend.storage.sqlite import points, records
 from backend.storage.sqlite.schema import connect, initialise
 from backend.storage.sqlite_retention import read_series_with_rollups, without_expired_points
@@ -176,30 +176,8 @@ class SQLiteStorage(StorageBackend):
                 records.upsert_anomaly_rows(conn, rows)
         return len(rows)
 
-    def query_anomalies(
-        self,
-        tenant_id: str,
-        start_time: Any = None,
-        end_time: Any = None,
-        cluster_id: str | None = None,
-        min_score: float = DEFAULT_MIN_SCORE,
-        node_id: str | None = None,
-        metric_name: str | None = None,
-        limit: int | None = None,
-        newest_first: bool = False,
-    ) -> list[dict[str, Any]]:
+    def _query_anomalies(self, query: checks.AnomalyQuery) -> list[dict[str, Any]]:
         """Results overlapping the bounds with score >= min_score, by (window_start, id)."""
-        query = checks.anomaly_query(
-            tenant_id,
-            start_time,
-            end_time,
-            cluster_id,
-            min_score,
-            node_id,
-            metric_name,
-            limit,
-            newest_first,
-        )
         with self._read() as conn:
             hits = records.query_anomaly_rows(conn, query)
         return [anomaly_dict(result_id, row, query.bounds.aware) for result_id, row in hits]
