@@ -2,7 +2,9 @@
 
 Figures printed:
 - history mode: points/s scoring stored series (``StreamingDetector.score`` over whole
-  series, one core); target ≥ 2,000,000;
+  series, one core); target ≥ 2,000,000. The pass runs ``--repeat`` times (3) and the
+  median is judged, with every run printed: on a shared virtual machine one pass can vary
+  by ±20 % from the next;
 - streaming mode: points/s for a bank of ``--bank-series`` series (100,000 by default)
   receiving one new point each per tick; target ≥ 500,000;
 - state size per series in bytes (target ≤ 4,096);
@@ -39,6 +41,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--merlion-files", type=int, default=2)
     parser.add_argument("--no-merlion", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="history passes; the median is judged against the target (shared machines vary)",
+    )
     return parser.parse_args(argv)
 
 
@@ -132,10 +140,13 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     rng = np.random.default_rng(args.seed)
     t, values = _synthetic(rng, args.history_series, args.history_points)
-    history_wall, history = history_rate(t, values)
+    runs = [history_rate(t, values) for _ in range(max(args.repeat, 1))]
+    history = float(np.median([cpu for _, cpu in runs]))
+    history_wall = float(np.median([wall for wall, _ in runs]))
+    each = ", ".join(f"{cpu:,.0f}" for _, cpu in runs)
     print(
-        f"history mode: {values.size:,} points, {history:,.0f} points/s on one core (CPU "
-        f"time; {history_wall:,.0f} wall-clock) (target {HISTORY_TARGET:,})"
+        f"history mode: {values.size:,} points, median {history:,.0f} points/s on one core "
+        f"(CPU time; {history_wall:,.0f} wall-clock; runs: {each}) (target {HISTORY_TARGET:,})"
     )
     stream = stream_rate(args.bank_series, args.ticks, rng)
     print(

@@ -45,7 +45,8 @@ _DAY = 86400.0
 _SLOPE_USUAL = 1.0  # scales per day: a slope at least this steep while the range forms is usual
 _TREND_STEPS = 12.0  # a gap moves the level along its trend for at most this many steps
 _COUNTER_RISES = 0.6  # share of probe steps that must rise (none may fall) for a counter
-_REFIT_EVERY = 16  # points between refits of the calibrators' tails
+_REFIT_EVERY = 32  # points between refits of the calibrators' tails ...
+_REFIT_ALWAYS = 256  # ... and before this many points, at every point
 _LOG10_N_STATS = math.log10(ly.N_STATS)
 _LN10 = math.log(10.0)
 _WANDER_SPEED = 2.0
@@ -571,7 +572,7 @@ def _score_and_learn(
     share = pr[pa.P_ANOMALY_WEIGHT] if raw >= pr[pa.P_ANOMALY_CUT] else 1.0
     cal.count(st, stats, max(_rate(pr[pa.P_ALPHA_CAL], k), 1.0 / (n + 1.0)), records, share)
     refit_due = int(n) % _REFIT_EVERY == 0
-    if n < _REFIT_EVERY * _REFIT_EVERY or refit_due:
+    if n < _REFIT_ALWAYS or refit_due:
         cal.refit(st, pr[pa.P_TAIL_MASS], pr[pa.P_TAIL_SCALE], records)
         _cache_caps(st, pr)
     elif st[_EDGE_UP] + st[_EDGE_DOWN] != edges:  # a new record of a point statistic
