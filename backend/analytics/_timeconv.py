@@ -15,6 +15,7 @@ import pandas as pd
 _EPOCH_NAIVE = datetime(1970, 1, 1)
 _EPOCH_AWARE = datetime(1970, 1, 1, tzinfo=UTC)
 NS_PER_SECOND = 1_000_000_000
+NS_PER_DAY = 86_400 * NS_PER_SECOND
 
 
 def to_epoch_ns(value: Any) -> int:

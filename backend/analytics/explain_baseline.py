@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from backend.analytics._timeconv import NS_PER_DAY
 from backend.analytics.explain_shapes import (
     SHARP_POINTS,
     SHARP_SHARE,
@@ -34,7 +35,6 @@ __all__ = [
     "long_view",
 ]
 
-NS_PER_DAY = 86_400 * 1_000_000_000
 MAD_TO_STD = 1.4826
 MIN_REFERENCE = 8  # points of history needed to call anything "usual"
 HISTORY_POINTS = 240  # points before the window the baseline comes from (at least)

@@ -20,8 +20,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from backend.analytics._timeconv import from_epoch_ns
+from backend.analytics._timeconv import NS_PER_DAY, from_epoch_ns
 from backend.analytics.engine import AnomalyDetectionEngine
+from backend.analytics.engine_support import is_counter
 from backend.analytics.types import AnomalyKind, AnomalyResult, MetricSeries
 from backend.detection.streaming.detector import (
     STATISTIC_NAMES,
@@ -37,14 +38,11 @@ __all__ = ["DEFAULT_THRESHOLD", "DefaultAnomalyEngine", "is_counter_hint"]
 
 DEFAULT_THRESHOLD = 0.5
 _DAY_LEVEL = STATISTIC_NAMES.index("slow_shift")  # the drift statistic (the day-level range)
-_NS_PER_DAY = 86_400 * 10**9
-_COUNTER_SUFFIXES = ("_total", "_count", "_sum")
 
 
 def is_counter_hint(series: MetricSeries) -> bool:
     """Whether the series says it is a cumulative counter (metadata or Prometheus naming)."""
-    declared = str(series.metadata.get("metric_type", series.metadata.get("type", ""))).lower()
-    return declared == "counter" or series.metric_name.endswith(_COUNTER_SUFFIXES)
+    return is_counter(series)
 
 
 class DefaultAnomalyEngine(AnomalyDetectionEngine):
@@ -140,7 +138,7 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
         peak = start + int(np.argmax(scored.scores[start : end + 1]))
         if int(scored.statistic[peak]) != _DAY_LEVEL:
             return self._result(series, scored, start, end, kind)
-        span = int(self.params_for(series).level_days * _NS_PER_DAY)
+        span = int(self.params_for(series).level_days * NS_PER_DAY)
         first = int(np.searchsorted(scored.timestamps_ns, scored.timestamps_ns[start] - span))
         return self._result(series, scored, first, end, kind)
 

@@ -50,6 +50,7 @@ from typing import Any
 
 import numpy as np
 
+from backend.analytics._timeconv import NS_PER_DAY
 from backend.analytics.types import AnomalyKind, MetricSeries
 from backend.simulator.injector import AnomalyInjector, series_bounds, series_std
 
@@ -69,7 +70,6 @@ LOCAL_FLOOR = 0.2  # the local noise scale is at least this share of the global 
 BAND_QUANTILE = 0.99  # the band holds this share of residuals on each side
 DRIFT_VISIBLE_SHARE = 0.8  # a drift is at full size this far into its span
 _MAD_TO_STD = 1.4826
-_NS_PER_DAY = 86_400 * 10**9
 
 Injected = tuple[MetricSeries, dict[str, Any]]
 
@@ -139,8 +139,8 @@ class NormalVariation:
         """Measure a series; the wander horizon is a day, or half a series shorter than two."""
         values = series.values_array
         steps = np.diff(series.timestamps_ns)
-        step = int(np.median(steps)) if steps.size else _NS_PER_DAY
-        per_day = max(1, round(_NS_PER_DAY / max(step, 1)))
+        step = int(np.median(steps)) if steps.size else NS_PER_DAY
+        per_day = max(1, round(NS_PER_DAY / max(step, 1)))
         lag = per_day if values.size >= 2 * per_day else values.size // 2
         return cls.of(values, lag)
 

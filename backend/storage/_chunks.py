@@ -13,6 +13,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from backend.analytics._timeconv import NS_PER_DAY
+
 __all__ = [
     "DAY_NS",
     "TS_RAW",
@@ -27,7 +29,7 @@ __all__ = [
     "split_by_day",
 ]
 
-DAY_NS = 86_400 * 1_000_000_000
+DAY_NS = NS_PER_DAY
 TS_RAW = 0
 """Timestamps stored as ``n`` little-endian int64 values."""
 TS_REGULAR = 1

@@ -25,7 +25,7 @@ from backend.detection.streaming import calibration as cal
 from backend.detection.streaming import layout as ly
 from backend.detection.streaming import params as pa
 from backend.detection.streaming._jit import njit, njit_entry
-from backend.detection.streaming.seasonal import learn_profile, profile_at
+from backend.detection.streaming.seasonal import DAY_SECONDS, learn_profile, profile_at
 
 __all__ = ["OUT_WIDTH", "bank_step", "score_history", "step"]
 
@@ -41,7 +41,6 @@ OUT_WIDTH = 8
 
 _EARLY = 20.0  # points before robust clipping starts (the scale is still unknown)
 _MAX_STEPS = 1000.0
-_DAY = 86400.0
 _SLOPE_USUAL = 1.0  # scales per day: a slope at least this steep while the range forms is usual
 _TREND_STEPS = 12.0  # a gap moves the level along its trend for at most this many steps
 _COUNTER_RISES = 0.6  # share of probe steps that must rise (none may fall) for a counter
@@ -217,6 +216,12 @@ def _statistics(
 
 
 @njit
+def _slow_alarms(pr: np.ndarray, x: float, tail: float) -> bool:
+    """Whether a slow statistic at ``x`` with exponential ``tail`` alone scores 0.5."""
+    return x >= _LN10 * pr[pa.P_ALARM_LOG10P] * tail
+
+
+@njit
 def _day_level(
     st: np.ndarray, pr: np.ndarray, sce: float, n: float, dt: float, stats: np.ndarray
 ) -> None:
@@ -227,7 +232,7 @@ def _day_level(
     it is widened only by an alarm (the new level is then part of the series' history, so
     each further stretch of a drift alarms once), never by the drift itself.
     """
-    day = pr[pa.P_LEVEL_DAYS] * _DAY
+    day = pr[pa.P_LEVEL_DAYS] * DAY_SECONDS
     x = dt / day  # 1 − e^(−x) by its series where that is exact to ~1e-7 (no exp per point)
     a = max(x * (1.0 - x * (0.5 - x / 6.0)) if x < 0.05 else 1.0 - math.exp(-x), 1.0 / n)
     d = st[ly.I_SLOW] + a * (st[ly.I_LEVEL] - st[ly.I_SLOW])
@@ -241,12 +246,12 @@ def _day_level(
         return
     high = st[ly.I_LEVEL_HIGH]
     low = st[ly.I_LEVEL_LOW]
-    if elapsed < day + pr[pa.P_ENVELOPE_DAYS] * _DAY:  # the range is forming
+    if elapsed < day + pr[pa.P_ENVELOPE_DAYS] * DAY_SECONDS:  # the range is forming
         st[ly.I_LEVEL_HIGH] = max(high, d)
         st[ly.I_LEVEL_LOW] = min(low, d)
         slope = (d - st[ly.I_LEVEL_ORIGIN]) / max(elapsed - day, dt)
         # a steady slope the series had from the start is its normal (not mere wander)
-        st[ly.I_LEVEL_SLOPE] = slope if abs(slope) * _DAY >= _SLOPE_USUAL * sce else 0.0
+        st[ly.I_LEVEL_SLOPE] = slope if abs(slope) * DAY_SECONDS >= _SLOPE_USUAL * sce else 0.0
         return
     slope = st[ly.I_LEVEL_SLOPE]
     if slope > 0.0:  # the range widens along it
@@ -260,7 +265,7 @@ def _day_level(
         return
     x = beyond / max(high - low, pr[pa.P_SLOW_FLOOR] * sce)
     stats[ly.S_SLOW_SHIFT] = x
-    if x >= _LN10 * pr[pa.P_ALARM_LOG10P] * pr[pa.P_SLOW_TAIL]:  # alarmed: now part of history
+    if _slow_alarms(pr, x, pr[pa.P_SLOW_TAIL]):  # alarmed: now part of history
         st[ly.I_LEVEL_HIGH] = max(high, d)
         st[ly.I_LEVEL_LOW] = min(low, d)
 
@@ -289,14 +294,13 @@ def _slow_statistics(
     a_s = max(_rate(pr[pa.P_ALPHA_SLOW], k), 1.0 / n)
     a_r = max(_rate(pr[pa.P_ALPHA_REFERENCE], k), 1.0 / n)
     a_w = min(_WANDER_SPEED * a_r, 1.0)  # the usual wander is learnt faster than the level
-    gate = _LN10 * pr[pa.P_ALARM_LOG10P]  # x / tail at which a slow statistic scores 0.5
     ar = abs(rc)
     st[ly.I_SLOW_VOL] += a_s * (ar - st[ly.I_SLOW_VOL])
     tiny = 1e-3 * sce
     ratio = math.log((st[ly.I_SLOW_VOL] + tiny) / (st[ly.I_REF_VOL] + tiny))
     vol_wander = max(st[ly.I_VOL_DEV], _VOL_FLOOR)
     stats[ly.S_SLOW_VOLATILITY] = max(ratio, 0.0) / vol_wander
-    if stats[ly.S_SLOW_VOLATILITY] >= gate * pr[pa.P_SLOW_VOLATILITY_TAIL]:
+    if _slow_alarms(pr, stats[ly.S_SLOW_VOLATILITY], pr[pa.P_SLOW_VOLATILITY_TAIL]):
         st[ly.I_REF_VOL] = st[ly.I_SLOW_VOL]
     else:
         st[ly.I_REF_VOL] += a_r * (ar - st[ly.I_REF_VOL])

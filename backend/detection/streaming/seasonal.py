@@ -13,21 +13,21 @@ import numpy as np
 from backend.detection.streaming import layout as ly
 from backend.detection.streaming._jit import njit
 
-__all__ = ["learn_profile", "profile_at"]
+__all__ = ["DAY_SECONDS", "learn_profile", "profile_at"]
 
-_DAY = 86400.0
+DAY_SECONDS = 86400.0
 _EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday; Monday = 0
 
 
 @njit
 def profile_at(st: np.ndarray, t: float) -> tuple[float, int, int, float, int]:
     """Seasonal offset at epoch second ``t`` and where it came from (bins and weight)."""
-    day = math.floor(t / _DAY)
-    second = t - day * _DAY  # exact (t % _DAY without fmod): both are multiples of t's ulp
-    if second < 0.0:  # t / _DAY rounded up to the next whole day
-        second += _DAY
-    elif second >= _DAY:
-        second -= _DAY
+    day = math.floor(t / DAY_SECONDS)
+    second = t - day * DAY_SECONDS  # exact t % day, without fmod (both multiples of t's ulp)
+    if second < 0.0:  # t / DAY_SECONDS rounded up to the next whole day
+        second += DAY_SECONDS
+    elif second >= DAY_SECONDS:
+        second -= DAY_SECONDS
     pos = second / 3600.0 - 0.5
     if pos < 0.0:
         pos += ly.N_DAY_BINS
@@ -69,8 +69,8 @@ def learn_profile(
 ) -> None:
     """Move the bins that produced the forecast towards the (clipped) residual ``u``;
     re-centre both profiles when ``centre`` (every few points is enough)."""
-    a_day = _rate(dt * ly.N_DAY_BINS / (days * _DAY))
-    a_dow = _rate(dt / (days * _DAY))
+    a_day = _rate(dt * ly.N_DAY_BINS / (days * DAY_SECONDS))
+    a_dow = _rate(dt / (days * DAY_SECONDS))
     st[ly.I_DAY + i0] += a_day * (1.0 - w) * u
     st[ly.I_DAY + i1] += a_day * w * u
     st[ly.I_DOW + dow] += a_dow * u

@@ -12,7 +12,7 @@ from types import MappingProxyType
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from backend.analytics._timeconv import to_epoch_ns, utc_now
+from backend.analytics._timeconv import NS_PER_DAY, to_epoch_ns, utc_now
 from backend.errors import ConfigError
 
 __all__ = [
@@ -30,7 +30,7 @@ DEFAULT_RAW_DAYS = 30
 DEFAULT_FIVE_MINUTE_DAYS = 180
 DEFAULT_HOURLY_DAYS = 730
 DEFAULT_RETENTION_INTERVAL_S = 3600.0
-DAY_NS = 86_400 * 1_000_000_000
+DAY_NS = NS_PER_DAY
 
 
 @dataclass(frozen=True)
