@@ -29,7 +29,13 @@ from backend.evaluation.fleet import (
 )
 from backend.evaluation.nab import NabEvaluation, evaluate_nab, series_of
 from backend.evaluation.plotting import plot_scored_series
-from backend.evaluation.report import fleet_table, fleet_to_dict, nab_table, nab_to_dict
+from backend.evaluation.report import (
+    fleet_metric_table,
+    fleet_table,
+    fleet_to_dict,
+    nab_table,
+    nab_to_dict,
+)
 from backend.evaluation.scoring import engine_scores, engine_threshold
 
 __all__ = ["evaluate", "register"]
@@ -171,6 +177,7 @@ def evaluate(
             detector, simulated, seed, anomaly_ratio, console, fleet_points, fleet_freq
         )
         console.print(fleet_table(fleet))
+        console.print(fleet_metric_table(fleet))
         report["fleet"] = fleet_to_dict(fleet)
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,9 @@ Works from ``engine.detect`` results only (matched to labels by time), so every 
 be evaluated the same way. A label is *detected* when an anomalous result overlaps its window
 (extended by ``tolerance_points`` steps, since a shift is often confirmed a little late); its
 kind is *right* when such a result carries the label's kind. Results overlapping no label are
-false alarms; the rate is per 10,000 unlabelled points.
+false alarms; the rate is per 10,000 unlabelled points. The same figures are kept per metric
+(:class:`MetricStats`): a calibrated engine raises about as many false alarms per normal point
+on every metric, and this is where one sees whether it does.
 
 The reference fleet (:func:`evaluation_fleet_spec`) has realistic history: 14 days at
 5-minute sampling (4,032 points per series, the length of a NAB AWS file), so daily cycles
@@ -28,6 +30,7 @@ __all__ = [
     "FLEET_POINTS",
     "FleetEvaluation",
     "KindStats",
+    "MetricStats",
     "evaluate_fleet",
     "evaluate_series",
     "evaluation_fleet_spec",
@@ -75,6 +78,27 @@ class KindStats:
         return self.detected / self.events if self.events else 1.0
 
 
+@dataclass
+class MetricStats:
+    """Per metric name: labels found, and false alarms against the normal points."""
+
+    series: int = 0
+    events: int = 0
+    detected: int = 0
+    false_alarms: int = 0
+    normal_points: int = 0
+
+    @property
+    def recall(self) -> float:
+        """Share of this metric's labels detected."""
+        return self.detected / self.events if self.events else 1.0
+
+    @property
+    def false_alarms_per_10k(self) -> float:
+        """False alarms per 10,000 of this metric's unlabelled points."""
+        return self.false_alarms * NORMAL_POINTS_UNIT / max(self.normal_points, 1)
+
+
 @dataclass(frozen=True)
 class FleetEvaluation:
     """Event metrics of one engine on one labelled fleet."""
@@ -91,6 +115,7 @@ class FleetEvaluation:
     mean_delay_seconds: float
     per_kind: dict[str, KindStats]
     seconds: float
+    per_metric: dict[str, MetricStats] = field(default_factory=dict)
 
     @property
     def recall(self) -> float:
@@ -118,6 +143,20 @@ class FleetEvaluation:
         """Share of detected anomalies whose kind was named right."""
         return self.kind_right / self.detected if self.detected else 0.0
 
+    @property
+    def false_alarm_spread(self) -> float:
+        """Highest over lowest per-metric false-alarm rate (1.0: perfectly even).
+
+        Metrics without false alarms count as half of one, so a clean metric does not make
+        the spread infinite.
+        """
+        rates = [
+            max(m.false_alarms, 0.5) * NORMAL_POINTS_UNIT / max(m.normal_points, 1)
+            for m in self.per_metric.values()
+            if m.normal_points
+        ]
+        return max(rates) / min(rates) if rates else 1.0
+
 
 @dataclass
 class _Tally:
@@ -125,6 +164,7 @@ class _Tally:
     false_alarms: int = 0
     normal_points: int = 0
     per_kind: dict[str, KindStats] = field(default_factory=dict)
+    per_metric: dict[str, MetricStats] = field(default_factory=dict)
 
 
 def _label_span(series: MetricSeries, label: Any, tolerance: int) -> tuple[int, int, int]:
@@ -149,11 +189,16 @@ def evaluate_series(
         (to_epoch_ns(r.window_start), to_epoch_ns(r.window_end), r) for r in results if r.is_anomaly
     ]
     spans = [_label_span(series, label, tolerance) for label in labels]
+    false_alarms = sum(1 for a, b, _ in alarms if not any(a <= e and b >= s for s, e, _ in spans))
+    normal_points = series.length - sum(n for _, _, n in spans)
     tally.alarms += len(alarms)
-    tally.false_alarms += sum(
-        1 for a, b, _ in alarms if not any(a <= e and b >= s for s, e, _ in spans)
-    )
-    tally.normal_points += series.length - sum(n for _, _, n in spans)
+    tally.false_alarms += false_alarms
+    tally.normal_points += normal_points
+    metric = tally.per_metric.setdefault(series.metric_name, MetricStats())
+    metric.series += 1
+    metric.events += len(labels)
+    metric.false_alarms += false_alarms
+    metric.normal_points += normal_points
     for label, (s, e, _) in zip(labels, spans, strict=True):
         stats = tally.per_kind.setdefault(label.kind, KindStats())
         stats.events += 1
@@ -161,6 +206,7 @@ def evaluate_series(
         if not hits:
             continue
         stats.detected += 1
+        metric.detected += 1
         stats.delay_seconds += max(min(a for a, _ in hits) - s, 0) / 1e9
         kinds = [r.anomaly_kind for _, r in hits]
         if label.kind in kinds:
@@ -203,4 +249,5 @@ def evaluate_fleet(
         delay,
         per_kind,
         time.perf_counter() - started,
+        dict(sorted(tally.per_metric.items())),
     )

@@ -10,7 +10,7 @@ from rich.table import Table
 from backend.evaluation.fleet import FleetEvaluation
 from backend.evaluation.nab import NabEvaluation
 
-__all__ = ["fleet_table", "fleet_to_dict", "nab_table", "nab_to_dict"]
+__all__ = ["fleet_metric_table", "fleet_table", "fleet_to_dict", "nab_table", "nab_to_dict"]
 
 
 def nab_table(result: NabEvaluation) -> Table:
@@ -85,9 +85,41 @@ def fleet_table(result: FleetEvaluation) -> Table:
     return table
 
 
+def fleet_metric_table(result: FleetEvaluation) -> Table:
+    """Recall and false alarms per metric: is one threshold equally strict on every metric?"""
+    table = Table(title=f"Per metric — {result.engine}")
+    columns = ("metric", "series", "events", "detected", "recall", "false alarms", "per 10k")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    for metric, stats in result.per_metric.items():
+        table.add_row(
+            metric,
+            str(stats.series),
+            str(stats.events),
+            str(stats.detected),
+            f"{stats.recall:.3f}",
+            str(stats.false_alarms),
+            f"{stats.false_alarms_per_10k:.2f}",
+        )
+    table.caption = (
+        f"false-alarm rate, highest metric over lowest: {result.false_alarm_spread:.1f}×"
+    )
+    return table
+
+
 def fleet_to_dict(result: FleetEvaluation) -> dict[str, Any]:
     """JSON-ready form of a fleet evaluation (with the derived rates)."""
     out = asdict(result)
-    for name in ("recall", "precision", "f1", "false_alarms_per_10k", "kind_accuracy"):
+    for name in (
+        "recall",
+        "precision",
+        "f1",
+        "false_alarms_per_10k",
+        "kind_accuracy",
+        "false_alarm_spread",
+    ):
         out[name] = getattr(result, name)
+    for metric, stats in result.per_metric.items():
+        out["per_metric"][metric]["recall"] = stats.recall
+        out["per_metric"][metric]["false_alarms_per_10k"] = stats.false_alarms_per_10k
     return out
