@@ -114,11 +114,18 @@ class DetectionConfig:
         if not isinstance(self.use_metric_defaults, bool):
             raise ConfigError("use_metric_defaults", self.use_metric_defaults, "must be a bool")
 
-    def get_threshold_for_metric(self, metric_name: str) -> float:
+    def get_threshold_for_metric(self, metric_name: str, *, calibrated: bool = False) -> float:
         """The score threshold for ``metric_name``.
 
         Order: exact override, longest matching override pattern, the global threshold plus
         the built-in family adjustment (clipped to ``[0, critical_threshold]``), the global.
+        ``calibrated``: the scores come from an engine calibrated per series
+        (``AnomalyDetectionEngine.calibrated_per_series``), which has already learnt each
+        series' routine bursts, so no family adjustment is added; explicit overrides still
+        apply.
+
+        >>> DetectionConfig().get_threshold_for_metric("network_in", calibrated=True)
+        0.5
         """
         if metric_name in self.metric_thresholds:
             return self.metric_thresholds[metric_name]
@@ -126,7 +133,7 @@ class DetectionConfig:
         patterns = [p for p in self.metric_thresholds if fnmatch.fnmatchcase(name, p.lower())]
         if patterns:
             return self.metric_thresholds[max(patterns, key=len)]
-        if self.use_metric_defaults:
+        if self.use_metric_defaults and not calibrated:
             for pattern, delta in DEFAULT_METRIC_ADJUSTMENTS:
                 if fnmatch.fnmatchcase(name, pattern):
                     raised = self.anomaly_score_threshold + delta

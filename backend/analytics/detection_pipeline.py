@@ -92,7 +92,9 @@ class AnomalyDetectionPipeline:
         """Detect, threshold, explain and (if a backend is set) store one series' results."""
         stats = DetectionPipelineStats(metrics_processed=1, points_scored=metric_series.length)
         config = self.config or get_config()
-        threshold = config.get_threshold_for_metric(metric_series.metric_name)
+        threshold = config.get_threshold_for_metric(
+            metric_series.metric_name, calibrated=self.engine.calibrated_per_series
+        )
         results: list[AnomalyResult] = []
         explanations: list[AnomalyExplanation] = []
         for result in self.engine.detect(metric_series):

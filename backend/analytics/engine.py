@@ -26,6 +26,11 @@ class AnomalyDetectionEngine(abc.ABC):
 
     name: ClassVar[str] = "abstract"
     version: ClassVar[str] = "0"
+    #: Whether scores are calibrated against each series' own history, so one threshold
+    #: already means the same on every metric. The built-in per-family threshold margins of
+    #: :class:`~backend.analytics.config.DetectionConfig` are then not added (they would
+    #: count a metric's routine burstiness twice).
+    calibrated_per_series: ClassVar[bool] = False
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         self.config: dict[str, Any] = dict(config or {})

@@ -60,6 +60,7 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
 
     name: ClassVar[str] = "default"
     version: ClassVar[str] = "1.0"
+    calibrated_per_series: ClassVar[bool] = True
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         super().__init__(config)

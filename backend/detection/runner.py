@@ -171,7 +171,9 @@ class IncrementalDetector:
     def _results(
         self, engine: DefaultAnomalyEngine, series: MetricSeries, scored: ScoredSeries
     ) -> list[AnomalyResult]:
-        threshold = self._config.get_threshold_for_metric(series.metric_name)
+        threshold = self._config.get_threshold_for_metric(
+            series.metric_name, calibrated=engine.calibrated_per_series
+        )
         return engine.results_from_scores(series, scored, threshold=threshold)
 
     def _run_stateless(

@@ -204,3 +204,15 @@ def test_z_to_score_is_monotone_and_in_unit_interval() -> None:
     assert np.all(np.diff(scores) > 0)
     assert scores[0] == 0.0 and scores[-1] < 1.0
     assert z_to_score(3.5, 3.5) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("metric", ["cpu_usage", "disk_io", "network_in", "net_rx", "memory_used"])
+def test_calibrated_engines_get_the_global_threshold_on_every_family(metric: str) -> None:
+    config = DetectionConfig(anomaly_score_threshold=0.45)
+    assert config.get_threshold_for_metric(metric, calibrated=True) == 0.45
+
+
+def test_explicit_overrides_still_apply_to_calibrated_engines() -> None:
+    config = DetectionConfig(metric_thresholds={"cpu_usage": 0.7, "net*": 0.65})
+    assert config.get_threshold_for_metric("cpu_usage", calibrated=True) == 0.7
+    assert config.get_threshold_for_metric("network_in", calibrated=True) == 0.65
