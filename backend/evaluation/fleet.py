@@ -62,6 +62,16 @@ def evaluation_fleet_spec(
     )
 
 
+def _share(part: int, whole: int) -> float:
+    """``part`` of ``whole`` (1.0 when there is nothing to find)."""
+    return part / whole if whole else 1.0
+
+
+def _per_10k(false_alarms: float, normal_points: int) -> float:
+    """False alarms per 10,000 normal points."""
+    return false_alarms * NORMAL_POINTS_UNIT / max(normal_points, 1)
+
+
 @dataclass
 class KindStats:
     """Per anomaly kind: how many labels, how many detected, how many named right."""
@@ -75,7 +85,7 @@ class KindStats:
     @property
     def recall(self) -> float:
         """Share of labels detected."""
-        return self.detected / self.events if self.events else 1.0
+        return _share(self.detected, self.events)
 
 
 @dataclass
@@ -91,12 +101,12 @@ class MetricStats:
     @property
     def recall(self) -> float:
         """Share of this metric's labels detected."""
-        return self.detected / self.events if self.events else 1.0
+        return _share(self.detected, self.events)
 
     @property
     def false_alarms_per_10k(self) -> float:
         """False alarms per 10,000 of this metric's unlabelled points."""
-        return self.false_alarms * NORMAL_POINTS_UNIT / max(self.normal_points, 1)
+        return _per_10k(self.false_alarms, self.normal_points)
 
 
 @dataclass(frozen=True)
@@ -120,7 +130,7 @@ class FleetEvaluation:
     @property
     def recall(self) -> float:
         """Share of labelled anomalies detected."""
-        return self.detected / self.events if self.events else 1.0
+        return _share(self.detected, self.events)
 
     @property
     def precision(self) -> float:
@@ -136,7 +146,7 @@ class FleetEvaluation:
     @property
     def false_alarms_per_10k(self) -> float:
         """False alarms per 10,000 unlabelled points."""
-        return self.false_alarms * NORMAL_POINTS_UNIT / max(self.normal_points, 1)
+        return _per_10k(self.false_alarms, self.normal_points)
 
     @property
     def kind_accuracy(self) -> float:
@@ -151,7 +161,7 @@ class FleetEvaluation:
         the spread infinite.
         """
         rates = [
-            max(m.false_alarms, 0.5) * NORMAL_POINTS_UNIT / max(m.normal_points, 1)
+            _per_10k(max(m.false_alarms, 0.5), m.normal_points)
             for m in self.per_metric.values()
             if m.normal_points
         ]
