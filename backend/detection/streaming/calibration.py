@@ -33,6 +33,9 @@ _LOWER = np.expm1(np.arange(ly.CAL_BINS) * ly.CAL_BIN_WIDTH)  # linear lower bin
 _WIDTHS = np.expm1((np.arange(ly.CAL_BINS) + 1) * ly.CAL_BIN_WIDTH) - _LOWER
 _EXACT_BELOW = -1.0  # below this rough log10 p, read the body exactly from the histogram
 _FORGOTTEN = 0.05  # a bin worth less than this share of a fresh count is forgotten
+_SHAPE_MIN_EXCESSES = 30.0  # excesses needed before a learnt shape is used
+_SHAPE_TINY = 1e-6  # shapes nearer 0 than this are the exponential tail
+_LOG10_TINY = -300.0
 
 
 @njit
@@ -48,13 +51,15 @@ def reset(st: np.ndarray) -> None:
         st[fit + 3] = 0.0
         st[fit + 4] = 0.0
     st[ly.I_REC_LP] = 0.0
+    for i in range(ly.I_TAIL_MOMENTS, ly.STATE_SIZE):
+        st[i] = 0.0
 
 
 @njit
 def _fit_tail(
-    st: np.ndarray, base: int, tail_mass: float, min_excess: float, w: float, norm: float
+    st: np.ndarray, base: int, tail_mass: float, w: float, norm: float
 ) -> tuple[float, float, float]:
-    """(quantile edge, log10 p there, mean excess on the linear scale)."""
+    """(quantile edge, log10 p there, mean excess on the linear scale; −1 if no tail)."""
     target = tail_mass * norm
     tail = 0.0
     lower = 0.0  # the tail's counts times their bins' lower edges
@@ -71,11 +76,11 @@ def _fit_tail(
                 top = b
         b -= 1
     q = (b + 1) * ly.CAL_BIN_WIDTH
-    excess = min_excess
+    excess = -1.0
     if tail > 0.0:
         edge = math.expm1(q)
         inside = _inside_bins(st, base, b + 1, top, tail, w)
-        excess = max((lower + inside) / tail - edge, min_excess)
+        excess = (lower + inside) / tail - edge
     return q, math.log10((tail + w) / norm), excess
 
 
@@ -132,7 +137,8 @@ def refit(st: np.ndarray, tail_mass: float, min_excess: float, record_mask: int)
     for j in range(ly.N_STATS):
         base = ly.I_CAL + j * ly.CAL_BINS
         if (record_mask >> j) & 1 == 0:
-            q, lp, excess = _fit_tail(st, base, tail_mass, min_excess, w, norm)
+            q, lp, me = _fit_tail(st, base, tail_mass, w, norm)
+            excess = max(me, min_excess)
         else:
             q, lp, excess = _fit_record(st, base, min_excess, w, norm)
         fit = ly.I_FIT + ly.FIT_WIDTH * j
@@ -162,6 +168,54 @@ def _body(st: np.ndarray, j: int, s: float, q: float) -> float:
 
 
 @njit
+def _shape(st: np.ndarray, j: int) -> float:
+    """The learnt tail shape of statistic ``j`` (0, the exponential tail, if not learnt)."""
+    if j == ly.S_POINT_UP:
+        return st[ly.I_SHAPE]
+    if j == ly.S_POINT_DOWN:
+        return st[ly.I_SHAPE + 1]
+    if j == ly.S_PAIR:
+        return st[ly.I_SHAPE + 2]
+    return 0.0
+
+
+@njit
+def learn_shapes(
+    st: np.ndarray,
+    stats: np.ndarray,
+    rate: float,
+    edge: float,
+    log_edge: float,
+    low: float,
+    high: float,
+) -> None:
+    """Learn the tail shape of the point and pair statistics from their exact values above
+    ``edge`` (linear units; ``log_edge`` = log1p of it, as the statistics are stored).
+
+    The moment estimator of Dekkers, Einmahl and de Haan: with ``M1``, ``M2`` the mean and
+    mean square of ``log(x / edge)`` over the excesses, ``ξ = M1 + 1 − ½ / (1 − M1² / M2)``;
+    it holds for light (ξ < 0) and heavy (ξ > 0) tails alike. The means are averaged at
+    ``rate`` per excess and ξ is kept in [``low``, ``high``]. Exact values, not the
+    histogram: its bins are 35 % wide and hide the shape (a bin-based estimate came out
+    near +0.2 on Gaussian noise).
+    """
+    for k in range(len(ly.SHAPE_STATS)):
+        s = stats[ly.SHAPE_STATS[k]]
+        if s <= log_edge:  # most points: no excess (and no expm1)
+            continue
+        y = math.log(math.expm1(s) / edge)  # log excess over the edge
+        m = ly.I_TAIL_MOMENTS + 3 * k
+        st[m] += 1.0
+        a = max(rate, 1.0 / st[m])
+        st[m + 1] += a * (y - st[m + 1])
+        st[m + 2] += a * (y * y - st[m + 2])
+        m1 = st[m + 1]
+        if st[m] >= _SHAPE_MIN_EXCESSES and st[m + 2] > m1 * m1:
+            xi = m1 + 1.0 - 0.5 / (1.0 - m1 * m1 / st[m + 2])
+            st[ly.I_SHAPE + k] = min(max(xi, low), high)
+
+
+@njit
 def log10_tail(st: np.ndarray, j: int, s: float, record: bool) -> float:
     """log10 P(statistic ``j`` ≥ ``s``) under this series' own history (cached fit)."""
     fit = ly.I_FIT + ly.FIT_WIDTH * j
@@ -174,7 +228,14 @@ def log10_tail(st: np.ndarray, j: int, s: float, record: bool) -> float:
         return _body(st, j, s, q) if record and rough < _EXACT_BELOW else rough
     if record:
         return lp - (s - q) / excess / _LN10
-    return lp - (math.expm1(s) - st[fit + 3]) / excess / _LN10
+    y = math.expm1(s) - st[fit + 3]
+    xi = _shape(st, j)
+    if abs(xi) < _SHAPE_TINY:
+        return lp - y / excess / _LN10
+    arg = 1.0 + xi * y / (excess * (1.0 - xi))  # GPD with the fitted mean excess at the edge
+    if arg <= 0.0:  # beyond the end of a bounded tail
+        return _LOG10_TINY
+    return max(lp - math.log10(arg) / xi, _LOG10_TINY)
 
 
 @njit
@@ -211,7 +272,11 @@ def invert(st: np.ndarray, j: int, target: float, record: bool) -> float:
         return math.expm1(q * target / lp) if lp < 0.0 else 0.0
     if record:
         return math.expm1(min(q + (lp - target) * _LN10 * excess, S_MAX))
-    return st[fit + 3] + (lp - target) * _LN10 * excess
+    xi = _shape(st, j)
+    if abs(xi) < _SHAPE_TINY:
+        return st[fit + 3] + (lp - target) * _LN10 * excess
+    sigma = excess * (1.0 - xi)
+    return st[fit + 3] + sigma / xi * math.expm1(xi * (lp - target) * _LN10)
 
 
 @njit

@@ -574,6 +574,16 @@ def _score_and_learn(
     records = _record_mask(pr)
     edges = st[_EDGE_UP] + st[_EDGE_DOWN]
     share = pr[pa.P_ANOMALY_WEIGHT] if raw >= pr[pa.P_ANOMALY_CUT] else 1.0
+    if pr[pa.P_SHAPE_RATE] > 0.0 and share == 1.0 and n >= pr[pa.P_WARMUP]:
+        cal.learn_shapes(
+            st,
+            stats,
+            pr[pa.P_SHAPE_RATE],
+            pr[pa.P_SHAPE_EDGE],
+            pr[pa.P_SHAPE_LOG_EDGE],
+            pr[pa.P_SHAPE_MIN],
+            pr[pa.P_SHAPE_MAX],
+        )
     cal.count(st, stats, max(_rate(pr[pa.P_ALPHA_CAL], k), 1.0 / (n + 1.0)), records, share)
     refit_due = int(n) % _REFIT_EVERY == 0
     if n < _REFIT_ALWAYS or refit_due:

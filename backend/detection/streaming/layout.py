@@ -72,4 +72,9 @@ I_Z_LAST = I_SLOW + 7  # the previous point's residual in scales (for the pair s
 I_TREND = I_SLOW + 8  # local trend of the level per nominal step (damped)
 I_LEVEL_ORIGIN = I_SLOW + 9  # the day level when its range started to form
 I_LEVEL_SLOPE = I_SLOW + 10  # its slope over the forming range (per second)
-STATE_SIZE = I_SLOW + 11
+# Tail shape of the point and pair statistics: per statistic the count, mean and mean square
+# of its log excesses over the shape edge, then the shape (xi) they give
+SHAPE_STATS = (S_POINT_UP, S_POINT_DOWN, S_PAIR)
+I_TAIL_MOMENTS = I_SLOW + 11
+I_SHAPE = I_TAIL_MOMENTS + 3 * len(SHAPE_STATS)
+STATE_SIZE = I_SHAPE + len(SHAPE_STATS)

@@ -26,7 +26,7 @@ _ORDER = (
     "counter", "seasonal", "stat_mask", "record_mask", "novelty_excess", "compress",
     "alpha_slow", "alpha_reference", "slow_tail", "slow_floor", "slow_volatility_tail",
     "anomaly_weight", "anomaly_cut", "alpha_trend", "trend_damping", "level_days",
-    "envelope_days",
+    "envelope_days", "shape_rate", "shape_min", "shape_max", "shape_edge",
 )  # fmt: skip
 (
     P_WARMUP,
@@ -63,9 +63,14 @@ _ORDER = (
     P_TREND_DAMPING,
     P_LEVEL_DAYS,
     P_ENVELOPE_DAYS,
+    P_SHAPE_RATE,
+    P_SHAPE_MIN,
+    P_SHAPE_MAX,
+    P_SHAPE_EDGE,
     P_MEAN_NORM,
     P_ALARM_LOG10P,
-) = range(len(_ORDER) + 2)  # fmt: skip  (derived constants follow the knobs)
+    P_SHAPE_LOG_EDGE,
+) = range(len(_ORDER) + 3)  # fmt: skip  (derived constants follow the knobs)
 _RATES = (
     "alpha_level", "alpha_scale", "alpha_mean", "alpha_vol", "alpha_cal", "alpha_envelope",
     "alpha_slow", "alpha_reference",
@@ -138,6 +143,16 @@ class DetectorParams:
         or an alarmed level shift, never by the drift itself. A day level beyond the range
         by ``x`` range widths (the width is at least ``slow_floor`` residual scales) has
         tail probability ``e^(−x / slow_tail)``; with the defaults it alarms at 2 widths.
+    shape_rate, shape_min, shape_max, shape_edge
+        Tail shape of the point and pair statistics: their exact values above
+        ``shape_edge`` residual scales give a generalised Pareto shape ξ (moment estimator
+        of Dekkers, Einmahl and de Haan), averaged at ``shape_rate`` per excess (0:
+        exponential tails, as before state format 8) and kept in
+        [``shape_min``, ``shape_max``]. The fitted tail above
+        the calibrator's quantile edge then falls as that GPD: slower than exponential on
+        heavy-tailed noise (bursty network traffic, ξ ≈ 0.1–0.2), faster on light-tailed
+        noise (CPU, latency, ξ ≈ −0.15), so one threshold means more nearly the same
+        false-alarm rate on both.
     alpha_slow, alpha_reference, slow_volatility_tail
         Sustained volatility change: an hours-long mean (rate ``alpha_slow``) of the absolute
         residual is compared with a days-long reference (``alpha_reference``) in units of how
@@ -155,7 +170,7 @@ class DetectorParams:
     alpha_cal: float = 0.002
     alpha_envelope: float = 0.001
     clip: float = 3.0
-    log_scale: float = 8.3
+    log_scale: float = 8.1
     suppress: float = 0.5
     suppress_decay: float = 0.99
     tail_mass: float = 0.01
@@ -179,6 +194,10 @@ class DetectorParams:
     trend_damping: float = 0.99
     level_days: float = 1.0
     envelope_days: float = 2.0
+    shape_rate: float = 0.01
+    shape_min: float = -0.3
+    shape_max: float = 0.4
+    shape_edge: float = 2.0
 
     def __post_init__(self) -> None:
         for name in _RATES:
@@ -214,6 +233,16 @@ class DetectorParams:
             raise ConfigError("trend_damping", self.trend_damping, "must be in (0, 1]")
         if not self.envelope_days >= 0.0:
             raise ConfigError("envelope_days", self.envelope_days, "must be >= 0")
+        if not 0.0 <= self.shape_rate <= 1.0:
+            raise ConfigError("shape_rate", self.shape_rate, "must be in [0, 1] (0: off)")
+        if not -1.0 < self.shape_min <= 0.0 <= self.shape_max < 1.0:
+            raise ConfigError(
+                "shape_min",
+                (self.shape_min, self.shape_max),
+                "need -1 < shape_min <= 0 <= shape_max < 1",
+            )
+        if not self.shape_edge > 0.0:
+            raise ConfigError("shape_edge", self.shape_edge, "must be positive")
         if not self.log_scale > 0.0:
             raise ConfigError("log_scale", self.log_scale, "must be positive")
 
@@ -229,4 +258,5 @@ class DetectorParams:
         mean_norm = math.sqrt((2.0 - self.alpha_mean) / self.alpha_mean)  # sd of an EW mean
         # −log10 p at which one statistic alone scores 0.5 (Bonferroni over the calibrated ones)
         alarm = 0.5 * self.log_scale + math.log10(N_STATS)
-        return np.array([*knobs, mean_norm, alarm], dtype=np.float64)
+        shape_edge = math.log1p(self.shape_edge)  # as the statistics are stored (log1p)
+        return np.array([*knobs, mean_norm, alarm, shape_edge], dtype=np.float64)
