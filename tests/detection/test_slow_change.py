@@ -1,5 +1,6 @@
-"""The slow-change statistics: drifts and sustained volatility changes that the fast baseline
-follows (and so hides from the point and short-mean statistics) still alarm, once."""
+"""The slow-change statistics: drifts, sustained volatility changes and new cycles of hours
+that the fast baseline follows (and so hides from the point and short-mean statistics) still
+alarm, once."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from backend.detection.streaming.params import DetectorParams
 from tests.detection._series import MINUTE_NS
 
 N = 4032
-FAST_ONLY = (1 << ly.N_STATS) - 1  # stat_mask without the two slow statistics
-SLOW_ONLY = (1 << ly.S_SLOW_SHIFT) | (1 << ly.S_SLOW_VOLATILITY)  # ... and with only them
+FAST_ONLY = (1 << ly.N_STATS) - 1  # stat_mask without the slow statistics
+SLOW_ONLY = (1 << ly.S_SLOW_SHIFT) | (1 << ly.S_SLOW_VOLATILITY) | (1 << ly.S_SLOW_SWING)
+SLOW_NAMES = {"slow_shift", "slow_volatility", "slow_swing"}
 STEP_NS = 5 * MINUTE_NS
 
 
@@ -45,13 +47,14 @@ def test_slow_drift_alarms_only_thanks_to_the_slow_statistic(seed: int) -> None:
     assert fast.scores[2000:].max() < 0.5
     onsets = _onsets(both.scores)
     assert onsets.size >= 1 and onsets.min() >= 2000
-    assert STATISTIC_NAMES[int(both.statistic[onsets[0]])] == "slow_shift"
+    # the day level beyond its range, or the level straying from the day level
+    assert STATISTIC_NAMES[int(both.statistic[onsets[0]])] in {"slow_shift", "slow_swing"}
 
 
 @pytest.mark.parametrize("seed", range(3))
 def test_quiet_series_raises_no_slow_alarm(seed: int) -> None:
     scored = StreamingDetector().score(_timestamps(), _noise(seed))
-    slow = {STATISTIC_NAMES.index("slow_shift"), STATISTIC_NAMES.index("slow_volatility")}
+    slow = {STATISTIC_NAMES.index(name) for name in SLOW_NAMES}
     assert not any(int(scored.statistic[i]) in slow for i in _onsets(scored.scores))
 
 
@@ -63,6 +66,19 @@ def test_sustained_oscillation_alarms(seed: int) -> None:
     scored = StreamingDetector().score(_timestamps(), values)
     onsets = _onsets(scored.scores)
     assert any(2500 <= i < 3300 for i in onsets)
+
+
+@pytest.mark.parametrize(("period", "seed"), [(96, 0), (144, 1), (240, 2)])
+def test_a_new_cycle_of_hours_alarms_through_the_level_swing(period: int, seed: int) -> None:
+    values = _noise(seed)
+    t = np.arange(2500, 3300)
+    values[t] += 6.0 * np.sin(2 * np.pi * (t - 2500) / period)  # 3 noise sd, 8-20 h cycle
+    fast = StreamingDetector(DetectorParams(stat_mask=FAST_ONLY)).score(_timestamps(), values)
+    scored = StreamingDetector().score(_timestamps(), values)
+    assert fast.scores[2500:3300].max() < 0.5  # the fast level follows the cycle
+    onsets = _onsets(scored.scores)
+    assert onsets.size >= 1 and 2500 <= onsets[0] < 2500 + period
+    assert STATISTIC_NAMES[int(scored.statistic[onsets[0]])] == "slow_swing"
 
 
 def test_level_shift_alarms_once_not_again_and_again() -> None:

@@ -30,6 +30,7 @@ STATISTIC_NAMES: tuple[str, ...] = (
     "pair",
     "slow_shift",
     "slow_volatility",
+    "slow_swing",
 )
 
 

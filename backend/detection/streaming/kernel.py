@@ -50,6 +50,7 @@ _LOG10_N_STATS = math.log10(ly.N_STATS)
 _LN10 = math.log(10.0)
 _WANDER_SPEED = 2.0
 _WANDER_GROWTH = 2.0  # a change in progress can raise the usual wander only gradually
+_SWING_EVERY = 4.0  # points between updates of the level-swing statistic
 _VOL_FLOOR = 0.15  # smallest usual wander of log(slow / reference volatility)
 _SLOW_CLIP = 8.0  # residual scales: one huge point must not look like a sustained change
 _SINH_MAX = 700.0  # sinh overflows just above 710
@@ -305,6 +306,37 @@ def _slow_statistics(
     else:
         st[ly.I_REF_VOL] += a_r * (ar - st[ly.I_REF_VOL])
         st[ly.I_VOL_DEV] += a_w * (min(abs(ratio), _WANDER_GROWTH * vol_wander) - st[ly.I_VOL_DEV])
+    if int(n) % _SWING_EVERY == 0:  # an hours-long mean: every few points is enough
+        _swing(st, pr, sce, k * _SWING_EVERY, n, stats)
+    else:
+        stats[ly.S_SLOW_SWING] = 0.0
+
+
+@njit
+def _swing(
+    st: np.ndarray, pr: np.ndarray, sce: float, k: float, n: float, stats: np.ndarray
+) -> None:
+    """How far the level strays from the day level (hours-long mean) against the usual
+    (days-long reference), in units of how far that ratio usually wanders.
+
+    A new cycle of hours (a cron job, a changed workload pattern) is followed by the fast
+    level, so the residuals stay small; the level's swings still grow. A drift also takes
+    the level away from its day mean, so this statistic often hears a drift first.
+    """
+    swing = abs(st[ly.I_LEVEL] - st[ly.I_SLOW])
+    a_s = max(_rate(pr[pa.P_ALPHA_SWING], k), _SWING_EVERY / n)
+    a_r = max(_rate(pr[pa.P_ALPHA_REFERENCE], k), _SWING_EVERY / n)
+    a_w = min(_WANDER_SPEED * a_r, 1.0)
+    st[ly.I_SWING] += a_s * (swing - st[ly.I_SWING])
+    floor = pr[pa.P_SWING_FLOOR] * sce  # swings within the noise are not a cycle
+    ratio = math.log((st[ly.I_SWING] + floor) / (st[ly.I_REF_SWING] + floor))
+    wander = max(st[ly.I_SWING_DEV], _VOL_FLOOR)
+    stats[ly.S_SLOW_SWING] = max(ratio, 0.0) / wander
+    if _slow_alarms(pr, stats[ly.S_SLOW_SWING], pr[pa.P_SWING_TAIL]):
+        st[ly.I_REF_SWING] = st[ly.I_SWING]
+    else:
+        st[ly.I_REF_SWING] += a_r * (swing - st[ly.I_REF_SWING])
+        st[ly.I_SWING_DEV] += a_w * (min(abs(ratio), _WANDER_GROWTH * wander) - st[ly.I_SWING_DEV])
 
 
 @njit
@@ -348,7 +380,11 @@ def _combine(st: np.ndarray, pr: np.ndarray, stats: np.ndarray) -> tuple[float, 
         # heard only when they alone would alarm (their moderate values are not evidence)
         if (mask >> j) & 1 == 0:
             continue
-        tail = pr[pa.P_SLOW_TAIL] if j == ly.S_SLOW_SHIFT else pr[pa.P_SLOW_VOLATILITY_TAIL]
+        tail = pr[pa.P_SLOW_TAIL]
+        if j == ly.S_SLOW_VOLATILITY:
+            tail = pr[pa.P_SLOW_VOLATILITY_TAIL]
+        elif j == ly.S_SLOW_SWING:
+            tail = pr[pa.P_SWING_TAIL]
         lp = -stats[j] / tail / _LN10
         if lp < best and -lp >= slow_gate:
             best = lp
@@ -557,6 +593,7 @@ def _score_and_learn(
     _slow_statistics(st, pr, r, sce, k, n, dt, stats)
     if n * pr[pa.P_ALPHA_REFERENCE] < 1.0:  # the reference is still forming: not heard yet
         stats[ly.S_SLOW_VOLATILITY] = 0.0
+        stats[ly.S_SLOW_SWING] = 0.0
     best, best_j = _combine(st, pr, stats)
     raw = min(max(-(best + _LOG10_N_STATS) / pr[pa.P_LOG_SCALE], 0.0), 1.0)
     if n < pr[pa.P_WARMUP]:

@@ -24,7 +24,8 @@ S_PAIR = 7  # the smaller of two successive same-signed residuals (a short run b
 N_STATS = 8  # statistics with a calibrator (histogram); the slow ones below have a fixed tail
 S_SLOW_SHIFT = 8  # the day level beyond the range of day levels seen, in range widths
 S_SLOW_VOLATILITY = 9  # hours-long mean absolute residual against its days-long reference
-N_ALL_STATS = 10
+S_SLOW_SWING = 10  # hours-long mean |level − day level| against its days-long reference
+N_ALL_STATS = 11
 
 # Bookkeeping
 I_COUNT = 0  # points modelled (after the counter probe)
@@ -77,4 +78,8 @@ I_LEVEL_SLOPE = I_SLOW + 10  # its slope over the forming range (per second)
 SHAPE_STATS = (S_POINT_UP, S_POINT_DOWN, S_PAIR)
 I_TAIL_MOMENTS = I_SLOW + 11
 I_SHAPE = I_TAIL_MOMENTS + 3 * len(SHAPE_STATS)
-STATE_SIZE = I_SHAPE + len(SHAPE_STATS)
+# How far the level swings around the day level (a new cycle the fast level follows)
+I_SWING = I_SHAPE + len(SHAPE_STATS)  # hours-long EW mean of |level − day level|
+I_REF_SWING = I_SWING + 1  # days-long EW mean of the same
+I_SWING_DEV = I_SWING + 2  # days-long EW mean of |log(swing / reference swing)|
+STATE_SIZE = I_SWING + 3

@@ -26,7 +26,8 @@ _ORDER = (
     "counter", "seasonal", "stat_mask", "record_mask", "novelty_excess", "compress",
     "alpha_slow", "alpha_reference", "slow_tail", "slow_floor", "slow_volatility_tail",
     "anomaly_weight", "anomaly_cut", "alpha_trend", "trend_damping", "level_days",
-    "envelope_days", "shape_rate", "shape_min", "shape_max", "shape_edge",
+    "envelope_days", "shape_rate", "shape_min", "shape_max", "shape_edge", "alpha_swing",
+    "swing_floor", "swing_tail",
 )  # fmt: skip
 (
     P_WARMUP,
@@ -67,13 +68,16 @@ _ORDER = (
     P_SHAPE_MIN,
     P_SHAPE_MAX,
     P_SHAPE_EDGE,
+    P_ALPHA_SWING,
+    P_SWING_FLOOR,
+    P_SWING_TAIL,
     P_MEAN_NORM,
     P_ALARM_LOG10P,
     P_SHAPE_LOG_EDGE,
 ) = range(len(_ORDER) + 3)  # fmt: skip  (derived constants follow the knobs)
 _RATES = (
     "alpha_level", "alpha_scale", "alpha_mean", "alpha_vol", "alpha_cal", "alpha_envelope",
-    "alpha_slow", "alpha_reference",
+    "alpha_slow", "alpha_reference", "alpha_swing",
 )  # fmt: skip
 
 
@@ -158,6 +162,13 @@ class DetectorParams:
         residual is compared with a days-long reference (``alpha_reference``) in units of how
         far it usually wanders from it; the tail probability of a departure of ``x`` such
         units is ``e^(−x / slow_volatility_tail)``.
+    alpha_swing, swing_floor, swing_tail
+        New cycles: a mean over hours (rate ``alpha_swing``) of how far the level lies from
+        the day level is compared, like the volatility, with its days-long reference in
+        units of its usual wander (swings below ``swing_floor`` residual scales count as
+        that floor); tail ``e^(−x / swing_tail)``. A cycle of hours that appears (a cron
+        job, a changed workload) is followed by the fast level, so the residuals stay
+        small while the level's swings grow.
     """
 
     warmup_points: int = 150
@@ -198,6 +209,9 @@ class DetectorParams:
     shape_min: float = -0.3
     shape_max: float = 0.4
     shape_edge: float = 2.0
+    alpha_swing: float = 1.0 / 48.0
+    swing_floor: float = 0.5
+    swing_tail: float = 0.4
 
     def __post_init__(self) -> None:
         for name in _RATES:
@@ -224,7 +238,10 @@ class DetectorParams:
             raise ConfigError("novelty_excess", self.novelty_excess, "must be >= 0 (0: off)")
         if not 0.0 < self.anomaly_weight <= 1.0:
             raise ConfigError("anomaly_weight", self.anomaly_weight, "must be in (0, 1]")
-        for name in ("slow_tail", "slow_volatility_tail", "slow_floor", "level_days"):
+        for name in (
+            "slow_tail", "slow_volatility_tail", "slow_floor", "level_days", "swing_floor",
+            "swing_tail",
+        ):  # fmt: skip
             if not getattr(self, name) > 0.0:
                 raise ConfigError(name, getattr(self, name), "must be positive")
         if not 0.0 <= self.alpha_trend < 1.0:
