@@ -297,15 +297,9 @@ def _slow_statistics(
     a_w = min(_WANDER_SPEED * a_r, 1.0)  # the usual wander is learnt faster than the level
     ar = abs(rc)
     st[ly.I_SLOW_VOL] += a_s * (ar - st[ly.I_SLOW_VOL])
-    tiny = 1e-3 * sce
-    ratio = math.log((st[ly.I_SLOW_VOL] + tiny) / (st[ly.I_REF_VOL] + tiny))
-    vol_wander = max(st[ly.I_VOL_DEV], _VOL_FLOOR)
-    stats[ly.S_SLOW_VOLATILITY] = max(ratio, 0.0) / vol_wander
-    if _slow_alarms(pr, stats[ly.S_SLOW_VOLATILITY], pr[pa.P_SLOW_VOLATILITY_TAIL]):
-        st[ly.I_REF_VOL] = st[ly.I_SLOW_VOL]
-    else:
-        st[ly.I_REF_VOL] += a_r * (ar - st[ly.I_REF_VOL])
-        st[ly.I_VOL_DEV] += a_w * (min(abs(ratio), _WANDER_GROWTH * vol_wander) - st[ly.I_VOL_DEV])
+    stats[ly.S_SLOW_VOLATILITY] = _against_reference(
+        st, pr, ly.I_SLOW_VOL, ar, 1e-3 * sce, a_r, a_w, pr[pa.P_SLOW_VOLATILITY_TAIL]
+    )
     if int(n) % _SWING_EVERY == 0:  # an hours-long mean: every few points is enough
         _swing(st, pr, sce, k * _SWING_EVERY, n, stats)
     else:
@@ -329,14 +323,40 @@ def _swing(
     a_w = min(_WANDER_SPEED * a_r, 1.0)
     st[ly.I_SWING] += a_s * (swing - st[ly.I_SWING])
     floor = pr[pa.P_SWING_FLOOR] * sce  # swings within the noise are not a cycle
-    ratio = math.log((st[ly.I_SWING] + floor) / (st[ly.I_REF_SWING] + floor))
-    wander = max(st[ly.I_SWING_DEV], _VOL_FLOOR)
-    stats[ly.S_SLOW_SWING] = max(ratio, 0.0) / wander
-    if _slow_alarms(pr, stats[ly.S_SLOW_SWING], pr[pa.P_SWING_TAIL]):
-        st[ly.I_REF_SWING] = st[ly.I_SWING]
+    stats[ly.S_SLOW_SWING] = _against_reference(
+        st, pr, ly.I_SWING, swing, floor, a_r, a_w, pr[pa.P_SWING_TAIL]
+    )
+
+
+@njit
+def _against_reference(
+    st: np.ndarray,
+    pr: np.ndarray,
+    mean: int,
+    x: float,
+    floor: float,
+    a_r: float,
+    a_w: float,
+    tail: float,
+) -> float:
+    """An hours-long mean (slot ``mean``) against its days-long reference (the next slot),
+    as an upward log ratio in units of its usual wander (the slot after that).
+
+    The reference learns ``x`` at ``a_r`` and the wander at ``a_w``, growing at most
+    ``_WANDER_GROWTH``-fold per step, so a change in progress cannot quickly make itself
+    usual; when the statistic alarms, the reference takes in where the series now is.
+    """
+    ref = mean + 1
+    dev = mean + 2
+    ratio = math.log((st[mean] + floor) / (st[ref] + floor))
+    wander = max(st[dev], _VOL_FLOOR)
+    stat = max(ratio, 0.0) / wander
+    if _slow_alarms(pr, stat, tail):
+        st[ref] = st[mean]
     else:
-        st[ly.I_REF_SWING] += a_r * (swing - st[ly.I_REF_SWING])
-        st[ly.I_SWING_DEV] += a_w * (min(abs(ratio), _WANDER_GROWTH * wander) - st[ly.I_SWING_DEV])
+        st[ref] += a_r * (x - st[ref])
+        st[dev] += a_w * (min(abs(ratio), _WANDER_GROWTH * wander) - st[dev])
+    return stat
 
 
 @njit

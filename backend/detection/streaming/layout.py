@@ -65,7 +65,8 @@ I_DOW = I_DAY + N_DAY_BINS
 I_SLOW = I_DOW + N_DOW_BINS  # the day level: a day-long EW mean of the level
 I_LEVEL_HIGH = I_SLOW + 1  # the highest day level of the series' normal history
 I_LEVEL_LOW = I_SLOW + 2  # ... and the lowest
-I_SLOW_VOL = I_SLOW + 3  # hours-long EW mean of |residual|
+I_SLOW_VOL = I_SLOW + 3  # hours-long EW mean of |residual| (then its reference and wander:
+# the kernel reads each such triple as adjacent slots)
 I_REF_VOL = I_SLOW + 4  # days-long EW mean of |residual|
 I_VOL_DEV = I_SLOW + 5  # days-long EW mean of |log(slow vol / reference vol)|
 I_NOVEL = I_SLOW + 6  # cached novelty at which that statistic alone scores 0.5 (linear units)
