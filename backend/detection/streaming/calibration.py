@@ -51,7 +51,7 @@ def reset(st: np.ndarray) -> None:
         st[fit + 3] = 0.0
         st[fit + 4] = 0.0
     st[ly.I_REC_LP] = 0.0
-    for i in range(ly.I_TAIL_MOMENTS, ly.STATE_SIZE):
+    for i in range(ly.I_TAIL_MOMENTS, ly.I_SHAPE + len(ly.SHAPE_STATS)):  # tail shapes
         st[i] = 0.0
 
 
