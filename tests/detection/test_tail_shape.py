@@ -99,6 +99,36 @@ def test_shape_rate_zero_keeps_exponential_tails() -> None:
     assert not _detector_shapes(noise, shape_rate=0.0).any()
 
 
+def _scored(noise: np.ndarray, **knobs: float) -> tuple[np.ndarray, np.ndarray]:
+    """(raw scores, upper band) of ``noise`` around a level of 50."""
+    ts = np.arange(noise.shape[0], dtype=np.int64) * 300 * 10**9
+    detector = StreamingDetector(DetectorParams(seasonal=False, **knobs))  # type: ignore[arg-type]
+    scored = detector.score(ts, 50.0 + noise)
+    return scored.raw_scores, scored.upper
+
+
+def test_a_heavy_tail_widens_the_novelty_gate() -> None:
+    """The records of heavy-tailed noise overshoot the old record by more, so they need a
+    wider margin before they alarm: fewer alarms and a wider band than a fixed margin."""
+    settled = slice(5_000, None)
+    fixed_alarms = gated_alarms = 0
+    for seed in (6, 7, 8):
+        noise = np.random.default_rng(seed).standard_t(3.0, 20_000)
+        fixed_scores, fixed_upper = _scored(noise, shape_gate=0.0)
+        gated_scores, gated_upper = _scored(noise, shape_gate=0.7)
+        fixed_alarms += int((fixed_scores[settled] >= 0.3).sum())
+        gated_alarms += int((gated_scores[settled] >= 0.3).sum())
+        assert np.median(gated_upper[settled]) > np.median(fixed_upper[settled])
+    assert gated_alarms < fixed_alarms
+
+
+def test_light_tails_keep_the_fixed_gate() -> None:
+    noise = np.random.default_rng(7).normal(0.0, 1.0, 8_000)
+    fixed_scores, _ = _scored(noise, shape_gate=0.0)
+    gated_scores, _ = _scored(noise, shape_gate=0.7)
+    np.testing.assert_array_equal(gated_scores, fixed_scores)
+
+
 @pytest.mark.parametrize(
     "knobs",
     [
@@ -109,6 +139,7 @@ def test_shape_rate_zero_keeps_exponential_tails() -> None:
         {"shape_max": 1.0},
         {"shape_min": -1.0},
         {"shape_edge": 0.0},
+        {"shape_gate": -0.1},
     ],
 )
 def test_bad_shape_knobs_are_refused(knobs: dict[str, float]) -> None:

@@ -24,7 +24,9 @@ import numpy as np
 from backend.detection.streaming import layout as ly
 from backend.detection.streaming._jit import njit, njit_entry
 
-__all__ = ["count", "invert", "invert_cap", "log10_tail", "novelty_cap", "refit", "reset"]
+__all__ = [
+    "count", "invert", "invert_cap", "log10_tail", "novelty_cap", "refit", "reset", "shape_of",
+]  # fmt: skip
 
 _LN10 = math.log(10.0)
 S_MAX = ly.CAL_BINS * ly.CAL_BIN_WIDTH - 1e-9  # statistics saturate in the last bin
@@ -168,7 +170,7 @@ def _body(st: np.ndarray, j: int, s: float, q: float) -> float:
 
 
 @njit
-def _shape(st: np.ndarray, j: int) -> float:
+def shape_of(st: np.ndarray, j: int) -> float:
     """The learnt tail shape of statistic ``j`` (0, the exponential tail, if not learnt)."""
     if j == ly.S_POINT_UP:
         return st[ly.I_SHAPE]
@@ -229,7 +231,7 @@ def log10_tail(st: np.ndarray, j: int, s: float, record: bool) -> float:
     if record:
         return lp - (s - q) / excess / _LN10
     y = math.expm1(s) - st[fit + 3]
-    xi = _shape(st, j)
+    xi = shape_of(st, j)
     if abs(xi) < _SHAPE_TINY:
         return lp - y / excess / _LN10
     arg = 1.0 + xi * y / (excess * (1.0 - xi))  # GPD with the fitted mean excess at the edge
@@ -272,7 +274,7 @@ def invert(st: np.ndarray, j: int, target: float, record: bool) -> float:
         return math.expm1(q * target / lp) if lp < 0.0 else 0.0
     if record:
         return math.expm1(min(q + (lp - target) * _LN10 * excess, S_MAX))
-    xi = _shape(st, j)
+    xi = shape_of(st, j)
     if abs(xi) < _SHAPE_TINY:
         return st[fit + 3] + (lp - target) * _LN10 * excess
     sigma = excess * (1.0 - xi)

@@ -379,6 +379,19 @@ def _record_mask(pr: np.ndarray) -> int:
 
 
 @njit
+def _gate_excess(st: np.ndarray, pr: np.ndarray, j: int) -> float:
+    """Log units per e-fold of the novelty gate of statistic ``j`` beyond its record edge.
+
+    How far a new record usually lies beyond the old one grows with the tail's weight: a
+    Pareto tail of shape ξ falls by e per ξ log units, so one fixed margin lets the records
+    of heavy-tailed noise (bursty traffic) through far more often than those of light-tailed
+    noise. The margin is therefore at least ``shape_gate`` × the learnt shape; light tails
+    (ξ ≤ 0) keep ``novelty_excess``.
+    """
+    return max(pr[pa.P_NOVELTY_EXCESS], pr[pa.P_SHAPE_GATE] * cal.shape_of(st, j))
+
+
+@njit
 def _combine(st: np.ndarray, pr: np.ndarray, stats: np.ndarray) -> tuple[float, int]:
     """Smallest calibrated log10 p over the enabled statistics, and which one it was."""
     mask = int(pr[pa.P_STAT_MASK])
@@ -391,7 +404,7 @@ def _combine(st: np.ndarray, pr: np.ndarray, stats: np.ndarray) -> tuple[float, 
             continue
         lp = cal.log10_tail(st, j, stats[j], (records >> j) & 1 == 1)
         if gate > 0.0 and lp < st[ly.I_REC_LP]:
-            lp = max(lp, cal.novelty_cap(st, j, stats[j], gate))
+            lp = max(lp, cal.novelty_cap(st, j, stats[j], _gate_excess(st, pr, j)))
         if lp < best or best_j < 0:
             best = lp
             best_j = j
@@ -472,8 +485,8 @@ def _cache_caps(st: np.ndarray, pr: np.ndarray) -> None:
     up = 0.0
     down = 0.0
     if gate > 0.0:
-        up = cal.invert_cap(st, ly.S_POINT_UP, target, gate)
-        down = cal.invert_cap(st, ly.S_POINT_DOWN, target, gate)
+        up = cal.invert_cap(st, ly.S_POINT_UP, target, _gate_excess(st, pr, ly.S_POINT_UP))
+        down = cal.invert_cap(st, ly.S_POINT_DOWN, target, _gate_excess(st, pr, ly.S_POINT_DOWN))
     if _record_mask(pr) & _POINT_BITS == 0:
         up = max(up, cal.invert(st, ly.S_POINT_UP, target, False))
         down = max(down, cal.invert(st, ly.S_POINT_DOWN, target, False))

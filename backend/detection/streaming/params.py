@@ -27,7 +27,7 @@ _ORDER = (
     "alpha_slow", "alpha_reference", "slow_tail", "slow_floor", "slow_volatility_tail",
     "anomaly_weight", "anomaly_cut", "alpha_trend", "trend_damping", "level_days",
     "envelope_days", "shape_rate", "shape_min", "shape_max", "shape_edge", "alpha_swing",
-    "swing_floor", "swing_tail",
+    "swing_floor", "swing_tail", "shape_gate",
 )  # fmt: skip
 (
     P_WARMUP,
@@ -71,6 +71,7 @@ _ORDER = (
     P_ALPHA_SWING,
     P_SWING_FLOOR,
     P_SWING_TAIL,
+    P_SHAPE_GATE,
     P_MEAN_NORM,
     P_ALARM_LOG10P,
     P_SHAPE_LOG_EDGE,
@@ -157,6 +158,11 @@ class DetectorParams:
         heavy-tailed noise (bursty network traffic, ξ ≈ 0.1–0.2), faster on light-tailed
         noise (CPU, latency, ξ ≈ −0.15), so one threshold means more nearly the same
         false-alarm rate on both.
+    shape_gate
+        Beyond its record edge, the novelty gate of a point or pair statistic falls by e per
+        ``max(novelty_excess, shape_gate × ξ)`` log units: the records of a heavy tail
+        overshoot the previous one by more (a Pareto tail falls by e per ξ log units), so a
+        fixed margin let them through too often; 0 keeps ``novelty_excess`` for every tail.
     alpha_slow, alpha_reference, slow_volatility_tail
         Sustained volatility change: an hours-long mean (rate ``alpha_slow``) of the absolute
         residual is compared with a days-long reference (``alpha_reference``) in units of how
@@ -212,6 +218,7 @@ class DetectorParams:
     alpha_swing: float = 1.0 / 48.0
     swing_floor: float = 0.5
     swing_tail: float = 0.4
+    shape_gate: float = 0.7
 
     def __post_init__(self) -> None:
         for name in _RATES:
@@ -258,6 +265,8 @@ class DetectorParams:
                 (self.shape_min, self.shape_max),
                 "need -1 < shape_min <= 0 <= shape_max < 1",
             )
+        if not self.shape_gate >= 0.0:
+            raise ConfigError("shape_gate", self.shape_gate, "must be >= 0 (0: off)")
         if not self.shape_edge > 0.0:
             raise ConfigError("shape_edge", self.shape_edge, "must be positive")
         if not self.log_scale > 0.0:
