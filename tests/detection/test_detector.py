@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from backend.analytics.types import MetricSeries
-from backend.detection.streaming.detector import DetectorBank, StreamingDetector
+from backend.detection.streaming.detector import STATISTIC_NAMES, DetectorBank, StreamingDetector
 from backend.detection.streaming.params import DetectorParams
 from backend.errors import ConfigError, ValidationError
 from tests.detection._series import minutes, noisy
@@ -79,6 +79,8 @@ def test_detector_daily_profile_learnt_across_days() -> None:
         ("alpha_trend", 1.0),
         ("trend_damping", 0.0),
         ("trend_damping", 1.5),
+        ("gap_grace", -1.0),
+        ("shape_gate", -0.5),
     ],
 )
 def test_params_invalid_rejected(field: str, value: float) -> None:
@@ -143,3 +145,25 @@ def test_detector_compressed_band_finite_on_extreme_values() -> None:
     scored = StreamingDetector().score(minutes(2000), values)
     for out in (scored.scores, scored.expected, scored.lower, scored.upper, scored.z):
         assert np.isfinite(out).all()
+
+
+def _after_gap(missing: int, **knobs: float) -> tuple[float, str]:
+    """(raw score, deciding statistic) of the first point after ``missing`` points were
+    lost, on a series that never had a gap before."""
+    values = noisy(2_000, seed=11)
+    ts = minutes(2_000)
+    ts[1_500:] += missing * 60 * 10**9
+    scored = StreamingDetector(DetectorParams(**knobs)).score(ts, values)  # type: ignore[arg-type]
+    return float(scored.raw_scores[1_500]), STATISTIC_NAMES[scored.statistic[1_500]]
+
+
+def test_one_missed_point_is_no_news_but_a_longer_gap_is() -> None:
+    """A collector misses a scrape now and then: one lost point must not raise the score,
+    while an hour without data on a series that never had gaps alarms."""
+    usual, _ = _after_gap(0)
+    one, why = _after_gap(1)
+    assert why != "gap" and one < usual + 0.05
+    hour, why = _after_gap(60)
+    assert why == "gap" and hour >= 0.5
+    strict, why = _after_gap(1, gap_grace=0.0)  # without the grace, one lost point is news
+    assert why == "gap" and strict > usual + 0.1

@@ -210,7 +210,8 @@ def _statistics(
     stats[ly.S_NOVELTY] = (
         math.log1p(_NOVELTY_GAIN * beyond / max(high - low, sce)) if beyond > 0 else 0.0
     )
-    stats[ly.S_GAP] = math.log(k) if k > 1.0 else 0.0
+    forgiven = 1.0 + pr[pa.P_GAP_GRACE]  # steps that still hold no news
+    stats[ly.S_GAP] = math.log(k / forgiven) if k > forgiven else 0.0
     last = st[ly.I_Z_LAST]
     stats[ly.S_PAIR] = math.log1p(min(abs(z), abs(last))) if z * last > 0.0 else 0.0
     st[ly.I_Z_LAST] = z

@@ -27,7 +27,7 @@ _ORDER = (
     "alpha_slow", "alpha_reference", "slow_tail", "slow_floor", "slow_volatility_tail",
     "anomaly_weight", "anomaly_cut", "alpha_trend", "trend_damping", "level_days",
     "envelope_days", "shape_rate", "shape_min", "shape_max", "shape_edge", "alpha_swing",
-    "swing_floor", "swing_tail", "shape_gate",
+    "swing_floor", "swing_tail", "shape_gate", "gap_grace",
 )  # fmt: skip
 (
     P_WARMUP,
@@ -72,6 +72,7 @@ _ORDER = (
     P_SWING_FLOOR,
     P_SWING_TAIL,
     P_SHAPE_GATE,
+    P_GAP_GRACE,
     P_MEAN_NORM,
     P_ALARM_LOG10P,
     P_SHAPE_LOG_EDGE,
@@ -168,6 +169,10 @@ class DetectorParams:
         residual is compared with a days-long reference (``alpha_reference``) in units of how
         far it usually wanders from it; the tail probability of a departure of ``x`` such
         units is ``e^(−x / slow_volatility_tail)``.
+    gap_grace
+        Missed points forgiven: a gap of up to ``gap_grace`` missing points is no evidence
+        (one missed scrape is routine for a collector, not an incident); a longer gap is
+        measured by the time beyond that grace. 0 counts every late point.
     alpha_swing, swing_floor, swing_tail
         New cycles: a mean over hours (rate ``alpha_swing``) of how far the level lies from
         the day level is compared, like the volatility, with its days-long reference in
@@ -219,6 +224,7 @@ class DetectorParams:
     swing_floor: float = 0.5
     swing_tail: float = 0.4
     shape_gate: float = 0.7
+    gap_grace: float = 1.0
 
     def __post_init__(self) -> None:
         for name in _RATES:
@@ -265,6 +271,8 @@ class DetectorParams:
                 (self.shape_min, self.shape_max),
                 "need -1 < shape_min <= 0 <= shape_max < 1",
             )
+        if not self.gap_grace >= 0.0:
+            raise ConfigError("gap_grace", self.gap_grace, "must be >= 0 (0: every gap counts)")
         if not self.shape_gate >= 0.0:
             raise ConfigError("shape_gate", self.shape_gate, "must be >= 0 (0: off)")
         if not self.shape_edge > 0.0:
