@@ -90,6 +90,20 @@ def test_level_shift_alarms_once_not_again_and_again() -> None:
     assert onsets.size <= 2  # the change, and at most one late confirmation
 
 
+@pytest.mark.parametrize(("seed", "ramp"), [(0, 12), (1, 12), (0, 24), (3, 12)])
+def test_the_day_level_does_not_echo_a_change_already_alarmed(seed: int, ramp: int) -> None:
+    """A fast rise alarms as it happens; the day level, a day-long mean, catches up with it
+    over the next day or two and must not report the same change again."""
+    values = _noise(seed)
+    values[2500 : 2500 + ramp] += np.linspace(0.0, 30.0, ramp)
+    values[2500 + ramp :] += 30.0
+    scored = StreamingDetector().score(_timestamps(), values)
+    onsets = _onsets(scored.scores)
+    assert onsets.size >= 1 and 2500 <= onsets[0] <= 2500 + ramp + 12
+    day_level = STATISTIC_NAMES.index("slow_shift")
+    assert not any(int(scored.statistic[i]) == day_level for i in onsets)
+
+
 def test_slow_statistics_are_not_heard_before_the_references_form() -> None:
     values = _noise(1)
     values[300:] += np.linspace(0.0, 60.0, N - 300)  # drifting from (nearly) the start: usual

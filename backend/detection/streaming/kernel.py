@@ -57,6 +57,9 @@ _SINH_MAX = 700.0  # sinh overflows just above 710
 _FINITE_MAX = 1e308
 _NOVELTY_GAIN = 10.0  # novelty = log1p(gain × distance beyond the range / the range's width)
 _NEVER = 1e300
+# The day level (an EW mean over level_days) has taken in 1 − e^−2 ≈ 86 % of a step after
+# twice that: until then a day level leaving its range after an alarm is that change again
+_ECHO_LEVEL_DAYS = 2.0
 _EXP_SAFE = 300.0  # below this, e^±a and their products stay far from overflow
 _EDGE_UP = ly.I_FIT + ly.FIT_WIDTH * ly.S_POINT_UP + 4  # record edges of the point statistics
 _EDGE_DOWN = ly.I_FIT + ly.FIT_WIDTH * ly.S_POINT_DOWN + 4
@@ -232,7 +235,10 @@ def _day_level(
 
     The range forms over ``envelope_days`` after the day level has settled (``level_days``);
     it is widened only by an alarm (the new level is then part of the series' history, so
-    each further stretch of a drift alarms once), never by the drift itself.
+    each further stretch of a drift alarms once), never by the drift itself. Within two
+    ``level_days`` of any alarm the day level is still catching up with the change that
+    alarm reported (a shift, a ramp, a release): its leaving the range widens the range
+    without alarming again, so one change raises one alarm, not a second one a day later.
     """
     day = pr[pa.P_LEVEL_DAYS] * DAY_SECONDS
     x = dt / day  # 1 − e^(−x) by its series where that is exact to ~1e-7 (no exp per point)
@@ -270,6 +276,9 @@ def _day_level(
     if _slow_alarms(pr, x, pr[pa.P_SLOW_TAIL]):  # alarmed: now part of history
         st[ly.I_LEVEL_HIGH] = max(high, d)
         st[ly.I_LEVEL_LOW] = min(low, d)
+        alarmed = st[ly.I_ALARM_T]
+        if alarmed != 0.0 and st[ly.I_T_LAST] - alarmed < _ECHO_LEVEL_DAYS * day:
+            stats[ly.S_SLOW_SHIFT] = 0.0  # an echo of an alarm already raised
 
 
 @njit
@@ -632,6 +641,8 @@ def _score_and_learn(
     raw = min(max(-(best + _LOG10_N_STATS) / pr[pa.P_LOG_SCALE], 0.0), 1.0)
     if n < pr[pa.P_WARMUP]:
         raw = 0.0
+    elif raw >= pr[pa.P_ANOMALY_CUT]:
+        st[ly.I_ALARM_T] = t
     recent = st[ly.I_RECENT]
     decay = pr[pa.P_SUPPRESS_DECAY] if k == 1.0 else pr[pa.P_SUPPRESS_DECAY] ** k
     st[ly.I_RECENT] = max(raw, recent * decay)

@@ -83,4 +83,5 @@ I_SHAPE = I_TAIL_MOMENTS + 3 * len(SHAPE_STATS)
 I_SWING = I_SHAPE + len(SHAPE_STATS)  # hours-long EW mean of |level − day level|
 I_REF_SWING = I_SWING + 1  # days-long EW mean of the same
 I_SWING_DEV = I_SWING + 2  # days-long EW mean of |log(swing / reference swing)|
-STATE_SIZE = I_SWING + 3
+I_ALARM_T = I_SWING + 3  # time of the last alarm (epoch seconds; 0: none yet)
+STATE_SIZE = I_SWING + 4
