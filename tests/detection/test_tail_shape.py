@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from backend.detection.streaming import calibration as cal
+from backend.detection.streaming import kernel
 from backend.detection.streaming import layout as ly
 from backend.detection.streaming.detector import StreamingDetector
 from backend.detection.streaming.params import DetectorParams
@@ -120,6 +121,26 @@ def test_a_heavy_tail_widens_the_novelty_gate() -> None:
         gated_alarms += int((gated_scores[settled] >= 0.3).sum())
         assert np.median(gated_upper[settled]) > np.median(fixed_upper[settled])
     assert gated_alarms < fixed_alarms
+
+
+@pytest.mark.parametrize(
+    ("up", "down", "point_up", "novelty"),
+    [
+        (-0.2, -0.1, 0.06, 0.06),  # light tails keep the fixed margin
+        (0.3, -0.1, 0.21, 0.105),  # the value's novelty: the heavier side, at most 0.15
+        (0.05, 0.1, 0.06, 0.07),
+    ],
+)
+def test_the_gate_margin_follows_the_learnt_shape(
+    up: float, down: float, point_up: float, novelty: float
+) -> None:
+    st = np.zeros(ly.STATE_SIZE)
+    st[ly.I_SHAPE + POINT_UP] = up
+    st[ly.I_SHAPE + ly.SHAPE_STATS.index(ly.S_POINT_DOWN)] = down
+    pr = DetectorParams(shape_gate=0.7, novelty_excess=0.06).to_array()
+    assert kernel._gate_excess(st, pr, ly.S_POINT_UP) == pytest.approx(point_up)
+    assert kernel._gate_excess(st, pr, ly.S_NOVELTY) == pytest.approx(novelty)
+    assert kernel._gate_excess(st, pr, ly.S_GAP) == pytest.approx(0.06)  # no shape learnt
 
 
 def test_light_tails_keep_the_fixed_gate() -> None:

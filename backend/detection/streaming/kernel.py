@@ -60,6 +60,9 @@ _NEVER = 1e300
 # The day level (an EW mean over level_days) has taken in 1 − e^−2 ≈ 86 % of a step after
 # twice that: until then a day level leaving its range after an alarm is that change again
 _ECHO_LEVEL_DAYS = 2.0
+# Largest tail shape the novelty gate takes from the residuals: heavier, and a bursty
+# series' band reached tens of value ranges beyond its values (tests/detection/test_band.py)
+_NOVELTY_SHAPE_MAX = 0.15
 _EXP_SAFE = 300.0  # below this, e^±a and their products stay far from overflow
 _EDGE_UP = ly.I_FIT + ly.FIT_WIDTH * ly.S_POINT_UP + 4  # record edges of the point statistics
 _EDGE_DOWN = ly.I_FIT + ly.FIT_WIDTH * ly.S_POINT_DOWN + 4
@@ -396,9 +399,17 @@ def _gate_excess(st: np.ndarray, pr: np.ndarray, j: int) -> float:
     Pareto tail of shape ξ falls by e per ξ log units, so one fixed margin lets the records
     of heavy-tailed noise (bursty traffic) through far more often than those of light-tailed
     noise. The margin is therefore at least ``shape_gate`` × the learnt shape; light tails
-    (ξ ≤ 0) keep ``novelty_excess``.
+    (ξ ≤ 0) keep ``novelty_excess``. The value's novelty takes the heavier residual side's
+    shape, at most ``_NOVELTY_SHAPE_MAX``.
     """
-    return max(pr[pa.P_NOVELTY_EXCESS], pr[pa.P_SHAPE_GATE] * cal.shape_of(st, j))
+    xi = cal.shape_of(st, j)
+    if j == ly.S_NOVELTY:  # a value is as heavy-tailed as its heavier residual side, but
+        # kept light enough that the band (where it alone alarms) stays near the values
+        xi = min(
+            max(cal.shape_of(st, ly.S_POINT_UP), cal.shape_of(st, ly.S_POINT_DOWN)),
+            _NOVELTY_SHAPE_MAX,
+        )
+    return max(pr[pa.P_NOVELTY_EXCESS], pr[pa.P_SHAPE_GATE] * xi)
 
 
 @njit
@@ -479,7 +490,9 @@ def _novel_alarm(st: np.ndarray, pr: np.ndarray) -> float:
     novel = cal.invert(st, ly.S_NOVELTY, target, record)
     gate = pr[pa.P_NOVELTY_EXCESS]
     if gate > 0.0:
-        novel = max(novel, cal.invert_cap(st, ly.S_NOVELTY, target, gate))
+        novel = max(
+            novel, cal.invert_cap(st, ly.S_NOVELTY, target, _gate_excess(st, pr, ly.S_NOVELTY))
+        )
     return novel
 
 
