@@ -100,6 +100,7 @@ def _as_dict(report: DetectionRunReport) -> dict[str, object]:
         "series_processed": report.series_processed,
         "series_skipped": report.series_skipped,
         "points_scored": report.points_scored,
+        "states_relearnt": report.states_relearnt,
         "anomalies": len(report.anomalies),
         "critical": report.stats.critical_anomalies,
         "errors": report.stats.errors,
@@ -131,6 +132,11 @@ def _print(reports: list[DetectionRunReport]) -> None:
         )
     console.print(table)
     for r in reports:
+        if r.states_relearnt:
+            console.print(
+                f"{r.tenant_id}: {r.states_relearnt} saved detector state(s) were from an older "
+                "release or other settings; relearnt from the stored history"
+            )
         for line in r.stats.errors[:5]:
             console.print(f"[red]error[/red] {line}")
         for a in sorted(r.anomalies, key=lambda x: -x.anomaly_score)[:5]:

@@ -26,7 +26,8 @@ from backend.analytics.types import AnomalyResult, MetricSeries, SeriesKey
 from backend.detection.default_engine import DefaultAnomalyEngine
 from backend.detection.state import dump_state, load_state
 from backend.detection.streaming.detector import ScoredSeries, StreamingDetector
-from backend.errors import AboutCloudError, SeriesNotFoundError
+from backend.detection.streaming.params import DetectorParams
+from backend.errors import AboutCloudError, SeriesNotFoundError, ValidationError
 from backend.storage.interface import StorageBackend
 
 __all__ = ["DetectionRunReport", "IncrementalDetector"]
@@ -44,6 +45,9 @@ class DetectionRunReport:
     series_processed: int = 0
     series_skipped: int = 0
     points_scored: int = 0
+    #: series whose saved detector state could not be used (written by an older release, or
+    #: under other hyperparameters): relearnt from the stored history before the cursor
+    states_relearnt: int = 0
     results: list[AnomalyResult] = field(default_factory=list)
     aggregation: AggregationOutcome | None = None
     stats: DetectionPipelineStats = field(default_factory=DetectionPipelineStats)
@@ -68,7 +72,7 @@ class IncrementalDetector:
         Thresholds (per metric); defaults to the process-wide :func:`get_config`.
     context:
         How much history before the new points the explanation may look at (and a brand-new
-        detector warms up on when ``since`` is given).
+        detector warms up on when ``since`` is given, or when a saved state cannot be used).
     horizon:
         The recent span whose worst score stands for each series in the roll-ups.
     """
@@ -109,13 +113,14 @@ class IncrementalDetector:
         summaries: list[AnomalyResult] = []
         for done, key in enumerate(keys, 1):
             try:
-                found, summary, scored_points = self._run_series(key, since_ns, reset)
+                found, summary, scored_points, relearnt = self._run_series(key, since_ns, reset)
             except AboutCloudError as exc:
                 report.stats.errors.append(f"{key}: {type(exc).__name__}: {exc}")
                 continue
             finally:
                 if progress is not None:
                     progress(done, len(keys))
+            report.states_relearnt += relearnt
             if summary is None:
                 report.series_skipped += 1
                 continue
@@ -130,25 +135,30 @@ class IncrementalDetector:
     # --- one series ----------------------------------------------------------------------
     def _run_series(
         self, key: SeriesKey, since_ns: int | None, reset: bool
-    ) -> tuple[list[AnomalyResult], AnomalyResult | None, int]:
+    ) -> tuple[list[AnomalyResult], AnomalyResult | None, int, bool]:
         saved = None if reset else self.storage.load_detector_state(key, self._state_name)
-        cursor_ns, detector = self._restore(saved)
+        cursor_ns = _NEVER
+        if saved is not None and isinstance(self.engine, DefaultAnomalyEngine):
+            (cursor_ns,) = _CURSOR.unpack_from(saved)
         start_ns = cursor_ns + 1 if cursor_ns != _NEVER else (since_ns or _NEVER)
         context_ns = int(self.context.total_seconds() * NS_PER_SECOND)
         fetch_from = None if start_ns == _NEVER else from_epoch_ns(start_ns - context_ns)
         try:
             series = self.storage.get_metric_series(*key, fetch_from, None)
         except SeriesNotFoundError:
-            return [], None, 0
+            return [], None, 0, False
         ts = series.timestamps_ns
         first_new = int(np.searchsorted(ts, start_ns, side="left")) if start_ns != _NEVER else 0
         if first_new >= ts.shape[0]:
-            return [], None, 0
+            return [], None, 0, False
         if not isinstance(self.engine, DefaultAnomalyEngine):
-            return self._run_stateless(series, first_new)
-        if detector is None:
-            detector = StreamingDetector(self.engine.params_for(series))
-            if first_new > 0 and cursor_ns == _NEVER:
+            return (*self._run_stateless(series, first_new), False)
+        params = self.engine.params_for(series)  # a counter's differ from the engine's own
+        detector = _restore(saved, params)
+        relearnt = saved is not None and detector is None
+        if detector is None:  # warm up on the history before the new points (the context)
+            detector = StreamingDetector(params)
+            if first_new > 0:
                 detector.score(ts[:first_new], series.values_array[:first_new])
         scored = detector.score(ts[first_new:], series.values_array[first_new:])
         results = self._results(self.engine, series, scored)
@@ -156,17 +166,11 @@ class IncrementalDetector:
         self.storage.save_detector_state(
             key, self._state_name, _CURSOR.pack(int(ts[-1])) + dump_state(detector)
         )
-        return results, self._summary(series, scored, results), len(scored)
+        return results, self._summary(series, scored, results), len(scored), relearnt
 
     @property
     def _state_name(self) -> str:
         return f"{self.engine.engine_name()}@{self.engine.engine_version()}"
-
-    def _restore(self, saved: bytes | None) -> tuple[int, StreamingDetector | None]:
-        if saved is None or not isinstance(self.engine, DefaultAnomalyEngine):
-            return _NEVER, None
-        (cursor_ns,) = _CURSOR.unpack_from(saved)
-        return cursor_ns, load_state(saved[_CURSOR.size :], self.engine.params)
 
     def _results(
         self, engine: DefaultAnomalyEngine, series: MetricSeries, scored: ScoredSeries
@@ -227,3 +231,15 @@ class IncrementalDetector:
     @property
     def _config(self) -> DetectionConfig:
         return self.config or get_config()
+
+
+def _restore(saved: bytes | None, params: DetectorParams) -> StreamingDetector | None:
+    """The saved detector, or None when there is none or it cannot be used: written by an
+    older release (another state format) or under other hyperparameters. Detection then
+    goes on from the cursor with a detector relearnt on the context, rather than failing."""
+    if saved is None:
+        return None
+    try:
+        return load_state(saved[_CURSOR.size :], params)
+    except ValidationError:
+        return None

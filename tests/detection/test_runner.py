@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -9,7 +10,9 @@ import numpy as np
 import pytest
 
 from backend.analytics.types import MetricSeries, SeriesKey
+from backend.detection.default_engine import DefaultAnomalyEngine
 from backend.detection.runner import IncrementalDetector
+from backend.detection.state import FORMAT_VERSION
 from backend.storage import InMemoryStorage, StorageBackend, open_storage
 
 T0 = datetime(2024, 1, 1)
@@ -99,3 +102,54 @@ def test_runner_other_tenant_untouched(storage: StorageBackend) -> None:
     report = IncrementalDetector(storage).run("t1")
     assert report.series_processed == 0
     assert storage.query_aggregated_scores("t2") == []
+
+
+def test_runner_resumes_a_counter(storage: StorageBackend) -> None:
+    """A Prometheus-style counter is detected with counter handling; its saved state must
+    load back under the same hyperparameters, so the next run goes on from the cursor."""
+    key = SeriesKey("t1", "c1", "n1", "requests_total")
+    values = np.cumsum(np.random.default_rng(7).poisson(50, 3000)).astype(np.float64)
+    _store(storage, key, values[:2000])
+    assert IncrementalDetector(storage).run("t1").points_scored == 2000
+    _store(storage, key, values[2000:], offset=2000)
+    again = IncrementalDetector(storage).run("t1")
+    assert again.stats.errors == []
+    assert (again.points_scored, again.states_relearnt) == (1000, 0)
+
+
+def _stored_state(storage: StorageBackend, key: SeriesKey) -> bytes:
+    engine = DefaultAnomalyEngine()
+    saved = storage.load_detector_state(key, f"{engine.engine_name()}@{engine.engine_version()}")
+    assert saved is not None
+    return saved
+
+
+def test_runner_relearns_a_state_it_cannot_use(storage: StorageBackend) -> None:
+    """After an upgrade (another state format) or a change of hyperparameters, detection
+    goes on from where it stopped with a detector relearnt on the stored history, instead
+    of failing every run; only the new points are scored."""
+    key = SeriesKey("t1", "c1", "n1", "cpu_usage")
+    values = _normal(4000, 8)
+    values[3500:3503] += 60
+    _store(storage, key, values[:2000])
+    IncrementalDetector(storage).run("t1")
+    saved = _stored_state(storage, key)
+    old_format = saved[:12] + struct.pack("<H", FORMAT_VERSION - 1) + saved[14:]
+    engine = DefaultAnomalyEngine()
+    storage.save_detector_state(
+        key, f"{engine.engine_name()}@{engine.engine_version()}", old_format
+    )
+    _store(storage, key, values[2000:3000], offset=2000)
+    upgraded = IncrementalDetector(storage).run("t1")
+    assert upgraded.stats.errors == []
+    assert (upgraded.points_scored, upgraded.states_relearnt) == (1000, 1)
+    assert _stored_state(storage, key) != old_format  # saved again in the current format
+    _store(storage, key, values[3000:], offset=3000)
+    retuned = IncrementalDetector(storage, engine=DefaultAnomalyEngine({"log_scale": 9.0}))
+    report = retuned.run("t1")
+    assert (report.points_scored, report.states_relearnt) == (1000, 1)
+    assert any(
+        r.window_start <= T0 + timedelta(minutes=3502)
+        and r.window_end >= T0 + timedelta(minutes=3500)
+        for r in report.anomalies
+    )
