@@ -117,9 +117,14 @@ def test_runner_resumes_a_counter(storage: StorageBackend) -> None:
     assert (again.points_scored, again.states_relearnt) == (1000, 0)
 
 
-def _stored_state(storage: StorageBackend, key: SeriesKey) -> bytes:
+def _state_name() -> str:
+    """The name the runner stores the default engine's detector state under."""
     engine = DefaultAnomalyEngine()
-    saved = storage.load_detector_state(key, f"{engine.engine_name()}@{engine.engine_version()}")
+    return f"{engine.engine_name()}@{engine.engine_version()}"
+
+
+def _stored_state(storage: StorageBackend, key: SeriesKey) -> bytes:
+    saved = storage.load_detector_state(key, _state_name())
     assert saved is not None
     return saved
 
@@ -135,10 +140,7 @@ def test_runner_relearns_a_state_it_cannot_use(storage: StorageBackend) -> None:
     IncrementalDetector(storage).run("t1")
     saved = _stored_state(storage, key)
     old_format = saved[:12] + struct.pack("<H", FORMAT_VERSION - 1) + saved[14:]
-    engine = DefaultAnomalyEngine()
-    storage.save_detector_state(
-        key, f"{engine.engine_name()}@{engine.engine_version()}", old_format
-    )
+    storage.save_detector_state(key, _state_name(), old_format)
     _store(storage, key, values[2000:3000], offset=2000)
     upgraded = IncrementalDetector(storage).run("t1")
     assert upgraded.stats.errors == []

@@ -11,7 +11,7 @@ import pytest
 from backend.detection.streaming import calibration as cal
 from backend.detection.streaming import kernel
 from backend.detection.streaming import layout as ly
-from backend.detection.streaming.detector import StreamingDetector
+from backend.detection.streaming.detector import ScoredSeries, StreamingDetector
 from backend.detection.streaming.params import DetectorParams
 from backend.errors import ConfigError
 
@@ -79,10 +79,15 @@ def test_invert_undoes_the_tail(shape: float) -> None:
         assert cal.log10_tail(st, ly.S_POINT_UP, math.log1p(z), False) == pytest.approx(target)
 
 
-def _detector_shapes(noise: np.ndarray, **knobs: float) -> np.ndarray:
+def _run(noise: np.ndarray, **knobs: float) -> tuple[StreamingDetector, ScoredSeries]:
+    """The detector after ``noise`` around a level of 50 (5-minute steps), and its output."""
     ts = np.arange(noise.shape[0], dtype=np.int64) * 300 * 10**9
     detector = StreamingDetector(DetectorParams(seasonal=False, **knobs))  # type: ignore[arg-type]
-    detector.score(ts, 50.0 + noise)
+    return detector, detector.score(ts, 50.0 + noise)
+
+
+def _detector_shapes(noise: np.ndarray, **knobs: float) -> np.ndarray:
+    detector, _ = _run(noise, **knobs)
     return detector.state[ly.I_SHAPE : ly.I_SHAPE + len(ly.SHAPE_STATS)].copy()
 
 
@@ -102,9 +107,7 @@ def test_shape_rate_zero_keeps_exponential_tails() -> None:
 
 def _scored(noise: np.ndarray, **knobs: float) -> tuple[np.ndarray, np.ndarray]:
     """(raw scores, upper band) of ``noise`` around a level of 50."""
-    ts = np.arange(noise.shape[0], dtype=np.int64) * 300 * 10**9
-    detector = StreamingDetector(DetectorParams(seasonal=False, **knobs))  # type: ignore[arg-type]
-    scored = detector.score(ts, 50.0 + noise)
+    _, scored = _run(noise, **knobs)
     return scored.raw_scores, scored.upper
 
 

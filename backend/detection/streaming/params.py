@@ -169,10 +169,6 @@ class DetectorParams:
         residual is compared with a days-long reference (``alpha_reference``) in units of how
         far it usually wanders from it; the tail probability of a departure of ``x`` such
         units is ``e^(−x / slow_volatility_tail)``.
-    gap_grace
-        Missed points forgiven: a gap of up to ``gap_grace`` missing points is no evidence
-        (one missed scrape is routine for a collector, not an incident); a longer gap is
-        measured by the time beyond that grace. 0 counts every late point.
     alpha_swing, swing_floor, swing_tail
         New cycles: a mean over hours (rate ``alpha_swing``) of how far the level lies from
         the day level is compared, like the volatility, with its days-long reference in
@@ -180,6 +176,10 @@ class DetectorParams:
         that floor); tail ``e^(−x / swing_tail)``. A cycle of hours that appears (a cron
         job, a changed workload) is followed by the fast level, so the residuals stay
         small while the level's swings grow.
+    gap_grace
+        Missed points forgiven: a gap of up to ``gap_grace`` missing points is no evidence
+        (one missed scrape is routine for a collector, not an incident); a longer gap is
+        measured by the time beyond that grace. 0 counts every late point.
     """
 
     warmup_points: int = 150
@@ -271,12 +271,12 @@ class DetectorParams:
                 (self.shape_min, self.shape_max),
                 "need -1 < shape_min <= 0 <= shape_max < 1",
             )
-        if not self.gap_grace >= 0.0:
-            raise ConfigError("gap_grace", self.gap_grace, "must be >= 0 (0: every gap counts)")
-        if not self.shape_gate >= 0.0:
-            raise ConfigError("shape_gate", self.shape_gate, "must be >= 0 (0: off)")
         if not self.shape_edge > 0.0:
             raise ConfigError("shape_edge", self.shape_edge, "must be positive")
+        if not self.shape_gate >= 0.0:
+            raise ConfigError("shape_gate", self.shape_gate, "must be >= 0 (0: off)")
+        if not self.gap_grace >= 0.0:
+            raise ConfigError("gap_grace", self.gap_grace, "must be >= 0 (0: every gap counts)")
         if not self.log_scale > 0.0:
             raise ConfigError("log_scale", self.log_scale, "must be positive")
 
