@@ -3,6 +3,11 @@
 :func:`njit` marks helpers that are inlined into their callers; :func:`njit_entry` marks the
 functions compiled on their own (entry points, and large helpers run rarely).
 
+Compiled code here never allocates (callers pass in every array it writes), so it is
+compiled without numba's reference counting: otherwise every array handed to an inlined
+helper is counted up and down with atomic instructions, which took half of the per-point
+time of the streaming detector.
+
 numba keys a cached function on its own file only, but our kernels fold constants from
 ``layout.py`` and ``params.py`` into the machine code. So the cache of this package is
 dropped whenever any of its source files changes (a fingerprint of all of them is kept
@@ -66,8 +71,11 @@ def _compile(func: F, inline: str) -> F:
     if _numba_njit is None:  # pragma: no cover
         return func
     # error_model="numpy": no zero-division checks (inputs are validated, so no division
-    # by zero happens) and no exception bookkeeping on the hot path
-    compiled: F = _numba_njit(cache=True, nogil=True, error_model="numpy", inline=inline)(func)
+    # by zero happens) and no exception bookkeeping on the hot path; _nrt=False: no
+    # reference counting (nothing here allocates, see the module's docstring)
+    compiled: F = _numba_njit(
+        cache=True, nogil=True, error_model="numpy", inline=inline, _nrt=False
+    )(func)
     return compiled
 
 

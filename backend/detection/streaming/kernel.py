@@ -692,25 +692,44 @@ def _score_and_learn(
     _adapt(st, pr, _scale(st, st[ly.I_LEVEL]), k)
 
 
-@njit_entry
 def score_history(st: np.ndarray, pr: np.ndarray, t_ns: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Run ``step`` over a whole series; returns an ``(n, OUT_WIDTH)`` array."""
-    n = x.shape[0]
-    out = np.empty((n, OUT_WIDTH), dtype=np.float64)
-    stats = np.empty(ly.N_ALL_STATS, dtype=np.float64)
-    for i in range(n):
-        step(st, pr, t_ns[i], x[i], out, i, stats)
+    out = np.empty((x.shape[0], OUT_WIDTH), dtype=np.float64)
+    _score_into(st, pr, t_ns, x, out, np.empty(ly.N_ALL_STATS, dtype=np.float64))
     return out
 
 
 @njit_entry
+def _score_into(
+    st: np.ndarray,
+    pr: np.ndarray,
+    t_ns: np.ndarray,
+    x: np.ndarray,
+    out: np.ndarray,
+    stats: np.ndarray,
+) -> None:
+    for i in range(x.shape[0]):
+        step(st, pr, t_ns[i], x[i], out, i, stats)
+
+
 def bank_step(
     states: np.ndarray, pr: np.ndarray, t_ns: np.ndarray, x: np.ndarray, rows: np.ndarray
 ) -> np.ndarray:
     """One new point for each of ``rows`` of a 2-D state bank; ``(len(rows), OUT_WIDTH)``."""
-    m = rows.shape[0]
-    out = np.empty((m, OUT_WIDTH), dtype=np.float64)
-    stats = np.empty(ly.N_ALL_STATS, dtype=np.float64)
-    for i in range(m):
-        step(states[rows[i]], pr, t_ns[i], x[i], out, i, stats)
+    out = np.empty((rows.shape[0], OUT_WIDTH), dtype=np.float64)
+    _bank_into(states, pr, t_ns, x, rows, out, np.empty(ly.N_ALL_STATS, dtype=np.float64))
     return out
+
+
+@njit_entry
+def _bank_into(
+    states: np.ndarray,
+    pr: np.ndarray,
+    t_ns: np.ndarray,
+    x: np.ndarray,
+    rows: np.ndarray,
+    out: np.ndarray,
+    stats: np.ndarray,
+) -> None:
+    for i in range(rows.shape[0]):
+        step(states[rows[i]], pr, t_ns[i], x[i], out, i, stats)
