@@ -6,6 +6,8 @@ instructions, which took half of the per-point time (``python -m benchmarks dete
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba
 import numpy as np
 from numba.core.registry import CPUDispatcher
@@ -14,7 +16,7 @@ from backend.detection.streaming import calibration, kernel, seasonal
 from backend.detection.streaming.detector import DetectorBank, StreamingDetector
 
 
-def _compiled_functions() -> list[CPUDispatcher]:
+def _compiled_functions() -> list[Any]:
     modules = (kernel, calibration, seasonal)
     return [f for m in modules for f in vars(m).values() if isinstance(f, CPUDispatcher)]
 
@@ -28,15 +30,15 @@ def test_every_compiled_function_of_the_kernel_skips_reference_counting() -> Non
 
 def test_the_history_loop_emits_no_reference_counts() -> None:
     StreamingDetector().score(np.arange(5, dtype=np.int64) * 60 * 10**9, np.ones(5))
-    signature = kernel._score_into.signatures[0]
-    options = {
-        k: v for k, v in kernel._score_into.targetoptions.items() if k not in ("cache", "nopython")
-    }
-    fresh = numba.njit(**options)(kernel._score_into.py_func)  # the cache cannot be inspected
+    loop: Any = kernel._score_into  # a numba dispatcher
+    signature = loop.signatures[0]
+    skipped = ("cache", "nopython")  # the cached code cannot be inspected: compile afresh
+    options = {k: v for k, v in loop.targetoptions.items() if k not in skipped}
+    fresh = numba.njit(**options)(loop.py_func)
     fresh.compile(signature)
     ir = fresh.inspect_llvm(signature)
     assert "NRT_incref" not in ir and "NRT_decref" not in ir
-    counting = numba.njit(**{**options, "_nrt": True})(kernel._score_into.py_func)
+    counting = numba.njit(**{**options, "_nrt": True})(loop.py_func)
     counting.compile(signature)  # the check can fail: with counting, the loop does count
     assert "NRT_decref" in counting.inspect_llvm(signature)
 
