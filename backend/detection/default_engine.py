@@ -32,12 +32,14 @@ from backend.detection.streaming.detector import (
 from backend.detection.streaming.kinds import guess_kind
 from backend.detection.streaming.params import DetectorParams
 from backend.detection.streaming.runs import anomalous_runs, normal_runs
+from backend.detection.stuck import describe_stuck, stuck_start
 from backend.errors import ConfigError
 
 __all__ = ["DEFAULT_THRESHOLD", "DefaultAnomalyEngine", "is_counter_hint"]
 
 DEFAULT_THRESHOLD = 0.5
 _DAY_LEVEL = STATISTIC_NAMES.index("slow_shift")  # the drift statistic (the day-level range)
+_STUCK = STATISTIC_NAMES.index("flat")  # one exact value repeated for longer than ever
 
 
 def is_counter_hint(series: MetricSeries) -> bool:
@@ -121,6 +123,9 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
     def _anomaly(
         self, series: MetricSeries, scored: ScoredSeries, start: int, end: int, classifier: Any
     ) -> AnomalyResult:
+        peak = start + int(np.argmax(scored.scores[start : end + 1]))
+        if int(scored.statistic[peak]) == _STUCK:
+            return self._stuck(series, scored, start, end, peak)
         kind = guess_kind(scored, start, end)
         result = self._result(series, scored, start, end, kind)
         if classifier is None:
@@ -130,6 +135,23 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
         return self._result(
             series, scored, start, end, found, getattr(explanation, "description", None) or None
         )
+
+    def _stuck(
+        self, series: MetricSeries, scored: ScoredSeries, start: int, end: int, peak: int
+    ) -> AnomalyResult:
+        """A stuck value is reported as missing data (its cause is usually collection),
+        in words of its own: the data hold no shape for the classifier to read."""
+        first = stuck_start(scored.values, peak)
+        ts = scored.timestamps_ns
+        text = describe_stuck(
+            series.metric_name,
+            series.node_id,
+            float(scored.values[peak]),
+            peak - first + 1,
+            (int(ts[peak]) - int(ts[first])) / 1e9,
+            series.metadata.get("unit"),
+        )
+        return self._result(series, scored, start, end, AnomalyKind.MISSING_DATA, text)
 
     def _evidence(
         self, series: MetricSeries, scored: ScoredSeries, start: int, end: int, kind: AnomalyKind

@@ -31,6 +31,7 @@ STATISTIC_NAMES: tuple[str, ...] = (
     "slow_shift",
     "slow_volatility",
     "slow_swing",
+    "flat",
 )
 
 

@@ -105,6 +105,20 @@ def _advance_clock(st: np.ndarray, t: float) -> float:
 
 
 @njit
+def _count_repeats(st: np.ndarray, pr: np.ndarray, x: float) -> None:
+    """Extend the run of repeats of one exact value, or close it: a run that did not alarm
+    joins the series' history; a stuck stretch that alarmed was an incident, not the new
+    normal, so the next one alarms as soon."""
+    run = st[ly.I_FLAT_RUN]
+    if x == st[ly.I_X_LAST]:
+        st[ly.I_FLAT_RUN] = run + 1.0
+        return
+    if run <= _flat_limit(st, pr):
+        st[ly.I_FLAT_LONGEST] = max(st[ly.I_FLAT_LONGEST], run)
+    st[ly.I_FLAT_RUN] = 0.0
+
+
+@njit
 def _probe(st: np.ndarray, pr: np.ndarray, x: float) -> None:
     """Count rises and falls of the first points, then decide gauge or counter."""
     st[ly.I_MAGNITUDE] += abs(x)
@@ -303,6 +317,7 @@ def _slow_statistics(
     is limited, so a change in progress cannot quickly make itself look usual.
     """
     _day_level(st, pr, sce, n, dt, stats)
+    _flat(st, pr, n, stats)
     lim = _SLOW_CLIP * sce
     rc = min(max(r, -lim), lim)
     a_s = max(_rate(pr[pa.P_ALPHA_SLOW], k), 1.0 / n)
@@ -317,6 +332,34 @@ def _slow_statistics(
         _swing(st, pr, sce, k * _SWING_EVERY, n, stats)
     else:
         stats[ly.S_SLOW_SWING] = 0.0
+
+
+@njit
+def _flat(st: np.ndarray, pr: np.ndarray, n: float, stats: np.ndarray) -> None:
+    """The stuck-value statistic: how far the current run of repeats of one exact value
+    exceeds the longest earlier run that did not alarm (at least ``flat_points``), heard
+    at the one point where the run first exceeds ``1 + flat_margin`` times that.
+
+    One stuck stretch raises one alarm, not one per point while it lasts (the longest run
+    changes only when a run ends, so whether a run has alarmed follows from its length).
+    A run begun in the warm-up is the series' normal: a series constant from its start
+    never alarms.
+    """
+    run = st[ly.I_FLAT_RUN]
+    if n - run < pr[pa.P_WARMUP]:  # begun in the warm-up
+        st[ly.I_FLAT_LONGEST] = max(st[ly.I_FLAT_LONGEST], run)
+    ref = max(st[ly.I_FLAT_LONGEST], pr[pa.P_FLAT_POINTS])
+    limit = _flat_limit(st, pr)
+    # the first repeat past the limit: log(run / ref) > log(1 + flat_margin) by at least
+    # one repeat's worth, so the score is surely above 0.5 (not a tie left to rounding)
+    stats[ly.S_FLAT] = math.log(run / ref) if run > limit >= run - 1.0 else 0.0
+
+
+@njit
+def _flat_limit(st: np.ndarray, pr: np.ndarray) -> float:
+    """Repeats a run may reach without alarming: ``1 + flat_margin`` times the longest
+    earlier run that did not alarm, and at least that many times ``flat_points``."""
+    return (1.0 + pr[pa.P_FLAT_MARGIN]) * max(st[ly.I_FLAT_LONGEST], pr[pa.P_FLAT_POINTS])
 
 
 @njit
@@ -439,6 +482,8 @@ def _combine(st: np.ndarray, pr: np.ndarray, stats: np.ndarray) -> tuple[float, 
             tail = pr[pa.P_SLOW_VOLATILITY_TAIL]
         elif j == ly.S_SLOW_SWING:
             tail = pr[pa.P_SWING_TAIL]
+        elif j == ly.S_FLAT:
+            tail = pr[pa.P_FLAT_TAIL]
         lp = -stats[j] / tail / _LN10
         if lp < best and -lp >= slow_gate:
             best = lp
@@ -600,6 +645,7 @@ def step(
         _emit(out, row, x)
         return
     dt = _advance_clock(st, t)
+    _count_repeats(st, pr, x)
     if st[ly.I_MODE] == 0.0:
         _probe(st, pr, x)
         st[ly.I_SEEN] += 1.0

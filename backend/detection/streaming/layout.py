@@ -25,7 +25,8 @@ N_STATS = 8  # statistics with a calibrator (histogram); the slow ones below hav
 S_SLOW_SHIFT = 8  # the day level beyond the range of day levels seen, in range widths
 S_SLOW_VOLATILITY = 9  # hours-long mean absolute residual against its days-long reference
 S_SLOW_SWING = 10  # hours-long mean |level − day level| against its days-long reference
-N_ALL_STATS = 11
+S_FLAT = 11  # one exact value repeated for longer than any earlier run of repeats (stuck)
+N_ALL_STATS = 12
 
 # Bookkeeping
 I_COUNT = 0  # points modelled (after the counter probe)
@@ -84,4 +85,7 @@ I_SWING = I_SHAPE + len(SHAPE_STATS)  # hours-long EW mean of |level − day lev
 I_REF_SWING = I_SWING + 1  # days-long EW mean of the same
 I_SWING_DEV = I_SWING + 2  # days-long EW mean of |log(swing / reference swing)|
 I_ALARM_T = I_SWING + 3  # time of the last alarm (epoch seconds; 0: none yet)
-STATE_SIZE = I_SWING + 4
+# Repeats of one exact value (a stuck exporter, a metric flatlined)
+I_FLAT_RUN = I_SWING + 4  # repeats of the current value so far (0: it just changed)
+I_FLAT_LONGEST = I_SWING + 5  # longest run of repeats that has ended (or begun in warm-up)
+STATE_SIZE = I_SWING + 6

@@ -27,7 +27,7 @@ _ORDER = (
     "alpha_slow", "alpha_reference", "slow_tail", "slow_floor", "slow_volatility_tail",
     "anomaly_weight", "anomaly_cut", "alpha_trend", "trend_damping", "level_days",
     "envelope_days", "shape_rate", "shape_min", "shape_max", "shape_edge", "alpha_swing",
-    "swing_floor", "swing_tail", "shape_gate", "gap_grace",
+    "swing_floor", "swing_tail", "shape_gate", "gap_grace", "flat_points", "flat_margin",
 )  # fmt: skip
 (
     P_WARMUP,
@@ -73,10 +73,13 @@ _ORDER = (
     P_SWING_TAIL,
     P_SHAPE_GATE,
     P_GAP_GRACE,
+    P_FLAT_POINTS,
+    P_FLAT_MARGIN,
     P_MEAN_NORM,
     P_ALARM_LOG10P,
     P_SHAPE_LOG_EDGE,
-) = range(len(_ORDER) + 3)  # fmt: skip  (derived constants follow the knobs)
+    P_FLAT_TAIL,
+) = range(len(_ORDER) + 4)  # fmt: skip  (derived constants follow the knobs)
 _RATES = (
     "alpha_level", "alpha_scale", "alpha_mean", "alpha_vol", "alpha_cal", "alpha_envelope",
     "alpha_slow", "alpha_reference", "alpha_swing",
@@ -180,6 +183,15 @@ class DetectorParams:
         Missed points forgiven: a gap of up to ``gap_grace`` missing points is no evidence
         (one missed scrape is routine for a collector, not an incident); a longer gap is
         measured by the time beyond that grace. 0 counts every late point.
+    flat_points, flat_margin
+        A stuck value: one exact value repeated more than ``1 + flat_margin`` times as often
+        as in the longest earlier run of repeats (and than ``flat_points``) alarms until it
+        changes. A series that never repeats itself and suddenly does (a hung exporter
+        re-sending its last sample, a counter that stopped) is found after
+        ``(1 + flat_margin) × flat_points`` repeats, while a series whose values often stay
+        put (zeros between bursts, a replica count) has long runs in its history and alarms
+        only on a run twice as long as any before; runs begun in the warm-up are the
+        series' normal.
     """
 
     warmup_points: int = 150
@@ -225,6 +237,8 @@ class DetectorParams:
     swing_tail: float = 0.4
     shape_gate: float = 0.7
     gap_grace: float = 1.0
+    flat_points: int = 10
+    flat_margin: float = 1.0
 
     def __post_init__(self) -> None:
         for name in _RATES:
@@ -277,6 +291,10 @@ class DetectorParams:
             raise ConfigError("shape_gate", self.shape_gate, "must be >= 0 (0: off)")
         if not self.gap_grace >= 0.0:
             raise ConfigError("gap_grace", self.gap_grace, "must be >= 0 (0: every gap counts)")
+        if self.flat_points < 1:
+            raise ConfigError("flat_points", self.flat_points, "must be at least 1")
+        if not self.flat_margin > 0.0:
+            raise ConfigError("flat_margin", self.flat_margin, "must be positive")
         if not self.log_scale > 0.0:
             raise ConfigError("log_scale", self.log_scale, "must be positive")
 
@@ -293,4 +311,6 @@ class DetectorParams:
         # −log10 p at which one statistic alone scores 0.5 (Bonferroni over the calibrated ones)
         alarm = 0.5 * self.log_scale + math.log10(N_STATS)
         shape_edge = math.log1p(self.shape_edge)  # as the statistics are stored (log1p)
-        return np.array([*knobs, mean_norm, alarm, shape_edge], dtype=np.float64)
+        # the stuck-value statistic log(run / longest run) alone scores 0.5 at 1 + flat_margin
+        flat_tail = math.log1p(self.flat_margin) / (math.log(10.0) * alarm)
+        return np.array([*knobs, mean_norm, alarm, shape_edge, flat_tail], dtype=np.float64)
