@@ -9,9 +9,11 @@ Per point: the value (a counter is differenced into a rate) is compared with the
 ``level (moved on along its damped local trend) + daily profile + weekday offset``; eight
 surprise statistics (residual up/down, short residual mean up/down, volatility, novelty of
 the value, time gap, the smaller of two successive same-signed residuals) are turned into
-tail probabilities by per-series calibrators; two slow statistics (an hours-long mean of
-the value and of |residual| against days-long references) get a fixed exponential tail and
-are heard only when they alone would alarm; the smallest p wins (Bonferroni-corrected) and
+tail probabilities by per-series calibrators; four slow statistics (the day level against
+the range of day levels seen, hours-long means of |residual| and of the level's swing
+against days-long references, and the run of one repeated value against the longest
+earlier run) get a fixed exponential tail and are heard only when they alone would alarm;
+the smallest p wins (Bonferroni-corrected) and
 the score is ``−log10(p) / log_scale`` clipped to [0, 1].
 """
 
