@@ -1,6 +1,6 @@
-"""The stuck-value statistic: one exact value repeated for longer than ever before alarms
-once (a hung exporter, a frozen sensor), while series whose values often stay put, or
-never move at all, stay quiet."""
+"""The stuck-value statistic: on a series that seldom repeats itself, one exact value
+repeated for longer than ever before alarms once (a hung exporter, a frozen sensor), while
+series whose values often stay put, or never move at all, stay quiet."""
 
 from __future__ import annotations
 
@@ -37,6 +37,12 @@ def test_a_value_stuck_in_a_noisy_series_alarms_once_when_its_run_doubles_the_li
     assert _alarms(noisy(N, seed=1)).size == 0
 
 
+def test_stuck_values_are_heard_once_the_series_has_a_long_history() -> None:
+    early = _stuck(noisy(N, seed=1), 800, 300)  # the repeat share's memory is 1,000 points
+    assert _alarms(early).size == 0
+    assert _alarms(early, DetectorParams(alpha_reference=1 / 500)).tolist() == [820]
+
+
 def test_the_engine_reports_a_stuck_value_as_missing_data_with_how_long_it_held() -> None:
     values = _stuck(noisy(N, seed=2), 2000, 300)
     found = [
@@ -58,24 +64,52 @@ def test_a_series_constant_from_its_start_never_alarms() -> None:
     assert scored.scores.max() == 0.0
 
 
-def test_a_series_that_often_sits_still_alarms_only_on_a_run_twice_its_longest() -> None:
+def _on_off() -> np.ndarray:
+    """10 busy points, then 40 zeros (39 repeats): a disk that writes now and then."""
     rng = np.random.default_rng(3)
-    values = np.zeros(N)  # 10 busy points, then 40 zeros (39 repeats): its normal
+    values = np.zeros(N)
     for start in range(0, N, 50):
         values[start : start + 10] = rng.uniform(5.0, 50.0, 10)
-    assert _alarms(values).size == 0
-    quiet = values.copy()
+    return values
+
+
+def test_a_series_that_often_sits_still_is_not_judged_by_its_runs() -> None:
+    longer = _on_off()
+    longer[1500:1700] = 0.0  # 239 zeros in a row, six times the longest run
+    assert _alarms(longer).size == 0
+
+
+def test_the_share_of_repeats_is_what_leaves_such_a_series_out() -> None:
+    allowed = DetectorParams(flat_share=1.0)  # every series judged by its runs
+    quiet = _on_off()
     quiet[1500:1510] = 0.0
     quiet[1539] = 1.0  # zeros 1460..1538: 78 repeats, twice the longest, no more
-    assert _alarms(quiet).size == 0
-    longer = values.copy()
+    assert _alarms(quiet, allowed).size == 0
+    longer = _on_off()
     longer[1500:1510] = 0.0  # zeros 1460..1549: the 79th repeat alarms
-    assert _alarms(longer).tolist() == [1460 + 79]
+    assert _alarms(longer, allowed).tolist() == [1460 + 79]
 
 
-def test_an_alarmed_stuck_stretch_does_not_raise_the_bar_for_the_next() -> None:
-    values = _stuck(_stuck(noisy(N, seed=4), 1500, 400), 2500, 30)
-    assert _alarms(values).tolist() == [1520, 2520]
+def test_repeating_series_and_a_switched_off_statistic_stay_quiet() -> None:
+    values = _stuck(noisy(N, seed=1), 2000, 300)
+    assert _alarms(values, DetectorParams(flat_share=0.0)).size == 0
+    hold = np.repeat(noisy(N // 5 + 1, seed=2), 5)[:N]  # an exporter updating every 5th scrape
+    assert _alarms(_stuck(hold, 2000, 300)).size == 0
+
+
+def test_a_stuck_stretch_once_over_is_part_of_the_history() -> None:
+    first = _stuck(noisy(N, seed=4), 1200, 30)
+    assert _alarms(first).tolist() == [1220]
+    again = _stuck(first, 2000, 50)  # 50 repeats: no more than twice the first's 30
+    assert _alarms(again).tolist() == [1220]
+    longer = _stuck(first, 2000, 100)  # 100 repeats: the 61st alarms
+    assert _alarms(longer).tolist() == [1220, 1999 + 61]
+
+
+def test_a_long_stuck_stretch_makes_the_series_one_that_repeats_itself_for_a_while() -> None:
+    values = _stuck(_stuck(noisy(N, seed=4), 1200, 300), 2000, 700)
+    # 300 repeats in ~1,000 points of memory: a quarter of the points now repeat
+    assert _alarms(values).tolist() == [1220]
 
 
 def test_rounded_values_repeat_often_but_do_not_alarm_as_stuck() -> None:
@@ -105,3 +139,5 @@ def test_bad_stuck_knobs_are_refused() -> None:
         DetectorParams(flat_points=0)
     with pytest.raises(ConfigError, match="flat_margin"):
         DetectorParams(flat_margin=0.0)
+    with pytest.raises(ConfigError, match="flat_share"):
+        DetectorParams(flat_share=1.5)

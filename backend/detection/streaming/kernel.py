@@ -108,15 +108,24 @@ def _advance_clock(st: np.ndarray, t: float) -> float:
 
 @njit
 def _count_repeats(st: np.ndarray, pr: np.ndarray, x: float) -> None:
-    """Extend the run of repeats of one exact value, or close it: a run that did not alarm
-    joins the series' history; a stuck stretch that alarmed was an incident, not the new
-    normal, so the next one alarms as soon."""
+    """Extend the run of repeats of one exact value, or close it.
+
+    A closed run joins the series' history: the longest run, and the share of points that
+    repeat the previous one (folded in only when the run closes, so a run in progress
+    cannot make itself usual). An alarmed stuck stretch joins it too, as an alarmed change
+    does elsewhere: a flat spell that recurs every night alarms once, not every night.
+    """
     run = st[ly.I_FLAT_RUN]
     if x == st[ly.I_X_LAST]:
         st[ly.I_FLAT_RUN] = run + 1.0
         return
-    if run <= _flat_limit(st, pr):
+    keep = 1.0 - max(pr[pa.P_ALPHA_REFERENCE], 1.0 / st[ly.I_SEEN])  # per point
+    share = st[ly.I_FLAT_SHARE]
+    if run > 0.0:
         st[ly.I_FLAT_LONGEST] = max(st[ly.I_FLAT_LONGEST], run)
+        faded = keep**run
+        share = share * faded + 1.0 - faded  # its repeats
+    st[ly.I_FLAT_SHARE] = share * keep  # and this change
     st[ly.I_FLAT_RUN] = 0.0
 
 
@@ -339,8 +348,12 @@ def _slow_statistics(
 @njit
 def _flat(st: np.ndarray, pr: np.ndarray, n: float, stats: np.ndarray) -> None:
     """The stuck-value statistic: how far the current run of repeats of one exact value
-    exceeds the longest earlier run that did not alarm (at least ``flat_points``), heard
-    at the one point where the run first exceeds ``1 + flat_margin`` times that.
+    exceeds the longest earlier run (at least ``flat_points``), heard
+    at the one point where the run first exceeds ``1 + flat_margin`` times that, and only
+    on a series where fewer than ``flat_share`` of the points repeat the previous one: where
+    values often stay put, how long they do is as random as the quiet spells (a record
+    twice as long as any before came ~2 times per 10,000 points on low counts and
+    quantised values), so a long run is no evidence of a fault there.
 
     One stuck stretch raises one alarm, not one per point while it lasts (the longest run
     changes only when a run ends, so whether a run has alarmed follows from its length).
@@ -354,13 +367,15 @@ def _flat(st: np.ndarray, pr: np.ndarray, n: float, stats: np.ndarray) -> None:
     limit = _flat_limit(st, pr)
     # the first repeat past the limit: log(run / ref) > log(1 + flat_margin) by at least
     # one repeat's worth, so the score is surely above 0.5 (not a tie left to rounding)
-    stats[ly.S_FLAT] = math.log(run / ref) if run > limit >= run - 1.0 else 0.0
+    crossing = run > limit >= run - 1.0
+    rare = st[ly.I_FLAT_SHARE] < pr[pa.P_FLAT_SHARE]  # a series that seldom repeats itself
+    stats[ly.S_FLAT] = math.log(run / ref) if crossing and rare else 0.0
 
 
 @njit
 def _flat_limit(st: np.ndarray, pr: np.ndarray) -> float:
     """Repeats a run may reach without alarming: ``1 + flat_margin`` times the longest
-    earlier run that did not alarm, and at least that many times ``flat_points``."""
+    earlier run, and at least that many times ``flat_points``."""
     return (1.0 + pr[pa.P_FLAT_MARGIN]) * max(st[ly.I_FLAT_LONGEST], pr[pa.P_FLAT_POINTS])
 
 
@@ -698,6 +713,7 @@ def _score_and_learn(
     if n * pr[pa.P_ALPHA_REFERENCE] < 1.0:  # the reference is still forming: not heard yet
         stats[ly.S_SLOW_VOLATILITY] = 0.0
         stats[ly.S_SLOW_SWING] = 0.0
+        stats[ly.S_FLAT] = 0.0  # nor the share of repeats: let a few nights' spells be seen
     best, best_j = _combine(st, pr, stats)
     raw = min(max(-(best + _LOG10_N_STATS) / pr[pa.P_LOG_SCALE], 0.0), 1.0)
     if n < pr[pa.P_WARMUP]:

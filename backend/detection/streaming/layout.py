@@ -88,4 +88,5 @@ I_ALARM_T = I_SWING + 3  # time of the last alarm (epoch seconds; 0: none yet)
 # Repeats of one exact value (a stuck exporter, a metric flatlined)
 I_FLAT_RUN = I_SWING + 4  # repeats of the current value so far (0: it just changed)
 I_FLAT_LONGEST = I_SWING + 5  # longest run of repeats that has ended (or begun in warm-up)
-STATE_SIZE = I_SWING + 6
+I_FLAT_SHARE = I_SWING + 6  # share of points that repeat the previous value (EW mean)
+STATE_SIZE = I_SWING + 7

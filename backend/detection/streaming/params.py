@@ -28,6 +28,7 @@ _ORDER = (
     "anomaly_weight", "anomaly_cut", "alpha_trend", "trend_damping", "level_days",
     "envelope_days", "shape_rate", "shape_min", "shape_max", "shape_edge", "alpha_swing",
     "swing_floor", "swing_tail", "shape_gate", "gap_grace", "flat_points", "flat_margin",
+    "flat_share",
 )  # fmt: skip
 (
     P_WARMUP,
@@ -75,6 +76,7 @@ _ORDER = (
     P_GAP_GRACE,
     P_FLAT_POINTS,
     P_FLAT_MARGIN,
+    P_FLAT_SHARE,
     P_MEAN_NORM,
     P_ALARM_LOG10P,
     P_SHAPE_LOG_EDGE,
@@ -183,15 +185,18 @@ class DetectorParams:
         Missed points forgiven: a gap of up to ``gap_grace`` missing points is no evidence
         (one missed scrape is routine for a collector, not an incident); a longer gap is
         measured by the time beyond that grace. 0 counts every late point.
-    flat_points, flat_margin
-        A stuck value: one exact value repeated more than ``1 + flat_margin`` times as often
-        as in the longest earlier run of repeats (and than ``flat_points``) alarms until it
-        changes. A series that never repeats itself and suddenly does (a hung exporter
-        re-sending its last sample, a counter that stopped) is found after
-        ``(1 + flat_margin) × flat_points`` repeats, while a series whose values often stay
-        put (zeros between bursts, a replica count) has long runs in its history and alarms
-        only on a run twice as long as any before; runs begun in the warm-up are the
-        series' normal.
+    flat_points, flat_margin, flat_share
+        A stuck value: on a series where fewer than ``flat_share`` of the points repeat the
+        previous value exactly (a long average, ~1,000 points), one value repeated more
+        than ``1 + flat_margin`` times as often as in the longest earlier run of repeats
+        (and than ``flat_points``) alarms, once per run. A series that never repeats itself
+        and suddenly does (a hung exporter re-sending its last sample, a frozen sensor) is
+        found after ``(1 + flat_margin) × flat_points`` + 1 repeats. On series whose values
+        often stay put (zeros between bursts, low counts, quantised values, a replica
+        count) a long run is no evidence of a fault (its length is as random as the quiet
+        spells), so they are left out; runs begun in the warm-up are the series' normal,
+        and a stuck stretch, once over, is part of the history (a flat spell that recurs
+        every night alarms once). ``flat_share`` 0 switches the statistic off.
     """
 
     warmup_points: int = 150
@@ -239,6 +244,7 @@ class DetectorParams:
     gap_grace: float = 1.0
     flat_points: int = 10
     flat_margin: float = 1.0
+    flat_share: float = 0.05
 
     def __post_init__(self) -> None:
         for name in _RATES:
@@ -295,6 +301,8 @@ class DetectorParams:
             raise ConfigError("flat_points", self.flat_points, "must be at least 1")
         if not self.flat_margin > 0.0:
             raise ConfigError("flat_margin", self.flat_margin, "must be positive")
+        if not 0.0 <= self.flat_share <= 1.0:
+            raise ConfigError("flat_share", self.flat_share, "must be in [0, 1] (0: off)")
         if not self.log_scale > 0.0:
             raise ConfigError("log_scale", self.log_scale, "must be positive")
 
