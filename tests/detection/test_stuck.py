@@ -37,6 +37,12 @@ def test_a_value_stuck_in_a_noisy_series_alarms_once_when_its_run_doubles_the_li
     assert _alarms(noisy(N, seed=1)).size == 0
 
 
+def test_the_noise_coming_back_after_a_stuck_day_is_no_second_alarm() -> None:
+    values = _stuck(noisy(N, seed=7), 1500, 1440)  # one held value for a day
+    scored = StreamingDetector().score(minutes(N), values)
+    assert np.flatnonzero(scored.scores[1500:] >= 0.5).tolist() == [20]
+
+
 def test_stuck_values_are_heard_once_the_series_has_a_long_history() -> None:
     early = _stuck(noisy(N, seed=1), 800, 300)  # the repeat share's memory is 1,000 points
     assert _alarms(early).size == 0

@@ -319,16 +319,17 @@ def _slow_statistics(
     n: float,
     dt: float,
     stats: np.ndarray,
-) -> None:
-    """Two slow statistics: the day level against the range of day levels seen, and an
-    hours-long mean |residual| against its days-long reference.
+) -> bool:
+    """The slow statistics: the day level against the range of day levels seen, the stuck
+    value, an hours-long mean |residual| against its days-long reference and the level's
+    swing; returns whether the value is stuck (see ``_flat``).
 
     The fast baseline follows a drift within an hour, so only these slow comparisons still
     see it (see ``DetectorParams.level_days``). Growth of the usual wander of the volatility
     is limited, so a change in progress cannot quickly make itself look usual.
     """
     _day_level(st, pr, sce, n, dt, stats)
-    _flat(st, pr, n, stats)
+    stuck = _flat(st, pr, n, stats)
     lim = _SLOW_CLIP * sce
     rc = min(max(r, -lim), lim)
     a_s = max(_rate(pr[pa.P_ALPHA_SLOW], k), 1.0 / n)
@@ -343,10 +344,11 @@ def _slow_statistics(
         _swing(st, pr, sce, k * _SWING_EVERY, n, stats)
     else:
         stats[ly.S_SLOW_SWING] = 0.0
+    return stuck
 
 
 @njit
-def _flat(st: np.ndarray, pr: np.ndarray, n: float, stats: np.ndarray) -> None:
+def _flat(st: np.ndarray, pr: np.ndarray, n: float, stats: np.ndarray) -> bool:
     """The stuck-value statistic: how far the current run of repeats of one exact value
     exceeds the longest earlier run (at least ``flat_points``), heard
     at the one point where the run first exceeds ``1 + flat_margin`` times that, and only
@@ -358,7 +360,7 @@ def _flat(st: np.ndarray, pr: np.ndarray, n: float, stats: np.ndarray) -> None:
     One stuck stretch raises one alarm, not one per point while it lasts (the longest run
     changes only when a run ends, so whether a run has alarmed follows from its length).
     A run begun in the warm-up is the series' normal: a series constant from its start
-    never alarms.
+    never alarms. Returns whether the run is past its limit on such a series (stuck).
     """
     run = st[ly.I_FLAT_RUN]
     if n - run < pr[pa.P_WARMUP]:  # begun in the warm-up
@@ -370,6 +372,7 @@ def _flat(st: np.ndarray, pr: np.ndarray, n: float, stats: np.ndarray) -> None:
     crossing = run > limit >= run - 1.0
     rare = st[ly.I_FLAT_SHARE] < pr[pa.P_FLAT_SHARE]  # a series that seldom repeats itself
     stats[ly.S_FLAT] = math.log(run / ref) if crossing and rare else 0.0
+    return run > limit and rare
 
 
 @njit
@@ -610,18 +613,33 @@ def _adapt(st: np.ndarray, pr: np.ndarray, sce: float, k: float) -> None:
 
 @njit
 def _learn(
-    st: np.ndarray, pr: np.ndarray, v: float, r: float, sce: float, k: float, n: float
+    st: np.ndarray,
+    pr: np.ndarray,
+    v: float,
+    r: float,
+    sce: float,
+    k: float,
+    n: float,
+    stuck: bool,
 ) -> float:
-    """Robust baseline update; returns the clipped residual the seasonal profile learns."""
+    """Robust baseline update; returns the clipped residual the seasonal profile learns.
+
+    A stuck value says nothing of the series' behaviour: the residual scale, the range of
+    values and (in the caller) the calibrators do not learn from it. Otherwise a day of
+    one held value shrinks the scale twenty-fold, the range by a quarter and the
+    calibrators' memory to 5 %, and the noise coming back alarms as a second incident.
+    """
     clip = pr[pa.P_CLIP] * sce if n > _EARLY else 1e300
     u = min(max(r, -clip), clip)
     st[ly.I_LEVEL] += max(_rate(pr[pa.P_ALPHA_LEVEL], k), 1.0 / (n + 1.0)) * u
     if n > _EARLY:
         st[ly.I_TREND] += pr[pa.P_ALPHA_TREND] * u
-    a_scale = max(_rate(pr[pa.P_ALPHA_SCALE], k), 1.0 / n)
-    st[ly.I_SCALE] += a_scale * (min(abs(r), clip) - st[ly.I_SCALE])
     a_env = _rate(pr[pa.P_ALPHA_ENVELOPE], k)
     st[ly.I_MAGNITUDE] += max(a_env, 1.0 / (n + 1.0)) * (abs(v) - st[ly.I_MAGNITUDE])
+    if stuck:
+        return u
+    a_scale = max(_rate(pr[pa.P_ALPHA_SCALE], k), 1.0 / n)
+    st[ly.I_SCALE] += a_scale * (min(abs(r), clip) - st[ly.I_SCALE])
     level = st[ly.I_LEVEL]
     st[ly.I_ENV_HIGH] = max(v, st[ly.I_ENV_HIGH] - a_env * (st[ly.I_ENV_HIGH] - level))
     st[ly.I_ENV_LOW] = min(v, st[ly.I_ENV_LOW] - a_env * (st[ly.I_ENV_LOW] - level))
@@ -709,11 +727,12 @@ def _score_and_learn(
     r = v - expected
     sce = _scale(st, st[ly.I_LEVEL])
     _statistics(st, pr, v, r, sce, k, stats)
-    _slow_statistics(st, pr, r, sce, k, n, dt, stats)
+    stuck = _slow_statistics(st, pr, r, sce, k, n, dt, stats)
     if n * pr[pa.P_ALPHA_REFERENCE] < 1.0:  # the reference is still forming: not heard yet
         stats[ly.S_SLOW_VOLATILITY] = 0.0
         stats[ly.S_SLOW_SWING] = 0.0
         stats[ly.S_FLAT] = 0.0  # nor the share of repeats: let a few nights' spells be seen
+        stuck = False
     best, best_j = _combine(st, pr, stats)
     raw = min(max(-(best + _LOG10_N_STATS) / pr[pa.P_LOG_SCALE], 0.0), 1.0)
     if n < pr[pa.P_WARMUP]:
@@ -743,14 +762,15 @@ def _score_and_learn(
             pr[pa.P_SHAPE_MIN],
             pr[pa.P_SHAPE_MAX],
         )
-    cal.count(st, stats, max(_rate(pr[pa.P_ALPHA_CAL], k), 1.0 / (n + 1.0)), records, share)
+    if not stuck:  # a held value is no sample of the series' behaviour (see ``_learn``)
+        cal.count(st, stats, max(_rate(pr[pa.P_ALPHA_CAL], k), 1.0 / (n + 1.0)), records, share)
     refit_due = int(n) % _REFIT_EVERY == 0
     if n < _REFIT_ALWAYS or refit_due:
         cal.refit(st, pr[pa.P_TAIL_MASS], pr[pa.P_TAIL_SCALE], records)
         _cache_caps(st, pr)
     elif st[_EDGE_UP] + st[_EDGE_DOWN] != edges:  # a new record of a point statistic
         _cache_caps(st, pr)
-    u = _learn(st, pr, v, r, sce, k, n)
+    u = _learn(st, pr, v, r, sce, k, n, stuck)
     if seasonal:
         learn_profile(st, u, dt, i0, i1, w, dow, pr[pa.P_SEASON_DAYS], refit_due)
     _adapt(st, pr, _scale(st, st[ly.I_LEVEL]), k)
