@@ -350,12 +350,12 @@ def _slow_statistics(
 @njit
 def _flat(st: np.ndarray, pr: np.ndarray, n: float, stats: np.ndarray) -> bool:
     """The stuck-value statistic: how far the current run of repeats of one exact value
-    exceeds the longest earlier run (at least ``flat_points``), heard
-    at the one point where the run first exceeds ``1 + flat_margin`` times that, and only
-    on a series where fewer than ``flat_share`` of the points repeat the previous one: where
-    values often stay put, how long they do is as random as the quiet spells (a record
-    twice as long as any before came ~2 times per 10,000 points on low counts and
-    quantised values), so a long run is no evidence of a fault there.
+    exceeds the longest earlier run (at least ``flat_points``), heard at the one point
+    where the run first exceeds ``1 + flat_margin`` times that, and only on a series where
+    fewer than ``flat_share`` of the points repeat the previous one: where values often
+    stay put, how long they do is as random as the quiet spells (a record twice as long as
+    any before came ~2 times per 10,000 points on low counts and quantised values), so a
+    long run is no evidence of a fault there.
 
     One stuck stretch raises one alarm, not one per point while it lasts (the longest run
     changes only when a run ends, so whether a run has alarmed follows from its length).
@@ -366,20 +366,13 @@ def _flat(st: np.ndarray, pr: np.ndarray, n: float, stats: np.ndarray) -> bool:
     if n - run < pr[pa.P_WARMUP]:  # begun in the warm-up
         st[ly.I_FLAT_LONGEST] = max(st[ly.I_FLAT_LONGEST], run)
     ref = max(st[ly.I_FLAT_LONGEST], pr[pa.P_FLAT_POINTS])
-    limit = _flat_limit(st, pr)
+    limit = (1.0 + pr[pa.P_FLAT_MARGIN]) * ref  # repeats a run may reach without alarming
     # the first repeat past the limit: log(run / ref) > log(1 + flat_margin) by at least
     # one repeat's worth, so the score is surely above 0.5 (not a tie left to rounding)
     crossing = run > limit >= run - 1.0
     rare = st[ly.I_FLAT_SHARE] < pr[pa.P_FLAT_SHARE]  # a series that seldom repeats itself
     stats[ly.S_FLAT] = math.log(run / ref) if crossing and rare else 0.0
     return run > limit and rare
-
-
-@njit
-def _flat_limit(st: np.ndarray, pr: np.ndarray) -> float:
-    """Repeats a run may reach without alarming: ``1 + flat_margin`` times the longest
-    earlier run, and at least that many times ``flat_points``."""
-    return (1.0 + pr[pa.P_FLAT_MARGIN]) * max(st[ly.I_FLAT_LONGEST], pr[pa.P_FLAT_POINTS])
 
 
 @njit
