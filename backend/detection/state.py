@@ -24,7 +24,7 @@ __all__ = ["FORMAT_VERSION", "STATE_BYTES", "dump_state", "load_state", "params_
 MAGIC = b"ACSD"
 # 11: stuck-value runs; 10: time of the last alarm; 9: level swing; 8: tail shapes;
 # 7: day-level range; 6: pair
-FORMAT_VERSION = 11
+FORMAT_VERSION = 12
 _HEADER = struct.Struct("<4sHH8s")
 STATE_BYTES = _HEADER.size + 8 * STATE_SIZE
 

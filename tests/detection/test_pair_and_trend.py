@@ -51,8 +51,9 @@ def test_trend_follows_a_ramp_closer_than_a_plain_level() -> None:
     values = _leaking()
     on_ramp = (np.arange(values.size) % 360 > 20) & (np.arange(values.size) >= 1000)
     errors = {}
-    for alpha in (0.0, 0.005):
-        scored = StreamingDetector(DetectorParams(alpha_trend=alpha)).score(minutes(4000), values)
+    for alpha in (0.0, 0.005):  # the level's own forecast (no random walk taking over)
+        params = DetectorParams(alpha_trend=alpha, rw_ratio=0.0)
+        scored = StreamingDetector(params).score(minutes(4000), values)
         errors[alpha] = float(np.median(np.abs(values - scored.expected)[on_ramp]))
     assert errors[0.005] < 0.6 * errors[0.0]
 

@@ -58,6 +58,8 @@ _SLOW_CLIP = 8.0  # residual scales: one huge point must not look like a sustain
 _SINH_MAX = 700.0  # sinh overflows just above 710
 _FINITE_MAX = 1e308
 _NOVELTY_GAIN = 10.0  # novelty = log1p(gain × distance beyond the range / the range's width)
+_RW_CLIP = 10.0  # forecast errors beyond this many times their RMS count as this many
+_RMS_TO_MAD = math.sqrt(2.0 / math.pi)  # mean |x| / root mean square of Gaussian noise
 _NEVER = 1e300
 # The day level (an EW mean over level_days) has taken in 1 − e^−2 ≈ 86 % of a step after
 # twice that: until then a day level leaving its range after an alarm is that change again
@@ -330,7 +332,9 @@ def _slow_statistics(
     """
     _day_level(st, pr, sce, n, dt, stats)
     stuck = _flat(st, pr, n, stats)
-    lim = _SLOW_CLIP * sce
+    # the random walk's residuals hold the routine jumps it cannot forecast (a sawtooth's
+    # releases): clipped as the scale clips them, they do not swing the hours-long mean
+    lim = (pr[pa.P_CLIP] if st[ly.I_RW_ON] == 1.0 else _SLOW_CLIP) * sce
     rc = min(max(r, -lim), lim)
     a_s = max(_rate(pr[pa.P_ALPHA_SLOW], k), 1.0 / n)
     a_r = max(_rate(pr[pa.P_ALPHA_REFERENCE], k), 1.0 / n)
@@ -579,21 +583,24 @@ def _cache_caps(st: np.ndarray, pr: np.ndarray) -> None:
 @njit
 def _adapt(st: np.ndarray, pr: np.ndarray, sce: float, k: float) -> None:
     """Accept a level or volatility change that has lasted long enough as the new normal."""
-    if abs(st[ly.I_MEAN]) > pr[pa.P_ADAPT_Z] * sce:
+    walk = st[ly.I_RW_ON] == 1.0  # the random walk scores: the level has its own mean
+    mean = ly.I_LV_MEAN if walk else ly.I_MEAN
+    level_scale = _level_scale(st, sce)
+    if abs(st[mean]) > pr[pa.P_ADAPT_Z] * level_scale:
         st[ly.I_SHIFT_RUN] += k
     else:
         st[ly.I_SHIFT_RUN] = 0.0
     if st[ly.I_SHIFT_RUN] >= pr[pa.P_ADAPT_POINTS]:
-        # the shift explains that much of the residuals' size: the rest is volatility
-        st[ly.I_VOL] = max(st[ly.I_VOL] - abs(st[ly.I_MEAN]), st[ly.I_SCALE])
-        st[ly.I_LEVEL] += st[ly.I_MEAN]
+        if not walk:  # the shift explains that much of the residuals' size: the rest is
+            st[ly.I_VOL] = max(st[ly.I_VOL] - abs(st[ly.I_MEAN]), st[ly.I_SCALE])  # volatility
+        st[ly.I_LEVEL] += st[mean]
         if st[ly.I_RECENT] >= pr[pa.P_ANOMALY_CUT]:  # an alarmed shift is the new normal:
             day = st[ly.I_LEVEL]  # the day level moves there, inside its range
             st[ly.I_SLOW] = day
             st[ly.I_LEVEL_HIGH] = max(st[ly.I_LEVEL_HIGH], day)
             st[ly.I_LEVEL_LOW] = min(st[ly.I_LEVEL_LOW], day)
         st[ly.I_TREND] = 0.0
-        st[ly.I_MEAN] = 0.0
+        st[mean] = 0.0
         st[ly.I_SHIFT_RUN] = 0.0
     if st[ly.I_VOL] - abs(st[ly.I_MEAN]) > 2.0 * sce:  # wider around the mean, not shifted
         st[ly.I_VOL_RUN] += k
@@ -609,6 +616,7 @@ def _learn(
     st: np.ndarray,
     pr: np.ndarray,
     v: float,
+    r_level: float,
     r: float,
     sce: float,
     k: float,
@@ -617,13 +625,16 @@ def _learn(
 ) -> float:
     """Robust baseline update; returns the clipped residual the seasonal profile learns.
 
+    The level learns from its own residual ``r_level``; the scale from the scored one ``r``
+    (the random walk's where that forecasts).
+
     A stuck value says nothing of the series' behaviour: the residual scale, the range of
     values and (in the caller) the calibrators do not learn from it. Otherwise a day of
     one held value shrinks the scale twenty-fold, the range by a quarter and the
     calibrators' memory to 5 %, and the noise coming back alarms as a second incident.
     """
-    clip = pr[pa.P_CLIP] * sce if n > _EARLY else 1e300
-    u = min(max(r, -clip), clip)
+    clip = pr[pa.P_CLIP] * _level_scale(st, sce) if n > _EARLY else 1e300
+    u = min(max(r_level, -clip), clip)
     st[ly.I_LEVEL] += max(_rate(pr[pa.P_ALPHA_LEVEL], k), 1.0 / (n + 1.0)) * u
     if n > _EARLY:
         st[ly.I_TREND] += pr[pa.P_ALPHA_TREND] * u
@@ -632,11 +643,92 @@ def _learn(
     if stuck:
         return u
     a_scale = max(_rate(pr[pa.P_ALPHA_SCALE], k), 1.0 / n)
+    clip = pr[pa.P_CLIP] * sce if n > _EARLY else 1e300
     st[ly.I_SCALE] += a_scale * (min(abs(r), clip) - st[ly.I_SCALE])
     level = st[ly.I_LEVEL]
     st[ly.I_ENV_HIGH] = max(v, st[ly.I_ENV_HIGH] - a_env * (st[ly.I_ENV_HIGH] - level))
     st[ly.I_ENV_LOW] = min(v, st[ly.I_ENV_LOW] - a_env * (st[ly.I_ENV_LOW] - level))
     return u
+
+
+@njit
+def _rescale_slow(st: np.ndarray, factor: float) -> None:
+    """The residuals scored change scale with the forecaster: so do their slow means."""
+    st[ly.I_SLOW_VOL] *= factor
+    st[ly.I_REF_VOL] *= factor
+
+
+@njit
+def _level_scale(st: np.ndarray, sce: float) -> float:
+    """The level forecast's own residual scale: ``sce``, unless the random walk scores."""
+    if st[ly.I_RW_ON] == 1.0:
+        return max(_RMS_TO_MAD * st[ly.I_LV_ERR], sce)
+    return sce
+
+
+@njit
+def _random_walk(
+    st: np.ndarray, pr: np.ndarray, v: float, r_level: float, k: float, n: float, e: float
+) -> tuple[float, float]:
+    """The forecast and residual to score: the level's, or the random walk's (the previous
+    value moved on by its usual step) where that has forecast markedly better.
+
+    Both forecasters' root mean square errors are tracked (one huge error clipped, and a
+    flat stretch cannot lock them at 0); the random walk takes over when
+    its error is below ``rw_ratio`` of the level's, and hands back once it errs more than
+    the level. While the random walk scores, the level learns with its own error as scale
+    and adopts shifts from its own short mean, so it forecasts better than it did: the
+    ratio creeps up, which is why the way back is much wider than the way in.
+    """
+    steps = min(k, _TREND_STEPS)
+    f = st[ly.I_V_LAST] + st[ly.I_RW_DRIFT] * steps
+    r_rw = v - f
+    e_rw = st[ly.I_RW_ERR]
+    e_lv = st[ly.I_LV_ERR]
+    on = st[ly.I_RW_ON] == 1.0
+    if n >= pr[pa.P_RW_MIN] and e_lv > 0.0:
+        ratio = pr[pa.P_RW_RATIO]
+        if not on and e_rw < ratio * e_lv:
+            on = True
+            st[ly.I_RW_ON] = 1.0
+            _rescale_slow(st, e_rw / max(e_lv, 1e-300))
+            # the scale (a mean |residual|) starts at the RMS, a little wide, and narrows
+            # at alpha_scale: a change of forecaster must not itself raise alarms
+            st[ly.I_SCALE] = e_rw
+            st[ly.I_VOL] = e_rw
+            st[ly.I_LV_MEAN] = st[ly.I_MEAN]
+            st[ly.I_MEAN] = 0.0
+            st[ly.I_Z_LAST] = 0.0
+        elif on and e_rw > e_lv:  # the level forecasts better again
+            on = False
+            st[ly.I_RW_ON] = 0.0
+            _rescale_slow(st, e_lv / max(e_rw, 1e-300))
+            st[ly.I_SCALE] = e_lv
+            st[ly.I_VOL] = e_lv
+            st[ly.I_MEAN] = st[ly.I_LV_MEAN]
+            st[ly.I_Z_LAST] = 0.0
+    if n > _EARLY:
+        a = pr[pa.P_RW_RATE]
+        if e_lv <= 0.0:
+            st[ly.I_RW_ERR] = abs(r_rw)
+            st[ly.I_LV_ERR] = abs(r_level)
+        else:  # root mean square; one huge residual must not decide (clipped)
+            floor = 1e-9 * abs(st[ly.I_LEVEL]) + 1e-4 * st[ly.I_MAGNITUDE] + 1e-12
+            e_rw = max(e_rw, floor)  # a flat stretch must not lock the error at 0
+            e_lv = max(e_lv, floor)
+            q = min(abs(r_rw), _RW_CLIP * e_rw)
+            st[ly.I_RW_ERR] = math.sqrt(e_rw * e_rw + a * (q * q - e_rw * e_rw))
+            q = min(abs(r_level), _RW_CLIP * e_lv)
+            st[ly.I_LV_ERR] = math.sqrt(e_lv * e_lv + a * (q * q - e_lv * e_lv))
+        lim = 3.0 * max(e_rw, 1e-12)
+        d = (v - st[ly.I_V_LAST]) / max(k, 1.0)
+        st[ly.I_RW_DRIFT] += a * (min(max(d, -lim), lim) - st[ly.I_RW_DRIFT])
+    if on:
+        lim = 8.0 * _level_scale(st, 0.0)
+        am = _rate(pr[pa.P_ALPHA_MEAN], k)
+        st[ly.I_LV_MEAN] += am * (min(max(r_level, -lim), lim) - st[ly.I_LV_MEAN])
+        return f, r_rw
+    return e, r_level
 
 
 @njit
@@ -648,6 +740,7 @@ def _start(st: np.ndarray, pr: np.ndarray, v: float, out: np.ndarray, row: int) 
     st[ly.I_SLOW] = v
     st[ly.I_LEVEL_HIGH] = v
     st[ly.I_LEVEL_LOW] = v
+    st[ly.I_V_LAST] = v
     cal.reset(st)
     _cache_caps(st, pr)
     _emit(out, row, _inverse(st, v))
@@ -718,6 +811,9 @@ def _score_and_learn(
     seas, i0, i1, w, dow = profile_at(st, t)
     expected = st[ly.I_LEVEL] + (seas if seasonal else 0.0)
     r = v - expected
+    r_level = r
+    if pr[pa.P_RW_RATIO] > 0.0:
+        expected, r = _random_walk(st, pr, v, r, k, n, expected)
     sce = _scale(st, st[ly.I_LEVEL])
     _statistics(st, pr, v, r, sce, k, stats)
     stuck = _slow_statistics(st, pr, r, sce, k, n, dt, stats)
@@ -763,7 +859,8 @@ def _score_and_learn(
         _cache_caps(st, pr)
     elif st[_EDGE_UP] + st[_EDGE_DOWN] != edges:  # a new record of a point statistic
         _cache_caps(st, pr)
-    u = _learn(st, pr, v, r, sce, k, n, stuck)
+    u = _learn(st, pr, v, r_level, r, sce, k, n, stuck)
+    st[ly.I_V_LAST] = v
     if seasonal:
         learn_profile(st, u, dt, i0, i1, w, dow, pr[pa.P_SEASON_DAYS], refit_due)
     _adapt(st, pr, _scale(st, st[ly.I_LEVEL]), k)

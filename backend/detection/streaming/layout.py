@@ -57,7 +57,7 @@ I_UNIT = 23  # unit of the asinh compression of a gauge's values (0: values used
 I_FIT = 24  # cached fit per statistic: (edge, log10 p there, excess, linear edge, record edge)
 FIT_WIDTH = 5
 # Calibrators: one histogram per statistic over log-compressed values
-CAL_BINS = 48
+CAL_BINS = 47  # 47 (not 48) leaves room for the random walk within 4 KB
 CAL_BIN_WIDTH = 0.3
 I_CAL = I_FIT + FIT_WIDTH * N_STATS
 I_DAY = I_CAL + N_STATS * CAL_BINS
@@ -89,4 +89,12 @@ I_ALARM_T = I_SWING + 3  # time of the last alarm (epoch seconds; 0: none yet)
 I_FLAT_RUN = I_SWING + 4  # repeats of the current value so far (0: it just changed)
 I_FLAT_LONGEST = I_SWING + 5  # longest run of repeats that has ended (or begun in warm-up)
 I_FLAT_SHARE = I_SWING + 6  # share of points that repeat the previous value (EW mean)
-STATE_SIZE = I_SWING + 7
+# A second forecaster: the previous value moved on by its usual step (a random walk with
+# drift), used where it forecasts markedly better than the level (a sawtooth, a random walk)
+I_V_LAST = I_SWING + 7  # the previous modelled value
+I_RW_DRIFT = I_SWING + 8  # EW mean of the (clipped) step between modelled values
+I_RW_ERR = I_SWING + 9  # EW mean |residual| of the random-walk forecast
+I_LV_ERR = I_SWING + 10  # EW mean |residual| of the level forecast
+I_RW_ON = I_SWING + 11  # 1: the random walk forecasts
+I_LV_MEAN = I_SWING + 12  # short EW mean of the level's residual (while the random walk scores)
+STATE_SIZE = I_SWING + 13
