@@ -667,6 +667,27 @@ def _level_scale(st: np.ndarray, sce: float) -> float:
 
 
 @njit
+def _switch(st: np.ndarray, walk: bool, e_new: float, e_old: float) -> None:
+    """Hand the scoring to the random walk (``walk``) or back to the level.
+
+    The slow volatility follows the new residuals' size, and the scale (a mean |residual|)
+    starts at the new forecaster's RMS error, a little wide, narrowing at alpha_scale: a
+    change of forecaster must not itself raise alarms. The short mean of the level's
+    residuals moves to the slot the level reads while the random walk scores, and back.
+    """
+    st[ly.I_RW_ON] = 1.0 if walk else 0.0
+    _rescale_slow(st, e_new / max(e_old, 1e-300))
+    st[ly.I_SCALE] = e_new
+    st[ly.I_VOL] = e_new
+    if walk:
+        st[ly.I_LV_MEAN] = st[ly.I_MEAN]
+        st[ly.I_MEAN] = 0.0
+    else:
+        st[ly.I_MEAN] = st[ly.I_LV_MEAN]
+    st[ly.I_Z_LAST] = 0.0
+
+
+@njit
 def _random_walk(
     st: np.ndarray, pr: np.ndarray, v: float, r_level: float, k: float, n: float, e: float
 ) -> tuple[float, float]:
@@ -690,23 +711,10 @@ def _random_walk(
         ratio = pr[pa.P_RW_RATIO]
         if not on and e_rw < ratio * e_lv:
             on = True
-            st[ly.I_RW_ON] = 1.0
-            _rescale_slow(st, e_rw / max(e_lv, 1e-300))
-            # the scale (a mean |residual|) starts at the RMS, a little wide, and narrows
-            # at alpha_scale: a change of forecaster must not itself raise alarms
-            st[ly.I_SCALE] = e_rw
-            st[ly.I_VOL] = e_rw
-            st[ly.I_LV_MEAN] = st[ly.I_MEAN]
-            st[ly.I_MEAN] = 0.0
-            st[ly.I_Z_LAST] = 0.0
+            _switch(st, True, e_rw, e_lv)
         elif on and e_rw > e_lv:  # the level forecasts better again
             on = False
-            st[ly.I_RW_ON] = 0.0
-            _rescale_slow(st, e_lv / max(e_rw, 1e-300))
-            st[ly.I_SCALE] = e_lv
-            st[ly.I_VOL] = e_lv
-            st[ly.I_MEAN] = st[ly.I_LV_MEAN]
-            st[ly.I_Z_LAST] = 0.0
+            _switch(st, False, e_lv, e_rw)
     if n > _EARLY:
         a = pr[pa.P_RW_RATE]
         if e_lv <= 0.0:
