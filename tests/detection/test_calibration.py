@@ -50,3 +50,47 @@ def test_a_heavy_tail_keeps_its_weight(seed: int) -> None:
     true = _true_excess(values, edge)
     assert true > 1.5
     assert abs(scale - true) < 0.1 * true
+
+
+def _counted(values: np.ndarray, fade: float, statistic: int) -> np.ndarray:
+    """A state whose calibrator ``statistic`` has counted ``values`` (then refitted)."""
+    st = np.zeros(ly.STATE_SIZE)
+    cal.reset(st)
+    stats = np.zeros(ly.N_STATS)
+    for value in values:
+        stats[statistic] = math.log1p(value)
+        cal.count(st, stats, fade, 0, 1.0)
+    cal.refit(st, TAIL_MASS, MIN_EXCESS, 0)
+    return st
+
+
+def _record_edge(st: np.ndarray, statistic: int) -> float:
+    return float(st[ly.I_FIT + ly.FIT_WIDTH * statistic + 4])
+
+
+def test_a_residual_record_is_its_exact_value_not_its_bins_edge() -> None:
+    """The novelty gate starts at the largest residual seen (5.94 scales), not at the top of
+    its 35 %-wide bin (7.17): a spike 40 % beyond the record is then news."""
+    values = np.r_[np.abs(np.random.default_rng(0).normal(0.0, 1.0, 2_000)), 5.94]
+    up = _counted(values, 1e-9, ly.S_POINT_UP)
+    assert _record_edge(up, ly.S_POINT_UP) == pytest.approx(math.log1p(5.94))
+    pair = _counted(values, 1e-9, ly.S_PAIR)  # the other statistics keep the bin's edge
+    width = ly.CAL_BIN_WIDTH
+    assert _record_edge(pair, ly.S_PAIR) == pytest.approx(
+        math.ceil(math.log1p(5.94) / width) * width
+    )
+    # just past the exact record the gate already falls below the record's probability
+    beyond = math.log1p(5.94 * 1.05)
+    assert cal.novelty_cap(up, ly.S_POINT_UP, beyond, 0.065) < up[ly.I_REC_LP] - 0.1
+
+
+def test_a_forgotten_record_falls_back_to_the_highest_remembered_bin() -> None:
+    """Once the record's bin has faded from memory, the gate starts at the upper edge of the
+    highest bin still remembered, as it did before exact records."""
+    quiet = np.full(3_000, 1.0)  # 1 scale: the bin [0.6, 0.9) of log1p
+    st = _counted(np.r_[20.0, quiet], 0.002, ly.S_POINT_UP)
+    width = ly.CAL_BIN_WIDTH
+    top = math.ceil(math.log1p(1.0) / width) * width
+    assert _record_edge(st, ly.S_POINT_UP) == pytest.approx(top)
+    recent = _counted(np.r_[quiet, 20.0], 0.002, ly.S_POINT_UP)
+    assert _record_edge(recent, ly.S_POINT_UP) == pytest.approx(math.log1p(20.0))

@@ -26,7 +26,8 @@ def _learnt_shape(values: np.ndarray) -> float:
     stats = np.zeros(ly.N_STATS)
     for value in values:
         stats[ly.S_POINT_UP] = math.log1p(value)
-        cal.learn_shapes(st, stats, 1e-4, EDGE, math.log1p(EDGE), -0.9, 0.9)
+        cal.learn_shapes(st, stats, 1e-4, EDGE, math.log1p(EDGE))
+    cal.fit_shapes(st, -0.9, 0.9)
     return float(st[ly.I_SHAPE + POINT_UP])
 
 

@@ -25,7 +25,8 @@ from backend.detection.streaming import layout as ly
 from backend.detection.streaming._jit import njit, njit_entry
 
 __all__ = [
-    "count", "invert", "invert_cap", "log10_tail", "novelty_cap", "refit", "reset", "shape_of",
+    "count", "fit_shapes", "invert", "invert_cap", "learn_shapes", "log10_tail", "novelty_cap",
+    "refit", "reset", "shape_of",
 ]  # fmt: skip
 
 _LN10 = math.log(10.0)
@@ -148,7 +149,8 @@ def refit(st: np.ndarray, tail_mass: float, min_excess: float, record_mask: int)
         st[fit + 1] = lp
         st[fit + 2] = excess
         st[fit + 3] = math.expm1(q)
-        st[fit + 4] = _fit_record(st, base, min_excess, w, norm)[0]
+        # a record whose bin has been forgotten falls back to the highest remembered bin
+        st[fit + 4] = min(st[fit + 4], _fit_record(st, base, min_excess, w, norm)[0])
     st[ly.I_REC_LP] = math.log10(w / norm)
 
 
@@ -183,23 +185,14 @@ def shape_of(st: np.ndarray, j: int) -> float:
 
 @njit
 def learn_shapes(
-    st: np.ndarray,
-    stats: np.ndarray,
-    rate: float,
-    edge: float,
-    log_edge: float,
-    low: float,
-    high: float,
+    st: np.ndarray, stats: np.ndarray, rate: float, edge: float, log_edge: float
 ) -> None:
-    """Learn the tail shape of the point and pair statistics from their exact values above
-    ``edge`` (linear units; ``log_edge`` = log1p of it, as the statistics are stored).
-
-    The moment estimator of Dekkers, Einmahl and de Haan: with ``M1``, ``M2`` the mean and
-    mean square of ``log(x / edge)`` over the excesses, ``ξ = M1 + 1 − ½ / (1 − M1² / M2)``;
-    it holds for light (ξ < 0) and heavy (ξ > 0) tails alike. The means are averaged at
-    ``rate`` per excess and ξ is kept in [``low``, ``high``]. Exact values, not the
-    histogram: its bins are 35 % wide and hide the shape (a bin-based estimate came out
-    near +0.2 on Gaussian noise).
+    """Learn the tail moments of the point and pair statistics from their exact values
+    above ``edge`` (linear units; ``log_edge`` = log1p of it, as the statistics are stored):
+    the mean and mean square of ``log(x / edge)`` over the excesses, averaged at ``rate``
+    per excess. Exact values, not the histogram: its bins are 35 % wide and hide the shape
+    (a bin-based estimate came out near +0.2 on Gaussian noise). :func:`fit_shapes` turns
+    them into shapes.
     """
     for k in range(len(ly.SHAPE_STATS)):
         s = stats[ly.SHAPE_STATS[k]]
@@ -211,6 +204,19 @@ def learn_shapes(
         a = max(rate, 1.0 / st[m])
         st[m + 1] += a * (y - st[m + 1])
         st[m + 2] += a * (y * y - st[m + 2])
+
+
+@njit
+def fit_shapes(st: np.ndarray, low: float, high: float) -> None:
+    """The tail shapes from the learnt moments, kept in [``low``, ``high``].
+
+    The moment estimator of Dekkers, Einmahl and de Haan: with ``M1``, ``M2`` the mean and
+    mean square of the log excesses, ``ξ = M1 + 1 − ½ / (1 − M1² / M2)``; it holds for
+    light (ξ < 0) and heavy (ξ > 0) tails alike. Shapes change only here, with the refit of
+    the tails, so the band cached from a fit always matches the scores it describes.
+    """
+    for k in range(len(ly.SHAPE_STATS)):
+        m = ly.I_TAIL_MOMENTS + 3 * k
         m1 = st[m + 1]
         if st[m] >= _SHAPE_MIN_EXCESSES and st[m + 2] > m1 * m1:
             xi = m1 + 1.0 - 0.5 / (1.0 - m1 * m1 / st[m + 2])
@@ -287,7 +293,9 @@ def count(st: np.ndarray, stats: np.ndarray, a: float, record_mask: int, share: 
 
     ``share`` (≤ 1) is how much of a full count this point gets: an anomalous point is
     counted less, so one outlier cannot at once make outliers look usual.
-    In record mode a new record moves the cached edge at once (refits are periodic).
+    In record mode a new record moves the cached edge at once (refits are periodic). The
+    record edge the novelty gate starts from moves at once too: for the point statistics
+    to the exact new value, for the others to the upper edge of its bin.
     """
     w0 = st[ly.I_CAL_WEIGHT]
     w = w0 * share
@@ -296,8 +304,13 @@ def count(st: np.ndarray, stats: np.ndarray, a: float, record_mask: int, share: 
         st[ly.I_CAL + j * ly.CAL_BINS + b] += w
         fit = ly.I_FIT + ly.FIT_WIDTH * j
         edge = (b + 1) * ly.CAL_BIN_WIDTH
-        if edge > st[fit + 4]:
-            st[fit + 4] = edge
+        # the point statistics' record edge is their exact largest value: a bin is 35 %
+        # wide and put their gate up to 35 % past the record at random (elsewhere the bin
+        # edge stays: exact edges on every statistic cost NAB 6 points, docs/detection.md)
+        exact = j == ly.S_POINT_UP or j == ly.S_POINT_DOWN
+        record = min(max(stats[j], 0.0), S_MAX) if exact else edge
+        if record > st[fit + 4]:
+            st[fit + 4] = record
         if (record_mask >> j) & 1 and edge > st[fit]:
             st[fit] = edge
             st[fit + 3] = math.expm1(edge)

@@ -851,18 +851,14 @@ def _score_and_learn(
     share = pr[pa.P_ANOMALY_WEIGHT] if raw >= pr[pa.P_ANOMALY_CUT] else 1.0
     if pr[pa.P_SHAPE_RATE] > 0.0 and share == 1.0 and n >= pr[pa.P_WARMUP]:
         cal.learn_shapes(
-            st,
-            stats,
-            pr[pa.P_SHAPE_RATE],
-            pr[pa.P_SHAPE_EDGE],
-            pr[pa.P_SHAPE_LOG_EDGE],
-            pr[pa.P_SHAPE_MIN],
-            pr[pa.P_SHAPE_MAX],
+            st, stats, pr[pa.P_SHAPE_RATE], pr[pa.P_SHAPE_EDGE], pr[pa.P_SHAPE_LOG_EDGE]
         )
     if not stuck:  # a held value is no sample of the series' behaviour (see ``_learn``)
         cal.count(st, stats, max(_rate(pr[pa.P_ALPHA_CAL], k), 1.0 / (n + 1.0)), records, share)
     refit_due = int(n) % _REFIT_EVERY == 0
     if n < _REFIT_ALWAYS or refit_due:
+        if pr[pa.P_SHAPE_RATE] > 0.0:
+            cal.fit_shapes(st, pr[pa.P_SHAPE_MIN], pr[pa.P_SHAPE_MAX])
         cal.refit(st, pr[pa.P_TAIL_MASS], pr[pa.P_TAIL_SCALE], records)
         _cache_caps(st, pr)
     elif st[_EDGE_UP] + st[_EDGE_DOWN] != edges:  # a new record of a point statistic

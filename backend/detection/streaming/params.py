@@ -140,6 +140,8 @@ class DetectorParams:
         Novelty gate: a statistic's tail probability is at least that of a new record of
         this series (1 / points remembered within the range seen, falling by e per
         ``novelty_excess`` log units beyond it), so only new extremes can alarm; 0 disables.
+        The residual statistics start from their exact record, the others from the upper
+        edge of the record's calibrator bin.
     anomaly_weight, anomaly_cut
         A point scoring at least ``anomaly_cut`` is counted into the calibrators with only
         ``anomaly_weight`` of a normal point's weight, so one outlier cannot at once make the
@@ -235,7 +237,7 @@ class DetectorParams:
     seasonal: bool = True
     stat_mask: int = (1 << N_ALL_STATS) - 1
     record_mask: int = 0
-    novelty_excess: float = 0.06
+    novelty_excess: float = 0.065
     compress: float = 0.03
     alpha_slow: float = 1.0 / 24.0
     alpha_reference: float = 1.0 / 1000.0
