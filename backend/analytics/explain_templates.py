@@ -87,7 +87,8 @@ DEFAULT_TEMPLATES: tuple[tuple[AnomalyType | AnomalyKind, str], ...] = (
 )
 
 _UNITS = {"percent": "%", "%": "%", "milliseconds": "ms", "seconds": "s"}
-_PREFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e4, "k"))
+# (from this size on, divide by, prefix): "k" only from 10,000, so 1,234 stays 1234.0
+_PREFIXES = ((1e12, 1e12, "T"), (1e9, 1e9, "G"), (1e6, 1e6, "M"), (1e4, 1e3, "k"))
 
 
 class _Explained(Protocol):
@@ -294,12 +295,16 @@ def _key(value: Any) -> AnomalyType | AnomalyKind:
 
 
 def format_value(value: float | None, unit: str | None = None) -> str:
-    """A number with at most one decimal, an SI prefix when large, and its unit."""
+    """A number with at most one decimal, an SI prefix when large, and its unit.
+
+    >>> format_value(189_827.4, "bytes/s"), format_value(1234.0), format_value(97.25, "percent")
+    ('189.8 k bytes/s', '1234.0', '97.2 %')
+    """
     if value is None or not math.isfinite(value):
         return "n/a"
     shown = _UNITS.get(unit or "", unit or "")
-    for factor, prefix in _PREFIXES:
-        if abs(value) >= factor:
+    for start, factor, prefix in _PREFIXES:
+        if abs(round(value / factor, 1)) >= start / factor:  # 999,999 is 1.0 M, not 1000.0 k
             text = f"{value / factor:.1f} {prefix}"
             return f"{text} {shown}" if shown else text
     text = f"{value:.1f}" if abs(value) >= 1 or value == 0 else f"{value:.3g}"
