@@ -24,6 +24,7 @@ from backend.analytics._timeconv import NS_PER_DAY, from_epoch_ns
 from backend.analytics.engine import AnomalyDetectionEngine
 from backend.analytics.engine_support import is_counter
 from backend.analytics.types import AnomalyKind, AnomalyResult, MetricSeries
+from backend.detection.describe import describe_alarm
 from backend.detection.streaming.detector import (
     STATISTIC_NAMES,
     ScoredSeries,
@@ -127,11 +128,15 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
         if int(scored.statistic[peak]) == _STUCK:
             return self._stuck(series, scored, start, end, peak)
         kind = guess_kind(scored, start, end)
-        result = self._result(series, scored, start, end, kind)
         if classifier is None:
-            return result
+            text = _detector_text(series, scored, start, end, peak)
+            return self._result(series, scored, start, end, kind, text)
         explanation = classifier.classify(series, self._evidence(series, scored, start, end, kind))
-        found = _kind_of(explanation) or kind
+        found = _kind_of(explanation)
+        if found is None:  # the classifier saw nothing unusual in the raw values: say what
+            # the detector saw rather than "looks normal" on an alarm (see describe.py)
+            text = _detector_text(series, scored, start, end, peak)
+            return self._result(series, scored, start, end, kind, text)
         return self._result(
             series, scored, start, end, found, getattr(explanation, "description", None) or None
         )
@@ -222,6 +227,29 @@ def _metadata(
         "statistic": STATISTIC_NAMES[stat] if stat >= 0 else "warmup",
         "threshold": threshold,
     }
+
+
+def _detector_text(
+    series: MetricSeries, scored: ScoredSeries, start: int, end: int, peak: int
+) -> str:
+    """The alarm in the detector's own numbers (a counter's are per-second rates)."""
+    stat = int(scored.statistic[peak])
+    unit = series.metadata.get("unit")
+    gauge = scored.modelled[peak] == scored.values[peak]
+    if not gauge:
+        unit = f"{unit}/s" if unit else "per second"
+    ts = scored.timestamps_ns
+    return describe_alarm(
+        series.metric_name,
+        series.node_id,
+        STATISTIC_NAMES[stat] if stat >= 0 else "warmup",
+        float(scored.modelled[peak]),
+        float(scored.expected[peak]),
+        float(scored.lower[peak]),
+        float(scored.upper[peak]),
+        (int(ts[end]) - int(ts[start])) / 1e9,
+        unit,
+    )
 
 
 def _load_classifier() -> Any:
