@@ -128,13 +128,13 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
         if int(scored.statistic[peak]) == _STUCK:
             return self._stuck(series, scored, start, end, peak)
         kind = guess_kind(scored, start, end)
-        if classifier is None:
-            text = _detector_text(series, scored, start, end, peak)
-            return self._result(series, scored, start, end, kind, text)
-        explanation = classifier.classify(series, self._evidence(series, scored, start, end, kind))
-        found = _kind_of(explanation)
-        if found is None:  # the classifier saw nothing unusual in the raw values: say what
-            # the detector saw rather than "looks normal" on an alarm (see describe.py)
+        explanation = found = None
+        if classifier is not None:
+            evidence = self._evidence(series, scored, start, end, kind)
+            explanation = classifier.classify(series, evidence)
+            found = _kind_of(explanation)
+        if found is None:  # no classifier, or it saw nothing unusual in the raw values: say
+            # what the detector saw rather than "looks normal" on an alarm (see describe.py)
             text = _detector_text(series, scored, start, end, peak)
             return self._result(series, scored, start, end, kind, text)
         return self._result(
