@@ -24,13 +24,20 @@ from backend.analytics._timeconv import NS_PER_DAY, from_epoch_ns
 from backend.analytics.engine import AnomalyDetectionEngine
 from backend.analytics.engine_support import is_counter
 from backend.analytics.types import AnomalyKind, AnomalyResult, MetricSeries
-from backend.detection.describe import describe_alarm
+from backend.detection.describe import (
+    EARLIER_DAYS,
+    daily_means,
+    describe_alarm,
+    describe_day_level,
+    describe_variation,
+    recent_variation,
+)
 from backend.detection.streaming.detector import (
     STATISTIC_NAMES,
     ScoredSeries,
     StreamingDetector,
 )
-from backend.detection.streaming.kinds import guess_kind
+from backend.detection.streaming.kinds import SLOW_KINDS, guess_kind
 from backend.detection.streaming.params import DetectorParams
 from backend.detection.streaming.runs import anomalous_runs, normal_runs
 from backend.detection.stuck import describe_stuck, stuck_start
@@ -41,6 +48,7 @@ __all__ = ["DEFAULT_THRESHOLD", "DefaultAnomalyEngine", "is_counter_hint"]
 DEFAULT_THRESHOLD = 0.5
 _DAY_LEVEL = STATISTIC_NAMES.index("slow_shift")  # the drift statistic (the day-level range)
 _STUCK = STATISTIC_NAMES.index("flat")  # one exact value repeated for longer than ever
+_SLOW_VOLATILITY = STATISTIC_NAMES.index("slow_volatility")
 
 
 def is_counter_hint(series: MetricSeries) -> bool:
@@ -133,9 +141,14 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
             evidence = self._evidence(series, scored, start, end, kind)
             explanation = classifier.classify(series, evidence)
             found = _kind_of(explanation)
+        slow = int(scored.statistic[peak]) in SLOW_KINDS
+        if slow and found in (AnomalyKind.SPIKE, AnomalyKind.DIP):
+            # the classifier read the largest point of a day-long window, but what alarmed
+            # was an hours-to-day average: a spike cannot be what the detector heard
+            found = None
         if found is None:  # no classifier, or it saw nothing unusual in the raw values: say
             # what the detector saw rather than "looks normal" on an alarm (see describe.py)
-            text = _detector_text(series, scored, start, end, peak)
+            text = _detector_text(series, scored, start, end, peak, self.params_for(series))
             return self._result(series, scored, start, end, kind, text)
         return self._result(
             series, scored, start, end, found, getattr(explanation, "description", None) or None
@@ -230,15 +243,32 @@ def _metadata(
 
 
 def _detector_text(
-    series: MetricSeries, scored: ScoredSeries, start: int, end: int, peak: int
+    series: MetricSeries,
+    scored: ScoredSeries,
+    start: int,
+    end: int,
+    peak: int,
+    params: DetectorParams,
 ) -> str:
-    """The alarm in the detector's own numbers (a counter's are per-second rates)."""
+    """The alarm in the detector's own numbers (a counter's are per-second rates); the slow
+    statistics in what they average: daily means, or the last hours' departures."""
     stat = int(scored.statistic[peak])
     unit = series.metadata.get("unit")
     gauge = scored.modelled[peak] == scored.values[peak]
     if not gauge:
         unit = f"{unit}/s" if unit else "per second"
     ts = scored.timestamps_ns
+    day_ns = int(params.level_days * NS_PER_DAY)
+    if stat == _DAY_LEVEL:
+        last, days = daily_means(ts, scored.modelled, int(ts[peak]), day_ns)
+        return describe_day_level(series.metric_name, series.node_id, last, days, unit)
+    if stat == _SLOW_VOLATILITY:
+        points = max(round(1.0 / params.alpha_slow), 1)
+        step_ns = (int(ts[-1]) - int(ts[0])) / max(ts.shape[0] - 1, 1)
+        history = int(EARLIER_DAYS * day_ns / max(step_ns, 1.0))
+        recent, usual = recent_variation(scored.z, peak, points, history)
+        seconds = points * step_ns / 1e9
+        return describe_variation(series.metric_name, series.node_id, recent, usual, seconds)
     return describe_alarm(
         series.metric_name,
         series.node_id,

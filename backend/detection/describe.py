@@ -17,11 +17,21 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from backend.analytics.explain_templates import format_duration, format_value
 
-__all__ = ["describe_alarm"]
+__all__ = [
+    "EARLIER_DAYS",
+    "daily_means",
+    "describe_alarm",
+    "describe_day_level",
+    "describe_variation",
+    "recent_variation",
+]
 
 _SANE_BAND = 10.0  # a band reaching beyond this many times the values shown is not shown
+EARLIER_DAYS = 7  # the day-level text compares with at most this many days before
 
 
 def describe_alarm(
@@ -49,7 +59,12 @@ def describe_alarm(
             f"{metric} on {node} has moved to {shown}, a daily level it has not shown before "
             f"(expected about {usual}){lasting}"
         )
-    if statistic in ("volatility", "slow_volatility", "slow_swing"):
+    if statistic == "slow_swing":
+        return (
+            f"{metric} on {node} has taken up a new cycle of hours: it swings further from its "
+            f"daily mean than it used to (now {shown}, expected about {usual}){lasting}"
+        )
+    if statistic in ("volatility", "slow_volatility"):
         return (
             f"{metric} on {node} varies far more than usual: {shown} where about {usual} "
             f"was expected{lasting}"
@@ -63,3 +78,101 @@ def describe_alarm(
         band = f"{format_value(lower)} – {format_value(upper, unit)}"
         text += f" (values outside {band} are unusual here)"
     return text + lasting
+
+
+def daily_means(
+    t_ns: np.ndarray, values: np.ndarray, end_ns: int, day_ns: int, days: int = EARLIER_DAYS
+) -> tuple[float, list[float]]:
+    """Mean of the day ending at ``end_ns`` and of up to ``days`` whole days before it
+    (newest first; days without data are left out, as is a partial first day).
+
+    >>> t = np.arange(0, 4 * 24) * 3_600 * 10**9  # hourly, 4 days
+    >>> v = np.repeat([1.0, 2.0, 3.0, 5.0], 24)
+    >>> daily_means(t, v, int(t[-1]), 24 * 3_600 * 10**9)
+    (5.0, [3.0, 2.0])
+    """
+
+    def mean_between(lo: int, hi: int) -> float:
+        a, b = np.searchsorted(t_ns, lo, "right"), np.searchsorted(t_ns, hi, "right")
+        return float(np.mean(values[a:b])) if b > a else math.nan
+
+    last = mean_between(end_ns - day_ns, end_ns)
+    earlier = []
+    for k in range(1, days + 1):
+        if end_ns - (k + 1) * day_ns < int(t_ns[0]):  # that day is not fully covered
+            break
+        mean = mean_between(end_ns - (k + 1) * day_ns, end_ns - k * day_ns)
+        if math.isfinite(mean):
+            earlier.append(mean)
+    return last, earlier
+
+
+def describe_day_level(
+    metric: str, node: str, last_day: float, earlier_days: list[float], unit: str | None = None
+) -> str:
+    """A drift heard by the day-level statistic, in daily means of the series' own values.
+
+    The detector's day level is a mean of its (compressed, deseasonalised) level, so the
+    forecast at the alarm's point, which has followed the drift, says nothing; the daily
+    means show the change.
+
+    >>> describe_day_level("latency", "node-9", 142.3, [131.0, 120.5, 117.2], "ms")
+    'latency on node-9 has drifted up: its mean over the last day, 142.3 ms, is beyond \
+those of the 3 days before (117.2 – 131.0 ms)'
+    >>> describe_day_level("latency", "node-9", 142.3, [], "ms")
+    'latency on node-9 has moved to a daily level it has not shown before: its mean over \
+the last day is 142.3 ms'
+    """
+    shown = format_value(last_day, unit)
+    if earlier_days:
+        low, high = min(earlier_days), max(earlier_days)
+        if last_day > high or last_day < low:
+            way = "up" if last_day > high else "down"
+            days = "the day" if len(earlier_days) == 1 else f"those of the {len(earlier_days)} days"
+            return (
+                f"{metric} on {node} has drifted {way}: its mean over the last day, {shown}, "
+                f"is beyond {days} before ({format_value(low)} – {format_value(high, unit)})"
+            )
+    return (
+        f"{metric} on {node} has moved to a daily level it has not shown before: its mean "
+        f"over the last day is {shown}"
+    )
+
+
+def recent_variation(
+    deviations: np.ndarray, peak: int, recent_points: int, earlier_points: int
+) -> tuple[float, float]:
+    """Mean |deviation from the forecast| over the ``recent_points`` up to ``peak``, and the
+    median of such means over the ``earlier_points`` before them (NaN without history).
+
+    >>> d = np.r_[np.ones(100), np.full(10, 5.0)]
+    >>> recent_variation(d, 109, 10, 100)
+    (5.0, 1.0)
+    """
+    deviations = np.abs(np.asarray(deviations, dtype=np.float64))
+    lo = max(peak + 1 - recent_points, 0)
+    recent = float(np.mean(deviations[lo : peak + 1]))
+    earlier = deviations[max(lo - earlier_points, 0) : lo]
+    if earlier.size < recent_points:
+        return recent, math.nan
+    usable = earlier.size - earlier.size % recent_points
+    chunks = earlier[earlier.size - usable :].reshape(-1, recent_points).mean(axis=1)
+    return recent, float(np.median(chunks))
+
+
+def describe_variation(metric: str, node: str, recent: float, usual: float, seconds: float) -> str:
+    """A change of pattern heard by the hours-long statistics: how far the values stray from
+    the forecast now against how far they usually do, both in the detector's residual scales
+    (on a compressed series the raw units would weigh the busy hours only).
+
+    >>> describe_variation("network_in", "node-4", 4.2, 1.1, 7_200.0)
+    'network_in on node-4 varies far more than usual: over the last 2 h its values strayed \
+3.8 times as far from the expected as they usually do'
+    """
+    text = f"{metric} on {node} varies far more than usual"
+    if math.isfinite(usual) and usual > 0 and recent > usual:
+        text += (
+            f": over the last {format_duration(seconds)} its values strayed "
+            f"{recent / usual:.1f} times as far from the expected as they usually do"
+        )
+    return text

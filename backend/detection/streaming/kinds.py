@@ -12,11 +12,18 @@ import numpy as np
 from backend.analytics.types import AnomalyKind
 from backend.detection.streaming.detector import STATISTIC_NAMES, ScoredSeries
 
-__all__ = ["guess_kind"]
+__all__ = ["SLOW_KINDS", "guess_kind"]
 
 _GAP_STEPS = 5.0
 _SHIFT_SCALES = 3.0  # the level after the run differs from before by this many scales
 _SHIFT_STATS = {STATISTIC_NAMES.index("mean_up"), STATISTIC_NAMES.index("mean_down")}
+#: The slow statistics average hours to a day of the series, so what they hear is a change
+#: of level or pattern, never a spike or dip; each names the kind it measures.
+SLOW_KINDS: dict[int, AnomalyKind] = {
+    STATISTIC_NAMES.index("slow_shift"): AnomalyKind.DRIFT,  # the day level left its range
+    STATISTIC_NAMES.index("slow_volatility"): AnomalyKind.SEASONAL,  # the pattern changed
+    STATISTIC_NAMES.index("slow_swing"): AnomalyKind.SEASONAL,  # a new cycle of hours
+}
 
 
 def guess_kind(scored: ScoredSeries, start: int, end: int) -> AnomalyKind:
@@ -36,6 +43,9 @@ def guess_kind(scored: ScoredSeries, start: int, end: int) -> AnomalyKind:
         if steps[start - 1] > _GAP_STEPS * typical:
             return AnomalyKind.MISSING_DATA
     peak = start + int(np.argmax(scored.scores[start : end + 1]))
+    slow = SLOW_KINDS.get(int(scored.statistic[peak]))
+    if slow is not None:
+        return slow
     sign = 1.0 if scored.z[peak] >= 0 else -1.0
     before = float(scored.expected[start])
     scale = abs(float(scored.modelled[peak] - scored.expected[peak])) / max(
