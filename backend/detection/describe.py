@@ -5,7 +5,9 @@ seasonal baseline in the series' own units. On noise that grows with the level (
 traffic, disk operations) a fall to a tenth of the usual value can sit within its linear
 spread, so it may find nothing unusual where the detector, which models such series on a
 logarithmic scale, alarmed. The alarm then must not read "looks normal": it says what the
-detector saw, with the detector's own numbers.
+detector saw, with the detector's own numbers. The same holds where the classifier names a
+slow statistic's alarm a spike: the drift is told in daily means (:func:`describe_day_level`)
+and a change of volatility against the usual (:func:`describe_variation`).
 
 >>> describe_alarm("network_in", "node-2", "point_down", 189_827.4, 1.1e6, 0.6e6, 1.9e6, 0.0,
 ...                "bytes/s")

@@ -1,8 +1,9 @@
 """A small fallback that names the kind of an alarm window from the detector's own output.
 
 The platform's :class:`~backend.analytics.explain.ExplanationClassifier` reads the series
-itself and is preferred; this heuristic is used only when that classifier is unavailable, so
-results always carry a kind.
+itself and is preferred; this heuristic is used when that classifier is unavailable or finds
+nothing, so results always carry a kind, and where the classifier names a slow statistic's
+alarm a spike or dip (:data:`SLOW_KINDS`: what such a statistic hears cannot be one).
 """
 
 from __future__ import annotations
