@@ -652,6 +652,46 @@ def _learn(
 
 
 @njit
+def _far_width(st: np.ndarray) -> float:
+    """Width of the widest range of values the series has shown (floored above 0)."""
+    high = st[ly.I_MAX_SEEN]
+    low = st[ly.I_MIN_SEEN]
+    return max(high - low, 1e-12 + 1e-9 * max(abs(high), abs(low)))
+
+
+@njit
+def _far_log10p(st: np.ndarray, pr: np.ndarray, linear: float) -> float:
+    """log10 p of the guard against values far beyond anything the series has shown.
+
+    A value ``far_ranges`` widths of the series' whole range beyond its record scores 0.5,
+    one ``far_ranges``² widths beyond scores 1. On the compressed scale an idle CPU that
+    bursts to 1.5 % now and then holds those bursts as usual, and a jump to 100 % was only
+    a somewhat larger ratio (it scored 0.41); in the series' own units it is 67 ranges
+    beyond anything seen.
+    """
+    far = pr[pa.P_FAR_RANGES]
+    if far <= 1.0:
+        return 0.0
+    width = _far_width(st)
+    beyond = max(linear - st[ly.I_MAX_SEEN], st[ly.I_MIN_SEEN] - linear) / width
+    if beyond < far:
+        return 0.0
+    score = min(0.5 * (1.0 + math.log(beyond / far) / math.log(far)), 1.0)
+    return -score * pr[pa.P_LOG_SCALE] - _LOG10_N_STATS
+
+
+@njit
+def _clamp_band(st: np.ndarray, pr: np.ndarray, out: np.ndarray, row: int) -> None:
+    """The band never reaches past the guard's edges: a value beyond them alarms."""
+    far = pr[pa.P_FAR_RANGES]
+    if far <= 1.0:
+        return
+    reach = far * _far_width(st)
+    out[row, OUT_UPPER] = min(out[row, OUT_UPPER], st[ly.I_MAX_SEEN] + reach)
+    out[row, OUT_LOWER] = max(out[row, OUT_LOWER], st[ly.I_MIN_SEEN] - reach)
+
+
+@njit
 def _rescale_slow(st: np.ndarray, factor: float) -> None:
     """The residuals scored change scale with the forecaster: so do their slow means."""
     st[ly.I_SLOW_VOL] *= factor
@@ -786,10 +826,13 @@ def step(
     st[ly.I_X_LAST] = x
     n = st[ly.I_COUNT]
     st[ly.I_COUNT] = n + 1.0
+    linear = x if st[ly.I_UNIT] > 0.0 else v  # the value in the series' own units
     if n == 0.0:
         _start(st, pr, v, out, row)
+        st[ly.I_MAX_SEEN] = linear
+        st[ly.I_MIN_SEEN] = linear
         return
-    _score_and_learn(st, pr, t, v, dt, n, out, row, stats)
+    _score_and_learn(st, pr, t, v, linear, dt, n, out, row, stats)
     if st[ly.I_UNIT] > 0.0:
         out[row, OUT_VALUE] = x
 
@@ -800,6 +843,7 @@ def _score_and_learn(
     pr: np.ndarray,
     t: float,
     v: float,
+    linear: float,
     dt: float,
     n: float,
     out: np.ndarray,
@@ -831,6 +875,10 @@ def _score_and_learn(
         stats[ly.S_FLAT] = 0.0  # nor the share of repeats: let a few nights' spells be seen
         stuck = False
     best, best_j = _combine(st, pr, stats)
+    far = _far_log10p(st, pr, linear)
+    if far < best:
+        best = far
+        best_j = ly.S_NOVELTY
     raw = min(max(-(best + _LOG10_N_STATS) / pr[pa.P_LOG_SCALE], 0.0), 1.0)
     if n < pr[pa.P_WARMUP]:
         raw = 0.0
@@ -842,6 +890,9 @@ def _score_and_learn(
     down, up = _band(st, pr, sce, expected)
     out[row, OUT_SCORE] = raw if raw > recent else raw * (1.0 - pr[pa.P_SUPPRESS])
     _emit_band(st, out, row, expected, down, up)
+    _clamp_band(st, pr, out, row)
+    st[ly.I_MAX_SEEN] = max(st[ly.I_MAX_SEEN], linear)
+    st[ly.I_MIN_SEEN] = min(st[ly.I_MIN_SEEN], linear)
     out[row, OUT_RAW] = raw
     out[row, OUT_Z] = r / sce
     out[row, OUT_VALUE] = v  # step puts back the raw value of a compressed gauge

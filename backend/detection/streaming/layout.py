@@ -97,4 +97,8 @@ I_RW_ERR = I_SWING + 9  # EW mean |residual| of the random-walk forecast
 I_LV_ERR = I_SWING + 10  # EW mean |residual| of the level forecast
 I_RW_ON = I_SWING + 11  # 1: the random walk forecasts
 I_LV_MEAN = I_SWING + 12  # short EW mean of the level's residual (while the random walk scores)
-STATE_SIZE = I_SWING + 13
+# The widest the series has ever been, in its own units (a counter's: its rate), for the
+# guard against values far beyond anything it has shown (``far_ranges``)
+I_MAX_SEEN = I_SWING + 13
+I_MIN_SEEN = I_SWING + 14
+STATE_SIZE = I_SWING + 15
