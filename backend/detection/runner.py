@@ -24,13 +24,14 @@ from backend.analytics.detection_pipeline import DetectionPipelineStats
 from backend.analytics.engine import AnomalyDetectionEngine
 from backend.analytics.types import AnomalyResult, MetricSeries, SeriesKey
 from backend.detection.default_engine import DefaultAnomalyEngine
+from backend.detection.fleet_calibration import FleetCalibration, calibrate_batch, fleet_group
 from backend.detection.state import dump_state, load_state
 from backend.detection.streaming.detector import ScoredSeries, StreamingDetector
 from backend.detection.streaming.params import DetectorParams
 from backend.errors import AboutCloudError, SeriesNotFoundError, ValidationError
 from backend.storage.interface import StorageBackend
 
-__all__ = ["DetectionRunReport", "IncrementalDetector"]
+__all__ = ["DetectionRunReport", "IncrementalDetector", "fleet_calibration_key"]
 
 _CURSOR = struct.Struct("<q")
 _NEVER = -(2**63)
@@ -75,6 +76,14 @@ class IncrementalDetector:
         detector warms up on when ``since`` is given, or when a saved state cannot be used).
     horizon:
         The recent span whose worst score stands for each series in the roll-ups.
+    fleet_calibration:
+        Map the default engine's scores with the tenant's fleet calibration, learnt from
+        earlier scores of the same metric on other series, so one threshold means the same
+        on every metric (:mod:`backend.detection.fleet_calibration`).
+    batch_series:
+        Series scored before their scores are mapped and stored: within a batch, time is
+        calibrated day by day; a later batch of a backfill is mapped with what the earlier
+        batches' whole span taught (other series, never its own points).
     """
 
     def __init__(
@@ -85,8 +94,12 @@ class IncrementalDetector:
         context: timedelta = timedelta(days=1),
         horizon: timedelta = timedelta(hours=1),
         aggregation: AggregationPipeline | None = None,
+        fleet_calibration: bool = True,
+        batch_series: int = 2000,
     ) -> None:
         self.storage = storage
+        self.fleet_calibration = fleet_calibration
+        self.batch_series = batch_series
         self.engine = engine if engine is not None else DefaultAnomalyEngine()
         self.config = config
         self.context = context
@@ -105,37 +118,86 @@ class IncrementalDetector:
 
         ``since`` bounds the first run of a series (older points only warm the detector up);
         ``reset`` forgets saved state so the range from ``since`` is scored again (backfill).
+        The default engine's scores are then mapped with the tenant's fleet calibration
+        (:mod:`backend.detection.fleet_calibration`), in batches of ``batch_series`` series.
         """
         started = time.perf_counter()
         report = DetectionRunReport(tenant_id)
         keys = self.storage.list_series(tenant_id, cluster_id)
         since_ns = None if since is None else to_epoch_ns(since)
         summaries: list[AnomalyResult] = []
+        calibration = self._load_calibration(tenant_id)
+        batch: list[tuple[MetricSeries, ScoredSeries]] = []
         for done, key in enumerate(keys, 1):
             try:
-                found, summary, scored_points, relearnt = self._run_series(key, since_ns, reset)
+                outcome = self._run_series(key, since_ns, reset)
             except AboutCloudError as exc:
                 report.stats.errors.append(f"{key}: {type(exc).__name__}: {exc}")
                 continue
             finally:
                 if progress is not None:
                     progress(done, len(keys))
-            report.states_relearnt += relearnt
-            if summary is None:
+            report.states_relearnt += outcome.relearnt
+            if outcome.series is None:
                 report.series_skipped += 1
-                continue
-            report.series_processed += 1
-            report.points_scored += scored_points
-            report.results.extend(found)
-            summaries.append(summary)
+            elif outcome.scored is not None:
+                batch.append((outcome.series, outcome.scored))
+            else:
+                self._count(report, summaries, outcome.results, outcome.summary, outcome.points)
+            if len(batch) >= self.batch_series:
+                self._finish(batch, calibration, report, summaries)
+                batch = []
+        self._finish(batch, calibration, report, summaries)
+        if calibration is not None and report.series_processed:
+            self.storage.save_detector_state(
+                fleet_calibration_key(tenant_id), self._calibration_name, calibration.to_bytes()
+            )
         self._store(tenant_id, report, summaries)
         report.seconds = time.perf_counter() - started
         return report
 
+    @staticmethod
+    def _count(
+        report: DetectionRunReport,
+        summaries: list[AnomalyResult],
+        found: list[AnomalyResult],
+        summary: AnomalyResult | None,
+        points: int,
+    ) -> None:
+        report.series_processed += 1
+        report.points_scored += points
+        report.results.extend(found)
+        if summary is not None:
+            summaries.append(summary)
+
+    def _finish(
+        self,
+        batch: list[tuple[MetricSeries, ScoredSeries]],
+        calibration: FleetCalibration | None,
+        report: DetectionRunReport,
+        summaries: list[AnomalyResult],
+    ) -> None:
+        """Map a batch's scores with the fleet calibration, then windows, kinds and storage."""
+        engine = self.engine
+        if not batch or not isinstance(engine, DefaultAnomalyEngine):
+            return
+        scores = [scored for _, scored in batch]
+        if calibration is not None:
+            scores = calibrate_batch(calibration, [(fleet_group(s), sc) for s, sc in batch])
+        for (series, _), scored in zip(batch, scores, strict=True):
+            try:
+                results = self._results(engine, series, scored)
+                self.storage.store_anomaly_results(series.tenant_id, results)
+            except AboutCloudError as exc:
+                report.stats.errors.append(f"{series.key}: {type(exc).__name__}: {exc}")
+                continue
+            summary = self._summary(series, scored, results)
+            self._count(report, summaries, results, summary, len(scored))
+
     # --- one series ----------------------------------------------------------------------
-    def _run_series(
-        self, key: SeriesKey, since_ns: int | None, reset: bool
-    ) -> tuple[list[AnomalyResult], AnomalyResult | None, int, bool]:
+    def _run_series(self, key: SeriesKey, since_ns: int | None, reset: bool) -> _Outcome:
+        """Score one series' new points and save its detector; the stateless engines also
+        produce their results here, the default engine's wait for the fleet calibration."""
         saved = None if reset else self.storage.load_detector_state(key, self._state_name)
         cursor_ns = _NEVER
         if saved is not None and isinstance(self.engine, DefaultAnomalyEngine):
@@ -146,13 +208,14 @@ class IncrementalDetector:
         try:
             series = self.storage.get_metric_series(*key, fetch_from, None)
         except SeriesNotFoundError:
-            return [], None, 0, False
+            return _Outcome()
         ts = series.timestamps_ns
         first_new = int(np.searchsorted(ts, start_ns, side="left")) if start_ns != _NEVER else 0
         if first_new >= ts.shape[0]:
-            return [], None, 0, False
+            return _Outcome()
         if not isinstance(self.engine, DefaultAnomalyEngine):
-            return (*self._run_stateless(series, first_new), False)
+            found, summary, points = self._run_stateless(series, first_new)
+            return _Outcome(series, None, found, summary, points)
         params = self.engine.params_for(series)  # a counter's differ from the engine's own
         detector = _restore(saved, params)
         relearnt = saved is not None and detector is None
@@ -161,12 +224,31 @@ class IncrementalDetector:
             if first_new > 0:
                 detector.score(ts[:first_new], series.values_array[:first_new])
         scored = detector.score(ts[first_new:], series.values_array[first_new:])
-        results = self._results(self.engine, series, scored)
-        self.storage.store_anomaly_results(key.tenant_id, results)
         self.storage.save_detector_state(
             key, self._state_name, _CURSOR.pack(int(ts[-1])) + dump_state(detector)
         )
-        return results, self._summary(series, scored, results), len(scored), relearnt
+        return _Outcome(series, scored, relearnt=relearnt)
+
+    # --- fleet calibration ---------------------------------------------------------------
+    @property
+    def _calibration_name(self) -> str:
+        return f"{self._state_name}:fleet-calibration"
+
+    def _load_calibration(self, tenant_id: str) -> FleetCalibration | None:
+        """The tenant's calibration (new if none, or if it cannot be read); None when the
+        engine has none or it is switched off."""
+        if not (self.fleet_calibration and isinstance(self.engine, DefaultAnomalyEngine)):
+            return None
+        saved = self.storage.load_detector_state(
+            fleet_calibration_key(tenant_id), self._calibration_name
+        )
+        fresh = FleetCalibration(log_scale=self.engine.params.log_scale)
+        if saved is None:
+            return fresh
+        try:
+            return FleetCalibration.from_bytes(saved)
+        except ValidationError:
+            return fresh
 
     @property
     def _state_name(self) -> str:
@@ -231,6 +313,24 @@ class IncrementalDetector:
     @property
     def _config(self) -> DetectionConfig:
         return self.config or get_config()
+
+
+@dataclass
+class _Outcome:
+    """One series' part of a run: nothing new (no series), results of a stateless engine,
+    or the default engine's scores waiting for the fleet calibration."""
+
+    series: MetricSeries | None = None
+    scored: ScoredSeries | None = None
+    results: list[AnomalyResult] = field(default_factory=list)
+    summary: AnomalyResult | None = None
+    points: int = 0
+    relearnt: bool = False
+
+
+def fleet_calibration_key(tenant_id: str) -> SeriesKey:
+    """Where a tenant's fleet calibration is saved, beside its series' detector states."""
+    return SeriesKey(tenant_id, "~fleet", "~fleet", "~calibration")
 
 
 def _restore(saved: bytes | None, params: DetectorParams) -> StreamingDetector | None:

@@ -11,7 +11,8 @@ import pytest
 
 from backend.analytics.types import MetricSeries, SeriesKey
 from backend.detection.default_engine import DefaultAnomalyEngine
-from backend.detection.runner import IncrementalDetector
+from backend.detection.fleet_calibration import FleetCalibration
+from backend.detection.runner import IncrementalDetector, fleet_calibration_key
 from backend.detection.state import FORMAT_VERSION
 from backend.storage import InMemoryStorage, StorageBackend, open_storage
 
@@ -155,3 +156,69 @@ def test_runner_relearns_a_state_it_cannot_use(storage: StorageBackend) -> None:
         and r.window_end >= T0 + timedelta(minutes=3500)
         for r in report.anomalies
     )
+
+
+def _two_metric_tenant(storage: StorageBackend, tenant: str, seed: int) -> list[SeriesKey]:
+    rng = np.random.default_rng(seed)
+    keys = []
+    for node in ("n1", "n2"):
+        cpu, disk = (
+            SeriesKey(tenant, "c1", node, "cpu_usage"),
+            SeriesKey(tenant, "c1", node, "disk_io"),
+        )
+        _store(storage, cpu, _normal(2880, int(rng.integers(1000))))
+        _store(storage, disk, 100 * np.exp(rng.standard_t(3, 2880) * 0.3))  # heavy-tailed
+        keys += [cpu, disk]
+    return keys
+
+
+def _calibration(storage: StorageBackend, tenant: str) -> FleetCalibration | None:
+    name = f"{DefaultAnomalyEngine.name}@{DefaultAnomalyEngine.version}:fleet-calibration"
+    saved = storage.load_detector_state(fleet_calibration_key(tenant), name)
+    return None if saved is None else FleetCalibration.from_bytes(saved)
+
+
+def test_runner_keeps_a_fleet_calibration_per_tenant(storage: StorageBackend) -> None:
+    _two_metric_tenant(storage, "t1", 7)
+    _two_metric_tenant(storage, "t2", 8)
+    report = IncrementalDetector(storage).run("t1")
+    learnt = _calibration(storage, "t1")
+    assert learnt is not None and _calibration(storage, "t2") is None  # tenants kept apart
+    assert set(learnt.groups) == {"cpu_usage", "disk_io"}
+    assert sum(t.points for t in learnt.groups.values()) == report.points_scored
+    IncrementalDetector(storage).run("t2")
+    assert _calibration(storage, "t1").to_bytes() == learnt.to_bytes()  # type: ignore[union-attr]
+
+
+def test_runner_builds_on_the_calibration_of_earlier_runs(storage: StorageBackend) -> None:
+    key = SeriesKey("t1", "c1", "n1", "cpu_usage")
+    values = _normal(3000, 9)
+    _store(storage, key, values[:2000])
+    IncrementalDetector(storage).run("t1")
+    _store(storage, key, values[2000:], offset=2000)
+    IncrementalDetector(storage).run("t1")
+    learnt = _calibration(storage, "t1")
+    assert learnt is not None and learnt.groups["cpu_usage"].points == 3000
+
+
+def test_runner_without_fleet_calibration_reports_the_engines_own_scores(
+    storage: StorageBackend,
+) -> None:
+    keys = _two_metric_tenant(storage, "t1", 10)
+    report = IncrementalDetector(storage, fleet_calibration=False).run("t1")
+    engine = DefaultAnomalyEngine()
+    expected = []
+    for key in keys:
+        expected += engine.detect(storage.get_metric_series(*key, None, None))
+    got = sorted((str(r.key), r.window_start, r.anomaly_score) for r in report.anomalies)
+    assert got == sorted((str(r.key), r.window_start, r.anomaly_score) for r in expected)
+    assert _calibration(storage, "t1") is None
+
+
+def test_runner_reads_past_an_unreadable_calibration(storage: StorageBackend) -> None:
+    _two_metric_tenant(storage, "t1", 11)
+    name = f"{DefaultAnomalyEngine.name}@{DefaultAnomalyEngine.version}:fleet-calibration"
+    storage.save_detector_state(fleet_calibration_key("t1"), name, b"written by another release")
+    report = IncrementalDetector(storage).run("t1")
+    assert report.series_processed == 4 and not report.stats.errors
+    assert _calibration(storage, "t1") is not None

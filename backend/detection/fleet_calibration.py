@@ -1,0 +1,194 @@
+"""Fleet calibration: one threshold means the same false-alarm rate on every metric.
+
+Each series' detector turns its statistics into tail probabilities under that series' own
+history, but beyond the last 1 % it remembers, a tail is extrapolated, and how well depends
+on the metric: on the reference fleet a score ≥ 0.5 came 33 times as often on disk I/O
+(bursts beyond anything a series remembers) as on latency (light tails). A fleet holds many
+series of each metric, so the platform learns, per tenant and metric name, how often the
+detector's scores exceed each level, and maps every score of a calibrated statistic to the
+level the whole tenant's scores exceed equally often: where a metric's scores run high they
+are lowered, where they run low they are raised. Like an empirical p-value of the score, it
+is learnt from scores already seen (earlier runs, earlier days of a backfill), never from
+the points being mapped. A metric seen little stays near its own scores (a prior of
+``prior_points`` points at the tenant's rate), so a tenant of one series is left as it is.
+
+Only the calibrated statistics are mapped: the slow ones (drifts, pattern changes) and a
+stuck value have fixed, conservative tails and alarm just above 0.5 by design.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from backend.analytics.types import MetricSeries
+from backend.detection.streaming.detector import ScoredSeries
+from backend.detection.streaming.layout import N_STATS
+from backend.detection.streaming.params import DetectorParams
+from backend.errors import ValidationError
+
+__all__ = ["LEVELS", "FleetCalibration", "ScoreTally", "calibrate_batch", "fleet_group"]
+
+#: Score levels whose exceedances are counted (below the lowest, scores shift with it)
+LEVELS = np.round(np.arange(0.15, 1.0 + 1e-9, 0.01), 2)
+_FORMAT = 1
+_MAX_POINTS = 1e8  # beyond this a tally halves: old runs fade, the map follows the fleet
+_NS_PER_DAY = 86_400 * 10**9
+
+
+@dataclass
+class ScoreTally:
+    """How many scored points one metric group has seen, and how many reached each level."""
+
+    points: float = 0.0
+    exceed: np.ndarray = field(default_factory=lambda: np.zeros(LEVELS.size))
+
+    def add(self, raw: np.ndarray, statistic: np.ndarray) -> None:
+        """Count the points of a calibrated statistic (the others count as below every level)."""
+        values = np.sort(np.where(_calibrated(statistic), raw, 0.0))
+        self.points += float(values.size)
+        self.exceed += values.size - np.searchsorted(values, LEVELS, side="left")
+        if self.points > _MAX_POINTS:
+            self.points *= 0.5
+            self.exceed *= 0.5
+
+
+def _calibrated(statistic: np.ndarray) -> np.ndarray:
+    return (statistic >= 0) & (statistic < N_STATS)
+
+
+@dataclass
+class FleetCalibration:
+    """Per metric group (a tenant's metric name) exceedance tallies, and the map they give."""
+
+    prior_points: float = 100_000.0
+    design_points: float = 10_000.0
+    log_scale: float = DetectorParams().log_scale
+    groups: dict[str, ScoreTally] = field(default_factory=dict)
+
+    def observe(self, group: str, raw: np.ndarray, statistic: np.ndarray) -> None:
+        """Learn from scores of ``group`` (after they were mapped: the map never sees them)."""
+        self.groups.setdefault(group, ScoreTally()).add(np.asarray(raw), np.asarray(statistic))
+
+    def renormalise(self, group: str, scores: np.ndarray, statistic: np.ndarray) -> np.ndarray:
+        """``scores`` mapped to the level the tenant's scores exceed as often as the group's
+        exceed them; unchanged where the statistic is not a calibrated one."""
+        scores = np.asarray(scores, dtype=np.float64)
+        curves = self._curves(group)
+        if curves is None:
+            return scores.copy()
+        own, pooled = curves
+        mapped = np.interp(-np.interp(scores, LEVELS, own), -pooled, LEVELS)
+        low = scores < LEVELS[0]  # below the counted levels: shift with the lowest one
+        mapped[low] = scores[low] + (mapped_level(own, pooled, 0) - LEVELS[0])
+        out = np.where(_calibrated(np.asarray(statistic)), np.clip(mapped, 0.0, 1.0), scores)
+        return np.where(scores > 0.0, out, scores)
+
+    def _curves(self, group: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(log rate of the group with its prior, log rate of the whole tenant), per level."""
+        total = sum(t.points for t in self.groups.values())
+        if total <= 0.0:
+            return None
+        exceed = sum(t.exceed for t in self.groups.values())
+        # where the tenant's counts are few, its curve follows the design rate of the scores
+        # (a score s is reached with probability 10^(−log_scale·s) per point), so sparse
+        # counts (a plateau between two counted scores) cannot make the map jump
+        design = 10.0 ** (-self.log_scale * LEVELS)
+        pooled = (exceed + self.design_points * design) / (total + self.design_points)
+        tally = self.groups.get(group, ScoreTally())
+        # the group's own curve, smoothed the same way, then drawn towards the tenant's by
+        # the prior: a tenant of one metric maps every score to itself
+        own = (tally.exceed + self.design_points * design + self.prior_points * pooled) / (
+            tally.points + self.design_points + self.prior_points
+        )
+        # strictly decreasing, so the inverse is defined where counts plateau
+        tiny = 1e-9 * np.arange(LEVELS.size)
+        return np.log(own) - tiny, np.log(pooled) - tiny
+
+    def to_bytes(self) -> bytes:
+        """JSON, for storage next to the detector states."""
+        body = {
+            "format": _FORMAT,
+            "prior_points": self.prior_points,
+            "design_points": self.design_points,
+            "log_scale": self.log_scale,
+            "levels": LEVELS.tolist(),
+            "groups": {
+                g: {"points": t.points, "exceed": t.exceed.tolist()} for g, t in self.groups.items()
+            },
+        }
+        return json.dumps(body).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> FleetCalibration:
+        """The calibration saved by :meth:`to_bytes`; a typed error if it cannot be read."""
+        try:
+            body = json.loads(data)
+            if body["format"] != _FORMAT or body["levels"] != LEVELS.tolist():
+                raise ValueError(f"format {body['format']} with other levels")
+            groups = {
+                g: ScoreTally(float(t["points"]), np.asarray(t["exceed"], dtype=np.float64))
+                for g, t in body["groups"].items()
+            }
+            return cls(
+                float(body["prior_points"]),
+                float(body["design_points"]),
+                float(body["log_scale"]),
+                groups,
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValidationError("fleet_calibration", "<bytes>", f"unreadable: {exc}") from exc
+
+
+def fleet_group(series: MetricSeries) -> str:
+    """The group a series is calibrated with: its metric name (within its tenant)."""
+    return series.metric_name
+
+
+def mapped_level(own: np.ndarray, pooled: np.ndarray, index: int) -> float:
+    """Where level ``index`` maps to (the tenant's level exceeded as often)."""
+    return float(np.interp(-own[index], -pooled, LEVELS))
+
+
+def calibrate_batch(
+    calibration: FleetCalibration,
+    batch: Sequence[tuple[str, ScoredSeries]],
+    chunk_ns: int = _NS_PER_DAY,
+) -> list[ScoredSeries]:
+    """Map a batch of series' scores (e.g. a backfill of a whole fleet) in time order.
+
+    Time is cut into ``chunk_ns`` chunks (UTC days); each chunk of every series is mapped
+    with what the calibration learnt before that chunk, then learnt from. So a score is never
+    mapped with a tally that holds it, and a backfill is calibrated as a live fleet would
+    have been day by day.
+    """
+    if not batch:
+        return []
+    starts = [int(s.timestamps_ns[0]) for _, s in batch if len(s)]
+    ends = [int(s.timestamps_ns[-1]) for _, s in batch if len(s)]
+    if not starts:
+        return [s for _, s in batch]
+    mapped = [np.array(s.scores, dtype=np.float64, copy=True) for _, s in batch]
+    edge = min(starts) // chunk_ns * chunk_ns  # whole days (UTC): a resumed run cuts alike
+    last = max(ends)
+    while edge <= last:
+        stop = edge + chunk_ns
+        spans = [
+            (
+                int(np.searchsorted(s.timestamps_ns, edge)),
+                int(np.searchsorted(s.timestamps_ns, stop)),
+            )
+            for _, s in batch
+        ]
+        for (group, scored), (a, b), out in zip(batch, spans, mapped, strict=True):
+            if b > a:
+                out[a:b] = calibration.renormalise(group, scored.scores[a:b], scored.statistic[a:b])
+        for (group, scored), (a, b) in zip(batch, spans, strict=True):
+            if b > a:
+                calibration.observe(group, scored.raw_scores[a:b], scored.statistic[a:b])
+        edge = stop
+    return [dataclasses.replace(s, scores=m) for (_, s), m in zip(batch, mapped, strict=True)]
