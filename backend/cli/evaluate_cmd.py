@@ -75,6 +75,7 @@ def _run_fleet(
     console: Console,
     num_points: int = FLEET_POINTS,
     freq: str = FLEET_FREQ,
+    fleet_calibration: bool = True,
 ) -> FleetEvaluation:
     from backend.simulator.fleet import simulate_fleet
 
@@ -84,7 +85,10 @@ def _run_fleet(
         fleet = simulate_fleet(spec, lambda done, total: bar.update(task, completed=done))
         task = bar.add_task("detecting", total=n_series)
         return evaluate_fleet(
-            detector, fleet, progress=lambda done, total: bar.update(task, completed=done)
+            detector,
+            fleet,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            fleet_calibration=fleet_calibration,
         )
 
 
@@ -158,6 +162,13 @@ def evaluate(
             help="Engine alarm threshold (default: its own).",
         ),
     ] = None,
+    fleet_calibration: Annotated[
+        bool,
+        typer.Option(
+            "--fleet-calibration/--no-fleet-calibration",
+            help="Map the default engine's fleet scores per metric, as `aboutcloud detect` does.",
+        ),
+    ] = True,
 ) -> None:
     """Evaluate an engine: NAB scores (3 profiles) and event metrics, optionally a fleet."""
     if dataset_dir is None and simulated == 0:
@@ -174,11 +185,18 @@ def evaluate(
             console.print(f"{count} plots written to {plot_dir}")
     if simulated:
         fleet = _run_fleet(
-            detector, simulated, seed, anomaly_ratio, console, fleet_points, fleet_freq
+            detector,
+            simulated,
+            seed,
+            anomaly_ratio,
+            console,
+            fleet_points,
+            fleet_freq,
+            fleet_calibration,
         )
         console.print(fleet_table(fleet))
         console.print(fleet_metric_table(fleet))
-        report["fleet"] = fleet_to_dict(fleet)
+        report["fleet"] = fleet_to_dict(fleet) | {"fleet_calibration": fleet_calibration}
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(report, indent=2, default=str))

@@ -52,6 +52,15 @@ def test_evaluate_simulated_small_fleet(tmp_path) -> None:
     result = CliRunner().invoke(_app(), ["evaluate", "--simulated", "12", "--json", str(out)])
     assert result.exit_code == 0, result.output
     assert json.loads(out.read_text())["fleet"]["series"] == 12
+    assert json.loads(out.read_text())["fleet"]["fleet_calibration"] is True
+
+
+def test_evaluate_simulated_fleet_without_fleet_calibration(tmp_path) -> None:
+    out = tmp_path / "fleet.json"
+    args = ["evaluate", "--simulated", "12", "--no-fleet-calibration", "--json", str(out)]
+    result = CliRunner().invoke(_app(), args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["fleet"]["fleet_calibration"] is False
 
 
 def test_evaluate_simulated_fleet_length_options(tmp_path) -> None:
