@@ -31,7 +31,13 @@ from backend.detection.streaming.params import DetectorParams
 from backend.errors import AboutCloudError, SeriesNotFoundError, ValidationError
 from backend.storage.interface import StorageBackend
 
-__all__ = ["DetectionRunReport", "IncrementalDetector", "fleet_calibration_key"]
+__all__ = [
+    "DetectionRunReport",
+    "IncrementalDetector",
+    "fleet_calibration_key",
+    "fleet_calibration_name",
+    "load_fleet_calibration",
+]
 
 _CURSOR = struct.Struct("<q")
 _NEVER = -(2**63)
@@ -150,7 +156,9 @@ class IncrementalDetector:
         self._finish(batch, calibration, report, summaries)
         if calibration is not None and report.series_processed:
             self.storage.save_detector_state(
-                fleet_calibration_key(tenant_id), self._calibration_name, calibration.to_bytes()
+                fleet_calibration_key(tenant_id),
+                fleet_calibration_name(self.engine),
+                calibration.to_bytes(),
             )
         self._store(tenant_id, report, summaries)
         report.seconds = time.perf_counter() - started
@@ -230,25 +238,13 @@ class IncrementalDetector:
         return _Outcome(series, scored, relearnt=relearnt)
 
     # --- fleet calibration ---------------------------------------------------------------
-    @property
-    def _calibration_name(self) -> str:
-        return f"{self._state_name}:fleet-calibration"
-
     def _load_calibration(self, tenant_id: str) -> FleetCalibration | None:
         """The tenant's calibration (new if none, or if it cannot be read); None when the
         engine has none or it is switched off."""
         if not (self.fleet_calibration and isinstance(self.engine, DefaultAnomalyEngine)):
             return None
-        saved = self.storage.load_detector_state(
-            fleet_calibration_key(tenant_id), self._calibration_name
-        )
-        fresh = FleetCalibration(log_scale=self.engine.params.log_scale)
-        if saved is None:
-            return fresh
-        try:
-            return FleetCalibration.from_bytes(saved)
-        except ValidationError:
-            return fresh
+        saved = load_fleet_calibration(self.storage, self.engine, tenant_id)
+        return saved or FleetCalibration(log_scale=self.engine.params.log_scale)
 
     @property
     def _state_name(self) -> str:
@@ -326,6 +322,27 @@ class _Outcome:
     summary: AnomalyResult | None = None
     points: int = 0
     relearnt: bool = False
+
+
+def fleet_calibration_name(engine: AnomalyDetectionEngine) -> str:
+    """The engine name a tenant's fleet calibration is saved under."""
+    return f"{engine.engine_name()}@{engine.engine_version()}:fleet-calibration"
+
+
+def load_fleet_calibration(
+    storage: StorageBackend, engine: AnomalyDetectionEngine, tenant_id: str
+) -> FleetCalibration | None:
+    """The tenant's fleet calibration as the last detection run left it; None when there is
+    none yet, the engine has none, or it cannot be read (written by another release)."""
+    if not isinstance(engine, DefaultAnomalyEngine):
+        return None
+    saved = storage.load_detector_state(
+        fleet_calibration_key(tenant_id), fleet_calibration_name(engine)
+    )
+    try:
+        return None if saved is None else FleetCalibration.from_bytes(saved)
+    except ValidationError:
+        return None
 
 
 def fleet_calibration_key(tenant_id: str) -> SeriesKey:

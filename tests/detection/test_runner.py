@@ -12,7 +12,12 @@ import pytest
 from backend.analytics.types import MetricSeries, SeriesKey
 from backend.detection.default_engine import DefaultAnomalyEngine
 from backend.detection.fleet_calibration import FleetCalibration
-from backend.detection.runner import IncrementalDetector, fleet_calibration_key
+from backend.detection.runner import (
+    IncrementalDetector,
+    fleet_calibration_key,
+    fleet_calibration_name,
+    load_fleet_calibration,
+)
 from backend.detection.state import FORMAT_VERSION
 from backend.storage import InMemoryStorage, StorageBackend, open_storage
 
@@ -173,9 +178,7 @@ def _two_metric_tenant(storage: StorageBackend, tenant: str, seed: int) -> list[
 
 
 def _calibration(storage: StorageBackend, tenant: str) -> FleetCalibration | None:
-    name = f"{DefaultAnomalyEngine.name}@{DefaultAnomalyEngine.version}:fleet-calibration"
-    saved = storage.load_detector_state(fleet_calibration_key(tenant), name)
-    return None if saved is None else FleetCalibration.from_bytes(saved)
+    return load_fleet_calibration(storage, DefaultAnomalyEngine(), tenant)
 
 
 def test_runner_keeps_a_fleet_calibration_per_tenant(storage: StorageBackend) -> None:
@@ -217,7 +220,7 @@ def test_runner_without_fleet_calibration_reports_the_engines_own_scores(
 
 def test_runner_reads_past_an_unreadable_calibration(storage: StorageBackend) -> None:
     _two_metric_tenant(storage, "t1", 11)
-    name = f"{DefaultAnomalyEngine.name}@{DefaultAnomalyEngine.version}:fleet-calibration"
+    name = fleet_calibration_name(DefaultAnomalyEngine())
     storage.save_detector_state(fleet_calibration_key("t1"), name, b"written by another release")
     report = IncrementalDetector(storage).run("t1")
     assert report.series_processed == 4 and not report.stats.errors

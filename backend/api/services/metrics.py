@@ -14,6 +14,8 @@ from backend.analytics.types import MetricSeries, SeriesKey
 from backend.api.params import SeriesFilter
 from backend.api.services.scope import require_known
 from backend.api.settings import ApiSettings
+from backend.detection.fleet_calibration import FleetCalibration, fleet_group
+from backend.detection.runner import load_fleet_calibration
 from backend.errors import PayloadTooLargeError, ValidationError
 from backend.storage.interface import StorageBackend
 
@@ -106,7 +108,8 @@ class MetricQueryService:
             )  # fmt: skip
         warm_from = _index_at(series, _first_shown_ns(series, shown_from) - _ns(window))
         history = series.slice(warm_from, series.length)
-        return _scored(self.engine, history).tail(series.length - shown_from)
+        calibration = load_fleet_calibration(self.storage, self.engine, tenant_id)
+        return _scored(self.engine, history, calibration).tail(series.length - shown_from)
 
 
 def _shown_from(series: MetricSeries, start: datetime | None, window: timedelta) -> int:
@@ -131,15 +134,22 @@ def _ns(delta: timedelta) -> int:
     return int(delta.total_seconds() * 1e9)
 
 
-def _scored(engine: AnomalyDetectionEngine, series: MetricSeries) -> SeriesScores:
+def _scored(
+    engine: AnomalyDetectionEngine,
+    series: MetricSeries,
+    calibration: FleetCalibration | None = None,
+) -> SeriesScores:
     name = engine.engine_name()
     score_series = getattr(engine, "score_series", None)
     if score_series is None or series.length == 0:
         return SeriesScores(series, None, None, None, None, None, name)
     scored = score_series(series)
+    scores = _column(scored, "scores")
+    if calibration is not None and scores is not None:
+        scores = calibration.renormalise(fleet_group(series), scores, scored.statistic)
     return SeriesScores(
         series,
-        _column(scored, "scores"),
+        scores,
         _column(scored, "expected"),
         _column(scored, "lower"),
         _column(scored, "upper"),

@@ -7,6 +7,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from backend.detection.default_engine import DefaultAnomalyEngine
+from backend.detection.fleet_calibration import FleetCalibration
+from backend.detection.runner import fleet_calibration_key, fleet_calibration_name
+
 WRITER = ("acme", "writer")
 
 
@@ -190,3 +194,22 @@ def test_scores_short_range_warmed_up_by_history(client: Any, auth: Any, world: 
     assert short["timestamps"] == full["timestamps"][199:204]
     assert short["scores"] == pytest.approx(full["scores"][199:204])
     assert min(short["scores"][1:3]) > max(short["scores"][0], short["scores"][4])  # the spike
+
+
+def test_scores_read_with_the_tenants_fleet_calibration(
+    client: Any, auth: Any, world: Any, storage: Any
+) -> None:
+    """After a detection run the chart's scores are mapped as the stored alarms were."""
+    key = {"cluster_id": "eu-1", "node_id": "node-1", "metric_name": "cpu_usage"}
+    before = np.array(client.get("/metrics/scores", params=key, headers=auth()).json()["scores"])
+    calibration = FleetCalibration()
+    point_up = np.zeros(200_000)  # statistic 0: a calibrated one
+    calibration.observe("cpu_usage", np.linspace(0.0, 0.9, 200_000), point_up)  # runs high
+    calibration.observe("disk_io", np.zeros(200_000), point_up)
+    engine = DefaultAnomalyEngine()
+    storage.save_detector_state(
+        fleet_calibration_key("acme"), fleet_calibration_name(engine), calibration.to_bytes()
+    )
+    after = np.array(client.get("/metrics/scores", params=key, headers=auth()).json()["scores"])
+    assert after.max() < before.max()
+    assert np.argmax(after) == np.argmax(before)  # the map keeps the order of scores
