@@ -50,11 +50,20 @@ def detect(
         str | None, typer.Option(help="Storage URL (default: ABOUTCLOUD_DATABASE_URL).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    fleet_calibration: Annotated[
+        bool,
+        typer.Option(
+            "--fleet-calibration/--no-fleet-calibration",
+            help="Map the default engine's scores per tenant and metric (docs/detection.md).",
+        ),
+    ] = True,
 ) -> None:
     """Detect anomalies in the data stored since the last run and update node rankings."""
     storage = open_storage(database_url)
     try:
-        reports = run_detect(storage, tenant or None, cluster, since, reset, engine, not as_json)
+        reports = run_detect(
+            storage, tenant or None, cluster, since, reset, engine, not as_json, fleet_calibration
+        )
     finally:
         storage.close()
     if as_json:
@@ -71,9 +80,12 @@ def run_detect(
     reset: bool = False,
     engine: str = "default",
     show_progress: bool = True,
+    fleet_calibration: bool = True,
 ) -> list[DetectionRunReport]:
     """Run incremental detection for the tenants (all stored tenants when None)."""
-    detector = IncrementalDetector(storage, EngineRegistry.get(engine))
+    detector = IncrementalDetector(
+        storage, EngineRegistry.get(engine), fleet_calibration=fleet_calibration
+    )
     names = tenants if tenants else storage.list_tenants()
     reports = []
     columns = (

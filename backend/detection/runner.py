@@ -132,7 +132,7 @@ class IncrementalDetector:
         keys = self.storage.list_series(tenant_id, cluster_id)
         since_ns = None if since is None else to_epoch_ns(since)
         summaries: list[AnomalyResult] = []
-        calibration = self._load_calibration(tenant_id)
+        calibration = self._load_calibration(tenant_id, fresh=reset)
         batch: list[tuple[MetricSeries, ScoredSeries]] = []
         for done, key in enumerate(keys, 1):
             try:
@@ -238,12 +238,13 @@ class IncrementalDetector:
         return _Outcome(series, scored, relearnt=relearnt)
 
     # --- fleet calibration ---------------------------------------------------------------
-    def _load_calibration(self, tenant_id: str) -> FleetCalibration | None:
-        """The tenant's calibration (new if none, or if it cannot be read); None when the
-        engine has none or it is switched off."""
+    def _load_calibration(self, tenant_id: str, fresh: bool) -> FleetCalibration | None:
+        """The tenant's calibration (new if none, if it cannot be read, or on a ``fresh``
+        start: a reset rescores what it had learnt from); None when the engine has none or
+        it is switched off."""
         if not (self.fleet_calibration and isinstance(self.engine, DefaultAnomalyEngine)):
             return None
-        saved = load_fleet_calibration(self.storage, self.engine, tenant_id)
+        saved = None if fresh else load_fleet_calibration(self.storage, self.engine, tenant_id)
         return saved or FleetCalibration(log_scale=self.engine.params.log_scale)
 
     @property

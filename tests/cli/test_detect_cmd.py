@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 
 from backend.analytics.types import MetricSeries, SeriesKey
 from backend.cli.detect_cmd import register
+from backend.detection.default_engine import DefaultAnomalyEngine
+from backend.detection.runner import load_fleet_calibration
 from backend.storage import open_storage
 
 
@@ -53,3 +55,14 @@ def test_detect_command_empty_database_says_so(tmp_path: Path) -> None:
     result = CliRunner().invoke(_app(), ["detect", "--database-url", url])
     assert result.exit_code == 0
     assert "Nothing stored yet" in result.output
+
+
+def test_detect_command_keeps_a_fleet_calibration_unless_told_not_to(tmp_path: Path) -> None:
+    for name, flags, kept in (("on.db", [], True), ("off.db", ["--no-fleet-calibration"], False)):
+        url = f"sqlite:///{tmp_path / name}"
+        _seed(url)
+        result = CliRunner().invoke(_app(), ["detect", "--database-url", url, *flags])
+        assert result.exit_code == 0, result.output
+        with open_storage(url) as storage:
+            found = load_fleet_calibration(storage, DefaultAnomalyEngine(), "acme")
+        assert (found is not None) is kept
