@@ -29,6 +29,7 @@ from backend.detection.describe import (
     daily_means,
     describe_alarm,
     describe_day_level,
+    describe_excursion,
     describe_variation,
     recent_variation,
 )
@@ -37,7 +38,7 @@ from backend.detection.streaming.detector import (
     ScoredSeries,
     StreamingDetector,
 )
-from backend.detection.streaming.kinds import SLOW_KINDS, guess_kind
+from backend.detection.streaming.kinds import SLOW_KINDS, guess_kind, returning_excursion
 from backend.detection.streaming.params import DetectorParams
 from backend.detection.streaming.runs import anomalous_runs, normal_runs
 from backend.detection.stuck import describe_stuck, stuck_start
@@ -141,6 +142,11 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
             evidence = self._evidence(series, scored, start, end, kind)
             explanation = classifier.classify(series, evidence)
             found = _kind_of(explanation)
+        back = returning_excursion(scored, start, end)
+        if back is not None and found not in (AnomalyKind.SPIKE, AnomalyKind.DIP):
+            # the alarm is the jump back from a short dip (or spike), which the classifier,
+            # reading the jump alone, takes for a shift or a new pattern
+            return self._excursion(series, scored, start, end, back, peak)
         slow = int(scored.statistic[peak]) in SLOW_KINDS
         if slow and found in (AnomalyKind.SPIKE, AnomalyKind.DIP):
             # the classifier read the largest point of a day-long window, but what alarmed
@@ -153,6 +159,35 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
         return self._result(
             series, scored, start, end, found, getattr(explanation, "description", None) or None
         )
+
+    def _excursion(
+        self,
+        series: MetricSeries,
+        scored: ScoredSeries,
+        start: int,
+        end: int,
+        first: int,
+        peak: int,
+    ) -> AnomalyResult:
+        """A short dip (spike) whose jump back alarmed, told as the excursion it ended."""
+        dip = bool(scored.z[peak] > 0)
+        away = scored.modelled[first:peak]
+        extreme = float(away.min() if dip else away.max())
+        ts = scored.timestamps_ns
+        unit = series.metadata.get("unit")
+        if scored.modelled[peak] != scored.values[peak]:
+            unit = f"{unit}/s" if unit else "per second"
+        text = describe_excursion(
+            series.metric_name,
+            series.node_id,
+            dip,
+            extreme,
+            float(scored.modelled[first - 1]),
+            (int(ts[peak]) - int(ts[first])) / 1e9,
+            unit,
+        )
+        kind = AnomalyKind.DIP if dip else AnomalyKind.SPIKE
+        return self._result(series, scored, start, end, kind, text)
 
     def _stuck(
         self, series: MetricSeries, scored: ScoredSeries, start: int, end: int, peak: int

@@ -28,6 +28,7 @@ __all__ = [
     "daily_means",
     "describe_alarm",
     "describe_day_level",
+    "describe_excursion",
     "describe_variation",
     "recent_variation",
 ]
@@ -178,3 +179,24 @@ def describe_variation(metric: str, node: str, recent: float, usual: float, seco
             f"{recent / usual:.1f} times as far from the expected as they usually do"
         )
     return text
+
+
+def describe_excursion(
+    metric: str,
+    node: str,
+    dip: bool,
+    extreme: float,
+    before: float,
+    seconds: float,
+    unit: str | None = None,
+) -> str:
+    """A short dip or spike that alarmed as it ended, when the series jumped back.
+
+    >>> describe_excursion("memory_used", "node-45", True, 51.7, 60.9, 1_500.0, "%")
+    'memory_used on node-45 dipped to 51.7 % from about 60.9 % for 25 min and came back'
+    """
+    moved = "dipped" if dip else "spiked"
+    return (
+        f"{metric} on {node} {moved} to {format_value(extreme, unit)} from about "
+        f"{format_value(before, unit)} for {format_duration(seconds)} and came back"
+    )

@@ -4,15 +4,18 @@ reads a spike where only a slow statistic alarmed)."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 import numpy as np
 
 from backend.analytics.types import AnomalyKind
 from backend.detection.default_engine import DefaultAnomalyEngine
 from backend.detection.streaming.detector import STATISTIC_NAMES, ScoredSeries, StreamingDetector
-from backend.detection.streaming.kinds import SLOW_KINDS, guess_kind
+from backend.detection.streaming.kinds import SLOW_KINDS, guess_kind, returning_excursion
 from backend.evaluation.fleet import evaluation_fleet_spec
 from backend.simulator.fleet import simulate_fleet
+from backend.simulator.generator import MetricSimulator, SimulatorConfig
+from backend.simulator.injector import AnomalyInjector
 
 
 def _spiky_scores() -> tuple[ScoredSeries, int]:
@@ -52,3 +55,49 @@ def test_without_the_classifier_day_level_alarms_are_drifts() -> None:
     assert slow
     assert {r.anomaly_kind for r in slow} == {"drift"}
     assert all("its mean over the last day" in (r.explanation or "") for r in slow)
+
+
+def _jump_at(values: np.ndarray, at: int, statistic: str = "point_up") -> ScoredSeries:
+    """Scores of a hand-made series in which only point ``at`` alarms."""
+    n = values.size
+    scores = np.zeros(n)
+    scores[at] = 0.8
+    stats = np.zeros(n)
+    stats[at] = STATISTIC_NAMES.index(statistic)
+    zeros = np.zeros(n)
+    z = np.zeros(n)
+    z[at] = np.sign(values[at] - values[at - 1]) * 6.0
+    ts = np.arange(n, dtype=np.int64) * 300 * 10**9
+    return ScoredSeries(ts, values, scores, scores, zeros, zeros, zeros, z, values, stats)
+
+
+def test_a_jump_back_from_a_short_dip_is_found_with_the_dip_start() -> None:
+    values = np.full(60, 50.0)
+    values[40:43] = 35.0  # a three-point dip; the jump back at 43 alarms
+    assert returning_excursion(_jump_at(values, 43), 43, 43) == 40
+    spike = np.full(60, 50.0)
+    spike[40:42] = 70.0
+    assert returning_excursion(_jump_at(spike, 42, "point_down"), 42, 42) == 40
+
+
+def test_a_shift_a_release_or_a_slow_alarm_is_no_jump_back() -> None:
+    shift = np.r_[np.full(40, 50.0), np.full(20, 65.0)]  # up and staying: nothing before it
+    assert returning_excursion(_jump_at(shift, 40), 40, 40) is None
+    ramp = 40.0 + (np.arange(60) % 30) * 0.8  # a sawtooth: slow rise, then a release
+    assert returning_excursion(_jump_at(ramp, 30, "point_down"), 30, 30) is None
+    long_dip = np.full(60, 50.0)
+    long_dip[20:43] = 35.0  # longer than a dip the jump could end: a shift that came back
+    assert returning_excursion(_jump_at(long_dip, 43), 43, 43) is None
+    dip = np.full(60, 50.0)
+    dip[40:43] = 35.0
+    assert returning_excursion(_jump_at(dip, 43, "slow_shift"), 43, 43) is None
+
+
+def test_a_memory_dip_that_alarms_as_it_ends_is_named_a_dip() -> None:
+    simulator = MetricSimulator(SimulatorConfig(seed=1, sampling_interval_seconds=300))
+    series = simulator.generate(
+        "t1", "c1", "n1", "memory_used", num_points=3000, start_time=dt.datetime(2024, 1, 1)
+    )
+    dipped, _ = AnomalyInjector.inject_spike(series, 2200, magnitude=-3.0, duration=3)
+    found = [r for r in DefaultAnomalyEngine().detect(dipped) if r.anomaly_kind == "dip"]
+    assert any("dipped to" in (r.explanation or "") and "came back" in r.explanation for r in found)

@@ -13,7 +13,7 @@ import numpy as np
 from backend.analytics.types import AnomalyKind
 from backend.detection.streaming.detector import STATISTIC_NAMES, ScoredSeries
 
-__all__ = ["SLOW_KINDS", "guess_kind"]
+__all__ = ["SLOW_KINDS", "guess_kind", "returning_excursion"]
 
 _GAP_STEPS = 5.0
 _SHIFT_SCALES = 3.0  # the level after the run differs from before by this many scales
@@ -58,3 +58,32 @@ def guess_kind(scored: ScoredSeries, start: int, end: int) -> AnomalyKind:
             return AnomalyKind.DRIFT
         return AnomalyKind.LEVEL_SHIFT
     return AnomalyKind.SPIKE if sign > 0 else AnomalyKind.DIP
+
+
+_POINT_STATS = {STATISTIC_NAMES.index(n) for n in ("point_up", "point_down", "pair")}
+_EXCURSION_POINTS = 12  # the longest dip or spike a jump back can end
+
+
+def returning_excursion(scored: ScoredSeries, start: int, end: int) -> int | None:
+    """Where the short excursion starts that the alarm's jump ends, if it is a jump back.
+
+    On a series the random walk forecasts (memory's sawtooth, a queue) a dip's first step
+    down can look like the routine releases, while the jump back up is what alarms; that
+    alarm is the end of a dip (of a spike, for a jump down), not a shift. The points before
+    the jump must lie on the other side, more than half the jump away from where it lands,
+    and the point before them back near it, within ``_EXCURSION_POINTS``.
+    """
+    peak = start + int(np.argmax(scored.scores[start : end + 1]))
+    if int(scored.statistic[peak]) not in _POINT_STATS or peak < 2:
+        return None
+    v = scored.modelled
+    jump = float(v[peak] - v[peak - 1])
+    half = 0.5 * abs(jump)
+    sign = 1.0 if jump > 0 else -1.0
+    k = peak - 1
+    floor = max(peak - 1 - _EXCURSION_POINTS, 0)
+    while k > floor and sign * (float(v[peak]) - float(v[k])) > half:
+        k -= 1
+    if k == peak - 1 or sign * (float(v[peak]) - float(v[k])) > half:
+        return None
+    return k + 1 if abs(float(v[k]) - float(v[peak])) <= half else None
