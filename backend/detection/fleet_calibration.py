@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,7 +31,14 @@ from backend.detection.streaming.layout import N_STATS
 from backend.detection.streaming.params import DetectorParams
 from backend.errors import ValidationError
 
-__all__ = ["LEVELS", "FleetCalibration", "ScoreTally", "calibrate_batch", "fleet_group"]
+__all__ = [
+    "LEVELS",
+    "FleetCalibration",
+    "ScoreMap",
+    "ScoreTally",
+    "calibrate_batch",
+    "fleet_group",
+]
 
 #: Score levels whose exceedances are counted (below the lowest, scores shift with it)
 LEVELS = np.round(np.arange(0.15, 1.0 + 1e-9, 0.01), 2)
@@ -61,6 +68,24 @@ def _calibrated(statistic: np.ndarray) -> np.ndarray:
     return (statistic >= 0) & (statistic < N_STATS)
 
 
+@dataclass(frozen=True)
+class ScoreMap:
+    """One group's map: its log exceedance rate and the tenant's, per level."""
+
+    own: np.ndarray
+    pooled: np.ndarray
+
+    def apply(self, scores: np.ndarray, statistic: np.ndarray) -> np.ndarray:
+        """Map the calibrated statistics' scores (zeros and the others stay as they are)."""
+        scores = np.asarray(scores, dtype=np.float64)
+        mapped = np.interp(-np.interp(scores, LEVELS, self.own), -self.pooled, LEVELS)
+        low = scores < LEVELS[0]  # below the counted levels: shift with the lowest one
+        lowest = float(np.interp(-self.own[0], -self.pooled, LEVELS))
+        mapped[low] = scores[low] + (lowest - LEVELS[0])
+        out = np.where(_calibrated(np.asarray(statistic)), np.clip(mapped, 0.0, 1.0), scores)
+        return np.where(scores > 0.0, out, scores)
+
+
 @dataclass
 class FleetCalibration:
     """Per metric group (a tenant's metric name) exceedance tallies, and the map they give."""
@@ -77,37 +102,34 @@ class FleetCalibration:
     def renormalise(self, group: str, scores: np.ndarray, statistic: np.ndarray) -> np.ndarray:
         """``scores`` mapped to the level the tenant's scores exceed as often as the group's
         exceed them; unchanged where the statistic is not a calibrated one."""
+        score_map = self.score_maps([group])[group]
         scores = np.asarray(scores, dtype=np.float64)
-        curves = self._curves(group)
-        if curves is None:
-            return scores.copy()
-        own, pooled = curves
-        mapped = np.interp(-np.interp(scores, LEVELS, own), -pooled, LEVELS)
-        low = scores < LEVELS[0]  # below the counted levels: shift with the lowest one
-        mapped[low] = scores[low] + (mapped_level(own, pooled, 0) - LEVELS[0])
-        out = np.where(_calibrated(np.asarray(statistic)), np.clip(mapped, 0.0, 1.0), scores)
-        return np.where(scores > 0.0, out, scores)
+        return scores.copy() if score_map is None else score_map.apply(scores, statistic)
 
-    def _curves(self, group: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """(log rate of the group with its prior, log rate of the whole tenant), per level."""
+    def score_maps(self, groups: Iterable[str]) -> dict[str, ScoreMap | None]:
+        """The map of each group as the tallies stand (None: nothing learnt yet)."""
+        wanted = set(groups)
         total = sum(t.points for t in self.groups.values())
         if total <= 0.0:
-            return None
+            return dict.fromkeys(wanted)
         exceed = sum(t.exceed for t in self.groups.values())
         # where the tenant's counts are few, its curve follows the design rate of the scores
         # (a score s is reached with probability 10^(−log_scale·s) per point), so sparse
         # counts (a plateau between two counted scores) cannot make the map jump
         design = 10.0 ** (-self.log_scale * LEVELS)
         pooled = (exceed + self.design_points * design) / (total + self.design_points)
-        tally = self.groups.get(group, ScoreTally())
-        # the group's own curve, smoothed the same way, then drawn towards the tenant's by
-        # the prior: a tenant of one metric maps every score to itself
-        own = (tally.exceed + self.design_points * design + self.prior_points * pooled) / (
-            tally.points + self.design_points + self.prior_points
-        )
         # strictly decreasing, so the inverse is defined where counts plateau
         tiny = 1e-9 * np.arange(LEVELS.size)
-        return np.log(own) - tiny, np.log(pooled) - tiny
+        maps: dict[str, ScoreMap | None] = {}
+        for group in wanted:
+            tally = self.groups.get(group, ScoreTally())
+            # the group's own curve, smoothed the same way, then drawn towards the tenant's
+            # by the prior: a tenant of one metric maps every score to itself
+            own = (tally.exceed + self.design_points * design + self.prior_points * pooled) / (
+                tally.points + self.design_points + self.prior_points
+            )
+            maps[group] = ScoreMap(np.log(own) - tiny, np.log(pooled) - tiny)
+        return maps
 
     def to_bytes(self) -> bytes:
         """JSON, for storage next to the detector states."""
@@ -149,11 +171,6 @@ def fleet_group(series: MetricSeries) -> str:
     return series.metric_name
 
 
-def mapped_level(own: np.ndarray, pooled: np.ndarray, index: int) -> float:
-    """Where level ``index`` maps to (the tenant's level exceeded as often)."""
-    return float(np.interp(-own[index], -pooled, LEVELS))
-
-
 def calibrate_batch(
     calibration: FleetCalibration,
     batch: Sequence[tuple[str, ScoredSeries]],
@@ -184,9 +201,12 @@ def calibrate_batch(
             )
             for _, s in batch
         ]
+        busy = [group for (group, _), (a, b) in zip(batch, spans, strict=True) if b > a]
+        maps = calibration.score_maps(busy)
         for (group, scored), (a, b), out in zip(batch, spans, mapped, strict=True):
-            if b > a:
-                out[a:b] = calibration.renormalise(group, scored.scores[a:b], scored.statistic[a:b])
+            score_map = maps.get(group)
+            if b > a and score_map is not None:
+                out[a:b] = score_map.apply(scored.scores[a:b], scored.statistic[a:b])
         for (group, scored), (a, b) in zip(batch, spans, strict=True):
             if b > a:
                 calibration.observe(group, scored.raw_scores[a:b], scored.statistic[a:b])
