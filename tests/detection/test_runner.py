@@ -101,6 +101,9 @@ def test_runner_reset_rescores_from_since(storage: StorageBackend) -> None:
     runner.run("t1")
     again = runner.run("t1", since=T0 + timedelta(minutes=1000), reset=True)
     assert again.points_scored == 1000
+    # and the fleet calibration starts afresh: it learnt from what the reset rescores
+    learnt = load_fleet_calibration(storage, DefaultAnomalyEngine(), "t1")
+    assert learnt is not None and learnt.groups["cpu_usage"].points == again.points_scored
 
 
 def test_runner_other_tenant_untouched(storage: StorageBackend) -> None:
@@ -225,13 +228,3 @@ def test_runner_reads_past_an_unreadable_calibration(storage: StorageBackend) ->
     report = IncrementalDetector(storage).run("t1")
     assert report.series_processed == 4 and not report.stats.errors
     assert _calibration(storage, "t1") is not None
-
-
-def test_runner_reset_starts_the_calibration_afresh(storage: StorageBackend) -> None:
-    key = SeriesKey("t1", "c1", "n1", "cpu_usage")
-    _store(storage, key, _normal(2000, 12))
-    runner = IncrementalDetector(storage)
-    runner.run("t1")
-    again = runner.run("t1", since=T0 + timedelta(minutes=1000), reset=True)
-    learnt = _calibration(storage, "t1")
-    assert learnt is not None and learnt.groups["cpu_usage"].points == again.points_scored
