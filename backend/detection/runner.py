@@ -133,7 +133,7 @@ class IncrementalDetector:
         since_ns = None if since is None else to_epoch_ns(since)
         summaries: list[AnomalyResult] = []
         calibration = self._load_calibration(tenant_id, fresh=reset)
-        batch: list[tuple[MetricSeries, ScoredSeries]] = []
+        batch: list[_Pending] = []
         for done, key in enumerate(keys, 1):
             try:
                 outcome = self._run_series(key, since_ns, reset)
@@ -146,8 +146,8 @@ class IncrementalDetector:
             report.states_relearnt += outcome.relearnt
             if outcome.series is None:
                 report.series_skipped += 1
-            elif outcome.scored is not None:
-                batch.append((outcome.series, outcome.scored))
+            elif outcome.pending is not None:
+                batch.append(outcome.pending)
             else:
                 self._count(report, summaries, outcome.results, outcome.summary, outcome.points)
             if len(batch) >= self.batch_series:
@@ -180,22 +180,27 @@ class IncrementalDetector:
 
     def _finish(
         self,
-        batch: list[tuple[MetricSeries, ScoredSeries]],
+        batch: list[_Pending],
         calibration: FleetCalibration | None,
         report: DetectionRunReport,
         summaries: list[AnomalyResult],
     ) -> None:
-        """Map a batch's scores with the fleet calibration, then windows, kinds and storage."""
+        """Map a batch's scores with the fleet calibration, then windows, kinds and storage;
+        a detector's state is saved only once its results are (a failure rescores them)."""
         engine = self.engine
         if not batch or not isinstance(engine, DefaultAnomalyEngine):
             return
-        scores = [scored for _, scored in batch]
+        scores = [p.scored for p in batch]
         if calibration is not None:
-            scores = calibrate_batch(calibration, [(fleet_group(s), sc) for s, sc in batch])
-        for (series, _), scored in zip(batch, scores, strict=True):
+            scores = calibrate_batch(
+                calibration, [(fleet_group(p.series), p.scored) for p in batch]
+            )
+        for pending, scored in zip(batch, scores, strict=True):
+            series = pending.series
             try:
                 results = self._results(engine, series, scored)
                 self.storage.store_anomaly_results(series.tenant_id, results)
+                self.storage.save_detector_state(series.key, self._state_name, pending.state)
             except AboutCloudError as exc:
                 report.stats.errors.append(f"{series.key}: {type(exc).__name__}: {exc}")
                 continue
@@ -232,10 +237,8 @@ class IncrementalDetector:
             if first_new > 0:
                 detector.score(ts[:first_new], series.values_array[:first_new])
         scored = detector.score(ts[first_new:], series.values_array[first_new:])
-        self.storage.save_detector_state(
-            key, self._state_name, _CURSOR.pack(int(ts[-1])) + dump_state(detector)
-        )
-        return _Outcome(series, scored, relearnt=relearnt)
+        state = _CURSOR.pack(int(ts[-1])) + dump_state(detector)
+        return _Outcome(series, _Pending(series, scored, state), relearnt=relearnt)
 
     # --- fleet calibration ---------------------------------------------------------------
     def _load_calibration(self, tenant_id: str, fresh: bool) -> FleetCalibration | None:
@@ -318,11 +321,21 @@ class _Outcome:
     or the default engine's scores waiting for the fleet calibration."""
 
     series: MetricSeries | None = None
-    scored: ScoredSeries | None = None
+    pending: _Pending | None = None
     results: list[AnomalyResult] = field(default_factory=list)
     summary: AnomalyResult | None = None
     points: int = 0
     relearnt: bool = False
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """The default engine's new scores of one series, and the detector state (cursor and
+    state bytes) to save once their results are stored."""
+
+    series: MetricSeries
+    scored: ScoredSeries
+    state: bytes
 
 
 def fleet_calibration_name(engine: AnomalyDetectionEngine) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from backend.detection.runner import (
     load_fleet_calibration,
 )
 from backend.detection.state import FORMAT_VERSION
+from backend.errors import StorageError
 from backend.storage import InMemoryStorage, StorageBackend, open_storage
 
 T0 = datetime(2024, 1, 1)
@@ -228,3 +230,26 @@ def test_runner_reads_past_an_unreadable_calibration(storage: StorageBackend) ->
     report = IncrementalDetector(storage).run("t1")
     assert report.series_processed == 4 and not report.stats.errors
     assert _calibration(storage, "t1") is not None
+
+
+class _ResultsRefused(InMemoryStorage):
+    """Storage whose result writes fail once (a lost connection, a full disk)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refuse = True
+
+    def store_anomaly_results(self, tenant_id: str, results: Any) -> None:
+        if self.refuse:
+            raise StorageError("results", "refused for the test")
+        super().store_anomaly_results(tenant_id, results)
+
+
+def test_runner_saves_a_detector_only_once_its_results_are_stored() -> None:
+    storage = _ResultsRefused()
+    key = SeriesKey("t1", "c1", "n1", "cpu_usage")
+    _store(storage, key, _normal(2000, 13))
+    failed = IncrementalDetector(storage).run("t1")
+    assert failed.stats.errors and failed.series_processed == 0
+    storage.refuse = False
+    assert IncrementalDetector(storage).run("t1").points_scored == 2000  # nothing was lost
