@@ -8,7 +8,7 @@ series of each metric, so the platform learns, per tenant and metric name, how o
 detector's scores exceed each level, and maps every score of a calibrated statistic to the
 level the whole tenant's scores exceed equally often: where a metric's scores run high they
 are lowered, where they run low they are raised. Like an empirical p-value of the score, it
-is learnt from scores already seen (earlier runs, earlier days of a backfill), never from
+is learnt from scores already seen (earlier runs, earlier hours of a backfill), never from
 the points being mapped. A metric seen little stays near its own scores (a prior of
 ``prior_points`` points at the tenant's rate), so a tenant of one series is left as it is.
 
@@ -44,7 +44,7 @@ __all__ = [
 LEVELS = np.round(np.arange(0.15, 1.0 + 1e-9, 0.01), 2)
 _FORMAT = 1
 _MAX_POINTS = 1e8  # beyond this a tally halves: old runs fade, the map follows the fleet
-_NS_PER_DAY = 86_400 * 10**9
+_CHUNK_NS = 6 * 3600 * 10**9  # a backfill learns every 6 hours, as a live fleet would
 
 
 @dataclass
@@ -174,14 +174,14 @@ def fleet_group(series: MetricSeries) -> str:
 def calibrate_batch(
     calibration: FleetCalibration,
     batch: Sequence[tuple[str, ScoredSeries]],
-    chunk_ns: int = _NS_PER_DAY,
+    chunk_ns: int = _CHUNK_NS,
 ) -> list[ScoredSeries]:
     """Map a batch of series' scores (e.g. a backfill of a whole fleet) in time order.
 
-    Time is cut into ``chunk_ns`` chunks (UTC days); each chunk of every series is mapped
-    with what the calibration learnt before that chunk, then learnt from. So a score is never
-    mapped with a tally that holds it, and a backfill is calibrated as a live fleet would
-    have been day by day.
+    Time is cut into ``chunk_ns`` chunks (6 hours, aligned to UTC midnight); each chunk of
+    every series is mapped with what the calibration learnt before that chunk, then learnt
+    from. So a score is never mapped with a tally that holds it, and a backfill is
+    calibrated much as a live fleet, run every few minutes, would have been.
     """
     if not batch:
         return []
@@ -190,7 +190,7 @@ def calibrate_batch(
     if not starts:
         return [s for _, s in batch]
     mapped = [np.array(s.scores, dtype=np.float64, copy=True) for _, s in batch]
-    edge = min(starts) // chunk_ns * chunk_ns  # whole days (UTC): a resumed run cuts alike
+    edge = min(starts) // chunk_ns * chunk_ns  # aligned: a resumed run cuts alike
     last = max(ends)
     while edge <= last:
         stop = edge + chunk_ns

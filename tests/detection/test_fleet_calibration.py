@@ -99,7 +99,7 @@ def test_the_map_keeps_the_order_of_scores() -> None:
         assert mapped.min() >= 0.0 and mapped.max() <= 1.0
 
 
-def test_a_batch_is_mapped_with_what_came_before_each_day_only() -> None:
+def test_a_batch_is_mapped_with_what_came_before_each_chunk_only() -> None:
     rng = np.random.default_rng(5)
     n = 288 * 6  # six days of 5-minute points
     disk, latency = _raw(rng, n, 5.0), _raw(rng, n, 9.0)
@@ -114,8 +114,9 @@ def test_a_batch_is_mapped_with_what_came_before_each_day_only() -> None:
     early = slice(0, 288 * 4)
     np.testing.assert_array_equal(first[0].scores[early], second[0].scores[early])
     np.testing.assert_array_equal(first[1].scores[early], second[1].scores[early])
-    # the first day has no history: it keeps its own scores
-    np.testing.assert_array_equal(first[0].scores[:288], disk[:288])
+    # the first six hours have no history: they keep their own scores
+    np.testing.assert_array_equal(first[0].scores[:72], disk[:72])
+    assert (first[0].scores[72:144] != disk[72:144]).any()  # the next six hours are mapped
     # and the later days of the heavy metric come out lower than they went in
     assert (first[0].scores[288:] <= disk[288:] + 1e-12).mean() > 0.95
 
