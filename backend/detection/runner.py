@@ -88,7 +88,7 @@ class IncrementalDetector:
         on every metric (:mod:`backend.detection.fleet_calibration`).
     batch_series:
         Series scored before their scores are mapped and stored: within a batch, time is
-        calibrated day by day; a later batch of a backfill is mapped with what the earlier
+        calibrated 6 hours at a time; a later batch of a backfill is mapped with what the earlier
         batches' whole span taught (other series, never its own points).
     """
 

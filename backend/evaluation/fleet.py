@@ -14,7 +14,7 @@ can be learnt; one-day series (1,440 one-minute points) remain a harder secondar
 
 An engine with fleet calibration (the default engine, :mod:`backend.detection.fleet_calibration`)
 is run as the platform runs it over a tenant: every series scored, then the scores mapped
-day by day with what the fleet's earlier days taught, then windows and kinds.
+6 hours at a time with what the fleet's earlier hours taught, then windows and kinds.
 """
 
 from __future__ import annotations
