@@ -190,18 +190,14 @@ def calibrate_batch(
     if not starts:
         return [s for _, s in batch]
     mapped = [np.array(s.scores, dtype=np.float64, copy=True) for _, s in batch]
-    edge = min(starts) // chunk_ns * chunk_ns  # aligned: a resumed run cuts alike
-    last = max(ends)
-    while edge <= last:
-        stop = edge + chunk_ns
-        spans = [
-            (
-                int(np.searchsorted(s.timestamps_ns, edge)),
-                int(np.searchsorted(s.timestamps_ns, stop)),
-            )
-            for _, s in batch
-        ]
+    first = min(starts) // chunk_ns * chunk_ns  # aligned: a resumed run cuts alike
+    edges = np.arange(first, max(ends) + chunk_ns + 1, chunk_ns, dtype=np.int64)
+    cuts = [np.searchsorted(s.timestamps_ns, edges) for _, s in batch]  # per series, once
+    for chunk in range(edges.size - 1):
+        spans = [(int(c[chunk]), int(c[chunk + 1])) for c in cuts]
         busy = [group for (group, _), (a, b) in zip(batch, spans, strict=True) if b > a]
+        if not busy:
+            continue
         maps = calibration.score_maps(busy)
         for (group, scored), (a, b), out in zip(batch, spans, mapped, strict=True):
             score_map = maps.get(group)
@@ -210,5 +206,4 @@ def calibrate_batch(
         for (group, scored), (a, b) in zip(batch, spans, strict=True):
             if b > a:
                 calibration.observe(group, scored.raw_scores[a:b], scored.statistic[a:b])
-        edge = stop
     return [dataclasses.replace(s, scores=m) for (_, s), m in zip(batch, mapped, strict=True)]
