@@ -169,7 +169,8 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
         first: int,
         peak: int,
     ) -> AnomalyResult:
-        """A short dip (spike) whose jump back alarmed, told as the excursion it ended."""
+        """A short dip (spike) whose jump back alarmed, told as the excursion it ended; its
+        window starts where the excursion did, so a chart marks the dip, not its end."""
         dip = bool(scored.z[peak] > 0)
         away = scored.modelled[first:peak]
         extreme = float(away.min() if dip else away.max())
@@ -187,7 +188,7 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
             unit,
         )
         kind = AnomalyKind.DIP if dip else AnomalyKind.SPIKE
-        return self._result(series, scored, start, end, kind, text)
+        return self._result(series, scored, min(first, start), end, kind, text)  # the whole dip
 
     def _stuck(
         self, series: MetricSeries, scored: ScoredSeries, start: int, end: int, peak: int

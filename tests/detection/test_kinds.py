@@ -8,7 +8,8 @@ import datetime as dt
 
 import numpy as np
 
-from backend.analytics.types import AnomalyKind
+from backend.analytics._timeconv import to_epoch_ns
+from backend.analytics.types import AnomalyKind, MetricSeries
 from backend.detection.default_engine import DefaultAnomalyEngine
 from backend.detection.streaming.detector import STATISTIC_NAMES, ScoredSeries, StreamingDetector
 from backend.detection.streaming.kinds import SLOW_KINDS, guess_kind, returning_excursion
@@ -101,3 +102,15 @@ def test_a_memory_dip_that_alarms_as_it_ends_is_named_a_dip() -> None:
     dipped, _ = AnomalyInjector.inject_spike(series, 2200, magnitude=-3.0, duration=3)
     found = [r for r in DefaultAnomalyEngine().detect(dipped) if r.anomaly_kind == "dip"]
     assert any("dipped to" in (r.explanation or "") and "came back" in r.explanation for r in found)
+
+
+def test_the_window_of_a_jump_back_holds_the_whole_dip() -> None:
+    values = np.full(60, 50.0)
+    values[40:43] = 35.0
+    scored = _jump_at(values, 43)  # only the jump back scores
+    series = MetricSeries.from_arrays(("t", "c", "n", "memory_used"), scored.timestamps_ns, values)
+    engine = DefaultAnomalyEngine({"use_classifier": False})
+    (result,) = engine.results_from_scores(series, scored)
+    assert result.anomaly_kind == "dip"
+    assert to_epoch_ns(result.window_start) == scored.timestamps_ns[40]
+    assert to_epoch_ns(result.window_end) == scored.timestamps_ns[43]
