@@ -175,9 +175,7 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
         away = scored.modelled[first:peak]
         extreme = float(away.min() if dip else away.max())
         ts = scored.timestamps_ns
-        unit = series.metadata.get("unit")
-        if scored.modelled[peak] != scored.values[peak]:
-            unit = f"{unit}/s" if unit else "per second"
+        unit = _shown_unit(series, scored, peak)
         text = describe_excursion(
             series.metric_name,
             series.node_id,
@@ -278,6 +276,15 @@ def _metadata(
     }
 
 
+def _shown_unit(series: MetricSeries, scored: ScoredSeries, peak: int) -> str | None:
+    """The unit of the detector's numbers: the series' own, per second for a counter
+    (modelled as its rate)."""
+    unit = series.metadata.get("unit")
+    if scored.modelled[peak] != scored.values[peak]:
+        return f"{unit}/s" if unit else "per second"
+    return unit
+
+
 def _detector_text(
     series: MetricSeries,
     scored: ScoredSeries,
@@ -289,10 +296,7 @@ def _detector_text(
     """The alarm in the detector's own numbers (a counter's are per-second rates); the slow
     statistics in what they average: daily means, or the last hours' departures."""
     stat = int(scored.statistic[peak])
-    unit = series.metadata.get("unit")
-    gauge = scored.modelled[peak] == scored.values[peak]
-    if not gauge:
-        unit = f"{unit}/s" if unit else "per second"
+    unit = _shown_unit(series, scored, peak)
     ts = scored.timestamps_ns
     day_ns = int(params.level_days * NS_PER_DAY)
     if stat == _DAY_LEVEL:

@@ -252,7 +252,7 @@ class IncrementalDetector:
 
     @property
     def _state_name(self) -> str:
-        return f"{self.engine.engine_name()}@{self.engine.engine_version()}"
+        return _state_name(self.engine)
 
     def _results(
         self, engine: DefaultAnomalyEngine, series: MetricSeries, scored: ScoredSeries
@@ -338,9 +338,14 @@ class _Pending:
     state: bytes
 
 
+def _state_name(engine: AnomalyDetectionEngine) -> str:
+    """The name an engine's per-series state is saved under (its name and version)."""
+    return f"{engine.engine_name()}@{engine.engine_version()}"
+
+
 def fleet_calibration_name(engine: AnomalyDetectionEngine) -> str:
     """The engine name a tenant's fleet calibration is saved under."""
-    return f"{engine.engine_name()}@{engine.engine_version()}:fleet-calibration"
+    return f"{_state_name(engine)}:fleet-calibration"
 
 
 def load_fleet_calibration(

@@ -660,19 +660,17 @@ def _far_width(st: np.ndarray) -> float:
 
 
 @njit
-def _far_log10p(st: np.ndarray, pr: np.ndarray, linear: float) -> float:
+def _far_log10p(st: np.ndarray, pr: np.ndarray, linear: float, width: float) -> float:
     """log10 p of the guard against values far beyond anything the series has shown.
 
     A value ``far_ranges`` widths of the series' whole range beyond its record scores 0.5,
     one ``far_ranges``² widths beyond scores 1. On the compressed scale an idle CPU that
     bursts to 1.5 % now and then holds those bursts as usual, and a jump to 100 % was only
     a somewhat larger ratio (it scored 0.41); in the series' own units it is 67 ranges
-    beyond anything seen.
+    beyond anything seen. Called only while the guard is on (``far_ranges`` > 1);
+    ``width`` is :func:`_far_width`.
     """
     far = pr[pa.P_FAR_RANGES]
-    if far <= 1.0:
-        return 0.0
-    width = _far_width(st)
     beyond = max(linear - st[ly.I_MAX_SEEN], st[ly.I_MIN_SEEN] - linear) / width
     if beyond < far:
         return 0.0
@@ -681,12 +679,9 @@ def _far_log10p(st: np.ndarray, pr: np.ndarray, linear: float) -> float:
 
 
 @njit
-def _clamp_band(st: np.ndarray, pr: np.ndarray, out: np.ndarray, row: int) -> None:
+def _clamp_band(st: np.ndarray, pr: np.ndarray, out: np.ndarray, row: int, width: float) -> None:
     """The band never reaches past the guard's edges: a value beyond them alarms."""
-    far = pr[pa.P_FAR_RANGES]
-    if far <= 1.0:
-        return
-    reach = far * _far_width(st)
+    reach = pr[pa.P_FAR_RANGES] * width
     out[row, OUT_UPPER] = min(out[row, OUT_UPPER], st[ly.I_MAX_SEEN] + reach)
     out[row, OUT_LOWER] = max(out[row, OUT_LOWER], st[ly.I_MIN_SEEN] - reach)
 
@@ -875,7 +870,9 @@ def _score_and_learn(
         stats[ly.S_FLAT] = 0.0  # nor the share of repeats: let a few nights' spells be seen
         stuck = False
     best, best_j = _combine(st, pr, stats)
-    far = _far_log10p(st, pr, linear)
+    guard = pr[pa.P_FAR_RANGES] > 1.0  # far_ranges 0: the guard is off
+    width = _far_width(st) if guard else 0.0
+    far = _far_log10p(st, pr, linear, width) if guard else 0.0
     if far < best:
         best = far
         best_j = ly.S_NOVELTY
@@ -890,7 +887,8 @@ def _score_and_learn(
     down, up = _band(st, pr, sce, expected)
     out[row, OUT_SCORE] = raw if raw > recent else raw * (1.0 - pr[pa.P_SUPPRESS])
     _emit_band(st, out, row, expected, down, up)
-    _clamp_band(st, pr, out, row)
+    if guard:
+        _clamp_band(st, pr, out, row, width)
     st[ly.I_MAX_SEEN] = max(st[ly.I_MAX_SEEN], linear)
     st[ly.I_MIN_SEEN] = min(st[ly.I_MIN_SEEN], linear)
     out[row, OUT_RAW] = raw
