@@ -14,19 +14,26 @@ the points being mapped. A metric seen little stays near its own scores (a prior
 
 Only the calibrated statistics are mapped: the slow ones (drifts, pattern changes) and a
 stuck value have fixed, conservative tails and alarm just above 0.5 by design.
+
+Before the map, each point's residual is also judged against the tenant's pooled residual
+tail of its metric (:mod:`backend.detection.fleet_tail`): where that makes the point rarer
+than its own series' loosely fitted tail did, the point takes the pooled score (as a
+residual statistic, up or down). The map then learns from, and maps, those scores.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from backend.analytics.types import MetricSeries
-from backend.detection.streaming.detector import ScoredSeries
+from backend.detection.fleet_tail import Z_LEVELS, ResidualTally, pooled_scores
+from backend.detection.streaming.detector import STATISTIC_NAMES, ScoredSeries
 from backend.detection.streaming.layout import N_STATS
 from backend.detection.streaming.params import DetectorParams
 from backend.errors import ValidationError
@@ -42,7 +49,9 @@ __all__ = [
 
 #: Score levels whose exceedances are counted (below the lowest, scores shift with it)
 LEVELS = np.round(np.arange(0.15, 1.0 + 1e-9, 0.01), 2)
-_FORMAT = 1
+_FORMAT = 2  # 2: with the pooled residual tails (a format-1 calibration has none yet)
+_POINT_UP = STATISTIC_NAMES.index("point_up")
+_POINT_DOWN = STATISTIC_NAMES.index("point_down")
 _MAX_POINTS = 1e8  # beyond this a tally halves: old runs fade, the map follows the fleet
 _CHUNK_NS = 6 * 3600 * 10**9  # a backfill learns every 6 hours, as a live fleet would
 
@@ -88,16 +97,67 @@ class ScoreMap:
 
 @dataclass
 class FleetCalibration:
-    """Per metric group (a tenant's metric name) exceedance tallies, and the map they give."""
+    """Per metric group (a tenant's metric name) exceedance tallies, and the map they give;
+    and per group the pooled residual tail (heard once ``residual_min_series`` series of
+    the group have been seen together and ``residual_min_points`` points counted)."""
 
     prior_points: float = 100_000.0
     design_points: float = 10_000.0
     log_scale: float = DetectorParams().log_scale
     groups: dict[str, ScoreTally] = field(default_factory=dict)
+    residuals: dict[str, ResidualTally] = field(default_factory=dict)
+    residual_share: float = 1e-3
+    residual_min_points: float = 20_000.0
+    residual_min_series: int = 10
 
     def observe(self, group: str, raw: np.ndarray, statistic: np.ndarray) -> None:
         """Learn from scores of ``group`` (after they were mapped: the map never sees them)."""
         self.groups.setdefault(group, ScoreTally()).add(np.asarray(raw), np.asarray(statistic))
+
+    def observe_residuals(
+        self, group: str, z: np.ndarray, statistic: np.ndarray, series: int = 1
+    ) -> None:
+        """Learn the residuals of ``series`` series of ``group`` seen together (warm-up
+        points, which have no statistic, are left out)."""
+        scored = np.asarray(statistic) >= 0
+        self.residuals.setdefault(group, ResidualTally()).add(np.asarray(z)[scored], series)
+
+    def pool(
+        self, group: str, raw: np.ndarray, scores: np.ndarray, statistic: np.ndarray, z: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(raw scores, scores, statistics) with each point's residual also judged against
+        the group's pooled tail: where that is the rarer, the point takes its score."""
+        raw = np.asarray(raw, dtype=np.float64)
+        scores = np.asarray(scores, dtype=np.float64)
+        statistic = np.asarray(statistic)
+        tally = self.residuals.get(group)
+        if tally is None or not self._pooled_heard(tally):
+            return raw, scores, statistic
+        z = np.asarray(z, dtype=np.float64)
+        pooled = pooled_scores(tally, z, self.residual_share, self.log_scale)
+        wins = (pooled > raw) & (statistic >= 0)
+        if not wins.any():
+            return raw, scores, statistic
+        side = np.where(z > 0.0, _POINT_UP, _POINT_DOWN).astype(statistic.dtype)
+        return (
+            np.where(wins, pooled, raw),
+            np.where(wins, pooled, scores),
+            np.where(wins, side, statistic),
+        )
+
+    def _pooled_heard(self, tally: ResidualTally) -> bool:
+        return tally.series >= self.residual_min_series and tally.points >= self.residual_min_points
+
+    def calibrate(self, group: str, scored: ScoredSeries) -> ScoredSeries:
+        """One series' scores as the platform reports them (pooled residual tail, then the
+        map), with the tallies as they stand; nothing is learnt."""
+        raw, scores, statistic = self.pool(
+            group, scored.raw_scores, scored.scores, scored.statistic, scored.z
+        )
+        score_map = self.score_maps([group])[group]
+        if score_map is not None:
+            scores = score_map.apply(scores, statistic)
+        return dataclasses.replace(scored, raw_scores=raw, scores=scores, statistic=statistic)
 
     def renormalise(self, group: str, scores: np.ndarray, statistic: np.ndarray) -> np.ndarray:
         """``scores`` mapped to the level the tenant's scores exceed as often as the group's
@@ -142,6 +202,11 @@ class FleetCalibration:
             "groups": {
                 g: {"points": t.points, "exceed": t.exceed.tolist()} for g, t in self.groups.items()
             },
+            "z_levels": Z_LEVELS.tolist(),
+            "residual_share": self.residual_share,
+            "residual_min_points": self.residual_min_points,
+            "residual_min_series": self.residual_min_series,
+            "residuals": {g: t.to_json() for g, t in self.residuals.items()},
         }
         return json.dumps(body).encode()
 
@@ -150,18 +215,29 @@ class FleetCalibration:
         """The calibration saved by :meth:`to_bytes`; a typed error if it cannot be read."""
         try:
             body = json.loads(data)
-            if body["format"] != _FORMAT or body["levels"] != LEVELS.tolist():
+            if body["format"] not in (1, _FORMAT) or body["levels"] != LEVELS.tolist():
                 raise ValueError(f"format {body['format']} with other levels")
             groups = {
                 g: ScoreTally(float(t["points"]), np.asarray(t["exceed"], dtype=np.float64))
                 for g, t in body["groups"].items()
             }
-            return cls(
+            calibration = cls(
                 float(body["prior_points"]),
                 float(body["design_points"]),
                 float(body["log_scale"]),
                 groups,
             )
+            if body["format"] == 1:  # saved before the pooled residual tails: learnt afresh
+                return calibration
+            if body["z_levels"] != Z_LEVELS.tolist():
+                raise ValueError("other residual levels")
+            calibration.residuals = {
+                g: ResidualTally.from_json(t) for g, t in body["residuals"].items()
+            }
+            calibration.residual_share = float(body["residual_share"])
+            calibration.residual_min_points = float(body["residual_min_points"])
+            calibration.residual_min_series = int(body["residual_min_series"])
+            return calibration
         except (ValueError, KeyError, TypeError) as exc:
             raise ValidationError("fleet_calibration", "<bytes>", f"unreadable: {exc}") from exc
 
@@ -193,17 +269,33 @@ def calibrate_batch(
     first = min(starts) // chunk_ns * chunk_ns  # aligned: a resumed run cuts alike
     edges = np.arange(first, max(ends) + chunk_ns + 1, chunk_ns, dtype=np.int64)
     cuts = [np.searchsorted(s.timestamps_ns, edges) for _, s in batch]  # per series, once
+    raws = [np.array(s.raw_scores, dtype=np.float64, copy=True) for _, s in batch]
+    stats = [np.array(s.statistic, copy=True) for _, s in batch]
     for chunk in range(edges.size - 1):
         spans = [(int(c[chunk]), int(c[chunk + 1])) for c in cuts]
         busy = [group for (group, _), (a, b) in zip(batch, spans, strict=True) if b > a]
         if not busy:
             continue
+        breadth = Counter(busy)  # series of each group seen together in this chunk
         maps = calibration.score_maps(busy)
-        for (group, scored), (a, b), out in zip(batch, spans, mapped, strict=True):
+        for (group, scored), (a, b), out, raw, stat in zip(
+            batch, spans, mapped, raws, stats, strict=True
+        ):
+            if b <= a:
+                continue
+            raw[a:b], out[a:b], stat[a:b] = calibration.pool(
+                group, raw[a:b], out[a:b], stat[a:b], scored.z[a:b]
+            )
             score_map = maps.get(group)
-            if b > a and score_map is not None:
-                out[a:b] = score_map.apply(scored.scores[a:b], scored.statistic[a:b])
-        for (group, scored), (a, b) in zip(batch, spans, strict=True):
+            if score_map is not None:
+                out[a:b] = score_map.apply(out[a:b], stat[a:b])
+        for (group, scored), (a, b), raw, stat in zip(batch, spans, raws, stats, strict=True):
             if b > a:
-                calibration.observe(group, scored.raw_scores[a:b], scored.statistic[a:b])
-    return [dataclasses.replace(s, scores=m) for (_, s), m in zip(batch, mapped, strict=True)]
+                calibration.observe(group, raw[a:b], stat[a:b])
+                calibration.observe_residuals(
+                    group, scored.z[a:b], scored.statistic[a:b], breadth[group]
+                )
+    return [
+        dataclasses.replace(s, scores=m, raw_scores=r, statistic=st)
+        for (_, s), m, r, st in zip(batch, mapped, raws, stats, strict=True)
+    ]

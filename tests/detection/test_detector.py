@@ -40,6 +40,9 @@ def test_detector_warmup_scores_zero() -> None:
     scored = StreamingDetector().score(minutes(300), values)
     warmup = DetectorParams().warmup_points + DetectorParams().probe_points
     assert scored.scores[:warmup].max() == 0.0
+    # and no statistic is named for a warm-up point (the fleet's residual tail skips them)
+    assert (scored.statistic[:warmup] == -1).all()
+    assert (scored.statistic[warmup:] >= 0).all()
 
 
 def test_detector_nan_value_rejected() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -23,7 +25,12 @@ def _raw(rng: np.random.Generator, n: int, decades_per_unit: float) -> np.ndarra
     return np.clip(-np.log10(rng.random(n)) / decades_per_unit, 0.0, 1.0)
 
 
-def _scored(raw: np.ndarray, statistic: np.ndarray | None = None, step_ns: int = 300 * 10**9):
+def _scored(
+    raw: np.ndarray,
+    statistic: np.ndarray | None = None,
+    step_ns: int = 300 * 10**9,
+    z: np.ndarray | None = None,
+):
     n = raw.size
     stat = np.full(n, POINT_UP, dtype=np.float64) if statistic is None else statistic
     zeros = np.zeros(n)
@@ -35,7 +42,7 @@ def _scored(raw: np.ndarray, statistic: np.ndarray | None = None, step_ns: int =
         zeros,
         zeros,
         zeros,
-        zeros,
+        zeros if z is None else z,
         zeros,
         stat,
     )
@@ -137,3 +144,82 @@ def test_calibration_round_trips_through_bytes() -> None:
 def test_unreadable_calibration_is_a_typed_error(data: bytes) -> None:
     with pytest.raises(ValidationError, match="fleet_calibration"):
         FleetCalibration.from_bytes(data)
+
+
+def _light_fleet(rng: np.random.Generator, n_series: int, n: int = 288 * 4):
+    """Series of Gaussian residuals whose own (loose) tails score a residual z at |z| / 32:
+    a spike of 8 scales scores only 0.25 on its own."""
+    batch = []
+    for _ in range(n_series):
+        z = rng.standard_normal(n)
+        batch.append(("cpu_usage", _scored(np.clip(np.abs(z) / 32.0, 0.0, 1.0), z=z)))
+    return batch
+
+
+def test_in_a_fleet_a_residual_rare_across_the_metric_alarms() -> None:
+    rng = np.random.default_rng(7)
+    batch = _light_fleet(rng, 20)
+    spiked = batch[0][1]
+    spiked.z[-10] = 8.0  # a spike of 8 scales on the last day
+    spiked.raw_scores[-10] = spiked.scores[-10] = 0.25
+    out = calibrate_batch(FleetCalibration(), batch)
+    assert out[0].scores[-10] > 0.5
+    assert out[0].statistic[-10] == POINT_UP
+    assert out[0].raw_scores[-10] > 0.5
+    # ordinary residuals stay quiet: the pooled tail is the metric's own
+    quiet = np.concatenate([o.scores[288:] for o in out[1:]])
+    assert (quiet >= 0.5).mean() < 1e-3
+
+
+def test_a_single_series_keeps_its_own_tail() -> None:
+    rng = np.random.default_rng(8)
+    (only,) = _light_fleet(rng, 1, n=288 * 80)  # many points, but no fleet
+    only[1].z[-10] = 8.0
+    only[1].raw_scores[-10] = only[1].scores[-10] = 0.25
+    calibration = FleetCalibration()
+    out = calibrate_batch(calibration, [only])
+    assert calibration.residuals["cpu_usage"].points > calibration.residual_min_points
+    assert out[0].scores[-10] == pytest.approx(0.25)
+    assert out[0].statistic[-10] == POINT_UP
+
+
+def test_the_pooled_tail_never_lowers_a_score_or_renames_a_louder_statistic() -> None:
+    rng = np.random.default_rng(9)
+    calibration = FleetCalibration()
+    calibrate_batch(calibration, _light_fleet(rng, 20))
+    raw = np.array([0.9, 0.05, 0.3])
+    statistic = np.array([SLOW_SHIFT, POINT_UP, -1])
+    pooled_raw, pooled_scores, pooled_stat = calibration.pool(
+        "cpu_usage", raw, raw, statistic, np.array([0.5, 0.2, 9.0])
+    )
+    np.testing.assert_array_equal(pooled_raw, raw)  # small residuals, or a warm-up point
+    np.testing.assert_array_equal(pooled_scores, raw)
+    np.testing.assert_array_equal(pooled_stat, statistic)
+
+
+def test_a_calibration_saved_before_the_pooled_tails_still_loads() -> None:
+    calibration = _two_metrics(np.random.default_rng(10))
+    body = json.loads(calibration.to_bytes())
+    old = {k: body[k] for k in ("prior_points", "design_points", "log_scale", "levels", "groups")}
+    old["format"] = 1
+    restored = FleetCalibration.from_bytes(json.dumps(old).encode())
+    assert restored.residuals == {}
+    scores = np.linspace(0.0, 1.0, 11)
+    stat = np.full(scores.size, POINT_UP)
+    np.testing.assert_allclose(
+        restored.renormalise("disk_io", scores, stat),
+        calibration.renormalise("disk_io", scores, stat),
+    )
+
+
+def test_the_pooled_tails_round_trip_through_bytes() -> None:
+    rng = np.random.default_rng(11)
+    calibration = FleetCalibration()
+    calibrate_batch(calibration, _light_fleet(rng, 20))
+    restored = FleetCalibration.from_bytes(calibration.to_bytes())
+    probe = _scored(np.full(3, 0.25), z=np.array([8.0, -8.0, 1.0]))
+    np.testing.assert_allclose(
+        restored.calibrate("cpu_usage", probe).scores,
+        calibration.calibrate("cpu_usage", probe).scores,
+    )
+    assert calibration.calibrate("cpu_usage", probe).scores[0] > 0.5

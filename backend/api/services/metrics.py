@@ -16,6 +16,7 @@ from backend.api.services.scope import require_known
 from backend.api.settings import ApiSettings
 from backend.detection.fleet_calibration import FleetCalibration, fleet_group
 from backend.detection.runner import load_fleet_calibration
+from backend.detection.streaming.detector import ScoredSeries
 from backend.errors import PayloadTooLargeError, ValidationError
 from backend.storage.interface import StorageBackend
 
@@ -144,9 +145,9 @@ def _scored(
     if score_series is None or series.length == 0:
         return SeriesScores(series, None, None, None, None, None, name)
     scored = score_series(series)
+    if calibration is not None and isinstance(scored, ScoredSeries):
+        scored = calibration.calibrate(fleet_group(series), scored)
     scores = _column(scored, "scores")
-    if calibration is not None and scores is not None:
-        scores = calibration.renormalise(fleet_group(series), scores, scored.statistic)
     return SeriesScores(
         series,
         scores,

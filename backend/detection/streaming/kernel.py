@@ -877,8 +877,9 @@ def _score_and_learn(
         best = far
         best_j = ly.S_NOVELTY
     raw = min(max(-(best + _LOG10_N_STATS) / pr[pa.P_LOG_SCALE], 0.0), 1.0)
-    if n < pr[pa.P_WARMUP]:
+    if n < pr[pa.P_WARMUP]:  # warm-up: no score, and no statistic decided it
         raw = 0.0
+        best_j = -1
     elif raw >= pr[pa.P_ANOMALY_CUT]:
         st[ly.I_ALARM_T] = t
     recent = st[ly.I_RECENT]
