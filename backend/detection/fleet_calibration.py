@@ -25,14 +25,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from backend.analytics.types import MetricSeries
-from backend.detection.fleet_tail import Z_LEVELS, ResidualTally, pooled_scores
+from backend.detection.fleet_tail import Z_LEVELS, ResidualTail, ResidualTally
 from backend.detection.streaming.detector import STATISTIC_NAMES, ScoredSeries
 from backend.detection.streaming.layout import N_STATS
 from backend.detection.streaming.params import DetectorParams
@@ -122,19 +122,35 @@ class FleetCalibration:
         scored = np.asarray(statistic) >= 0
         self.residuals.setdefault(group, ResidualTally()).add(np.asarray(z)[scored], series)
 
+    def residual_tails(self, groups: Iterable[str]) -> dict[str, ResidualTail | None]:
+        """The pooled residual tail of each group as the tallies stand (None: not heard,
+        as the group has not been seen in a fleet, or not for long enough)."""
+        tails: dict[str, ResidualTail | None] = {}
+        for group in set(groups):
+            tally = self.residuals.get(group)
+            heard = tally is not None and self._pooled_heard(tally)
+            tails[group] = ResidualTail.of(tally, self.residual_share) if heard and tally else None
+        return tails
+
     def pool(
-        self, group: str, raw: np.ndarray, scores: np.ndarray, statistic: np.ndarray, z: np.ndarray
+        self,
+        group: str,
+        raw: np.ndarray,
+        scores: np.ndarray,
+        statistic: np.ndarray,
+        z: np.ndarray,
+        tail: ResidualTail | None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(raw scores, scores, statistics) with each point's residual also judged against
-        the group's pooled tail: where that is the rarer, the point takes its score."""
+        the group's pooled ``tail`` (see :meth:`residual_tails`): where that is the rarer,
+        the point takes its score."""
         raw = np.asarray(raw, dtype=np.float64)
         scores = np.asarray(scores, dtype=np.float64)
         statistic = np.asarray(statistic)
-        tally = self.residuals.get(group)
-        if tally is None or not self._pooled_heard(tally):
+        if tail is None:
             return raw, scores, statistic
         z = np.asarray(z, dtype=np.float64)
-        pooled = pooled_scores(tally, z, self.residual_share, self.log_scale)
+        pooled = tail.scores(z, self.log_scale)
         wins = (pooled > raw) & (statistic >= 0)
         if not wins.any():
             return raw, scores, statistic
@@ -151,8 +167,9 @@ class FleetCalibration:
     def calibrate(self, group: str, scored: ScoredSeries) -> ScoredSeries:
         """One series' scores as the platform reports them (pooled residual tail, then the
         map), with the tallies as they stand; nothing is learnt."""
+        tail = self.residual_tails([group])[group]
         raw, scores, statistic = self.pool(
-            group, scored.raw_scores, scored.scores, scored.statistic, scored.z
+            group, scored.raw_scores, scored.scores, scored.statistic, scored.z, tail
         )
         score_map = self.score_maps([group])[group]
         if score_map is not None:
@@ -276,26 +293,55 @@ def calibrate_batch(
         busy = [group for (group, _), (a, b) in zip(batch, spans, strict=True) if b > a]
         if not busy:
             continue
-        breadth = Counter(busy)  # series of each group seen together in this chunk
         maps = calibration.score_maps(busy)
-        for (group, scored), (a, b), out, raw, stat in zip(
-            batch, spans, mapped, raws, stats, strict=True
-        ):
-            if b <= a:
-                continue
-            raw[a:b], out[a:b], stat[a:b] = calibration.pool(
-                group, raw[a:b], out[a:b], stat[a:b], scored.z[a:b]
-            )
-            score_map = maps.get(group)
-            if score_map is not None:
-                out[a:b] = score_map.apply(out[a:b], stat[a:b])
-        for (group, scored), (a, b), raw, stat in zip(batch, spans, raws, stats, strict=True):
+        tails = calibration.residual_tails(busy)
+        learnt: dict[str, _Learnt] = {}
+        members: dict[str, list[int]] = defaultdict(list)
+        for i, ((group, _), (a, b)) in enumerate(zip(batch, spans, strict=True)):
             if b > a:
-                calibration.observe(group, raw[a:b], stat[a:b])
-                calibration.observe_residuals(
-                    group, scored.z[a:b], scored.statistic[a:b], breadth[group]
-                )
+                members[group].append(i)
+        for group, rows in members.items():  # a group's chunk at once: few, long arrays
+            parts = [(i, slice(*spans[i])) for i in rows]
+            learnt[group] = _calibrate_chunk(
+                calibration, group, parts, batch, (raws, mapped, stats), maps[group], tails[group]
+            )
+        for group, (raw, stat, z, own, n_series) in learnt.items():  # after the chunk's map
+            calibration.observe(group, raw, stat)
+            calibration.observe_residuals(group, z, own, series=n_series)
     return [
         dataclasses.replace(s, scores=m, raw_scores=r, statistic=st)
         for (_, s), m, r, st in zip(batch, mapped, raws, stats, strict=True)
     ]
+
+
+_Learnt = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]
+
+
+def _calibrate_chunk(
+    calibration: FleetCalibration,
+    group: str,
+    parts: list[tuple[int, slice]],
+    batch: Sequence[tuple[str, ScoredSeries]],
+    columns: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]],
+    score_map: ScoreMap | None,
+    tail: ResidualTail | None,
+) -> _Learnt:
+    """Pool and map one group's points of one chunk (``parts``: series row and its slice)
+    in place in ``columns`` (raw scores, scores, statistics); returns what to learn."""
+    raws, mapped, stats = columns
+    z = np.concatenate([batch[i][1].z[part] for i, part in parts])
+    own = np.concatenate([batch[i][1].statistic[part] for i, part in parts])
+    raw, out, stat = calibration.pool(
+        group,
+        np.concatenate([raws[i][part] for i, part in parts]),
+        np.concatenate([mapped[i][part] for i, part in parts]),
+        own,
+        z,
+        tail,
+    )
+    if score_map is not None:
+        out = score_map.apply(out, stat)
+    bounds = np.cumsum([0] + [part.stop - part.start for _, part in parts])
+    for (i, part), lo, hi in zip(parts, bounds[:-1], bounds[1:], strict=True):
+        raws[i][part], mapped[i][part], stats[i][part] = raw[lo:hi], out[lo:hi], stat[lo:hi]
+    return raw, stat, z, own, len(parts)

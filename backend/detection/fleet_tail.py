@@ -26,7 +26,7 @@ import numpy as np
 
 from backend.detection.streaming.layout import N_STATS
 
-__all__ = ["Z_LEVELS", "ResidualTally", "pooled_log10p"]
+__all__ = ["Z_LEVELS", "ResidualTail", "ResidualTally", "pooled_log10p", "pooled_scores"]
 
 #: Residual levels (in scales) whose exceedances are counted: 1 to 1,000, 6 % apart
 Z_LEVELS = np.geomspace(1.0, 1000.0, 121)
@@ -80,43 +80,81 @@ class ResidualTally:
         return cls(float(body["points"]), up, down, int(body["series"]))
 
 
-def _side_log10p(counts: np.ndarray, points: float, share: float, z: np.ndarray) -> np.ndarray:
-    """log10 P(residual ≥ z) on one side (z ≥ 0): the counts where they are many, an
-    exponential tail beyond, with the mean excess the counts above its start give."""
-    enough = max(share * points, _MIN_EXCEEDANCES)
-    reliable = np.flatnonzero(counts >= enough)
-    if reliable.size == 0:
-        return np.zeros(z.shape)
-    top = int(reliable[-1])
-    edge = float(Z_LEVELS[top])
-    # ∫ of the exceedance count above the edge (trapezoids), over the count at the edge
-    above = counts[top:]
-    area = float(np.sum(0.5 * (above[:-1] + above[1:]) * np.diff(Z_LEVELS[top:])))
-    excess = max(area / counts[top], 1e-3)
-    log_counts = np.log10(np.maximum(counts[: top + 1], 1e-300) / points)
-    inside = np.interp(z, Z_LEVELS[: top + 1], log_counts, left=0.0)
-    beyond = log_counts[top] - (z - edge) / excess / math.log(10.0)
-    return np.minimum(np.where(z > edge, beyond, inside), 0.0)
+@dataclass(frozen=True)
+class _Side:
+    """One side of a pooled tail: log10 exceedance rates up to ``edge``, exponential beyond."""
+
+    levels: np.ndarray
+    log_rates: np.ndarray
+    edge: float
+    excess: float
+
+    @classmethod
+    def of(cls, counts: np.ndarray, points: float, share: float) -> _Side | None:
+        """The counts where they are many; beyond the highest level that ``share`` of the
+        points (and at least a few) reach, an exponential tail with the mean excess the
+        counts above that level give (None: no level is reached that often)."""
+        enough = max(share * points, _MIN_EXCEEDANCES)
+        reliable = np.flatnonzero(counts >= enough)
+        if reliable.size == 0:
+            return None
+        top = int(reliable[-1])
+        # ∫ of the exceedance count above the edge (trapezoids), over the count at the edge
+        above = counts[top:]
+        area = float(np.sum(0.5 * (above[:-1] + above[1:]) * np.diff(Z_LEVELS[top:])))
+        log_rates = np.log10(counts[: top + 1] / points)
+        return cls(
+            Z_LEVELS[: top + 1], log_rates, float(Z_LEVELS[top]), max(area / counts[top], 1e-3)
+        )
+
+    def log10p(self, z: np.ndarray) -> np.ndarray:
+        """log10 P(residual ≥ z) for residuals ``z`` ≥ 0 on this side."""
+        inside = np.interp(z, self.levels, self.log_rates, left=0.0)
+        beyond = self.log_rates[-1] - (z - self.edge) / self.excess / math.log(10.0)
+        return np.minimum(np.where(z > self.edge, beyond, inside), 0.0)
+
+
+@dataclass(frozen=True)
+class ResidualTail:
+    """A group's pooled residual tail, read once from its tally and used for many points."""
+
+    up: _Side | None
+    down: _Side | None
+
+    @classmethod
+    def of(cls, tally: ResidualTally, share: float) -> ResidualTail:
+        if tally.points <= 0.0:
+            return cls(None, None)
+        return cls(
+            _Side.of(tally.up, tally.points, share), _Side.of(tally.down, tally.points, share)
+        )
+
+    def log10p(self, z: np.ndarray) -> np.ndarray:
+        """log10 of how often the tenant's residuals of this metric reach each ``z``, on its
+        own side (0 where the residual is 0 or that side holds too little)."""
+        z = np.asarray(z, dtype=np.float64)
+        out = np.zeros(z.shape)
+        for side, sign in ((self.up, 1.0), (self.down, -1.0)):
+            if side is None:
+                continue
+            on_side = sign * z > 0.0
+            if on_side.any():
+                out[on_side] = side.log10p(sign * z[on_side])
+        return out
+
+    def scores(self, z: np.ndarray, log_scale: float) -> np.ndarray:
+        """The score each residual gets from the pooled tail, on the detector's scale
+        (Bonferroni-corrected for its statistics and for being a second opinion)."""
+        return np.clip((-self.log10p(z) - _LOG10_TESTS) / log_scale, 0.0, 1.0)
 
 
 def pooled_log10p(tally: ResidualTally, z: np.ndarray, share: float) -> np.ndarray:
-    """log10 of how often the tenant's residuals of this metric reach each ``z``, on its
-    own side (0 where the residual is 0 or the tally holds nothing)."""
-    z = np.asarray(z, dtype=np.float64)
-    out = np.zeros(z.shape)
-    if tally.points <= 0.0:
-        return out
-    for counts, sign in ((tally.up, 1.0), (tally.down, -1.0)):
-        side = sign * z > 0.0
-        if side.any():
-            out[side] = _side_log10p(counts, tally.points, share, sign * z[side])
-    return out
+    """log10 of how often the tenant's residuals of this metric reach each ``z``."""
+    return ResidualTail.of(tally, share).log10p(z)
 
 
 def pooled_scores(
     tally: ResidualTally, z: np.ndarray, share: float, log_scale: float
 ) -> np.ndarray:
-    """The score each residual gets from the pooled tail, on the detector's scale
-    (Bonferroni-corrected for its statistics and for being a second opinion)."""
-    lp = pooled_log10p(tally, z, share)
-    return np.clip((-lp - _LOG10_TESTS) / log_scale, 0.0, 1.0)
+    """The score each residual gets from the pooled tail, on the detector's scale."""
+    return ResidualTail.of(tally, share).scores(z, log_scale)

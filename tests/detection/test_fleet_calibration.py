@@ -189,8 +189,10 @@ def test_the_pooled_tail_never_lowers_a_score_or_renames_a_louder_statistic() ->
     calibrate_batch(calibration, _light_fleet(rng, 20))
     raw = np.array([0.9, 0.05, 0.3])
     statistic = np.array([SLOW_SHIFT, POINT_UP, -1])
+    tail = calibration.residual_tails(["cpu_usage"])["cpu_usage"]
+    assert tail is not None
     pooled_raw, pooled_scores, pooled_stat = calibration.pool(
-        "cpu_usage", raw, raw, statistic, np.array([0.5, 0.2, 9.0])
+        "cpu_usage", raw, raw, statistic, np.array([0.5, 0.2, 9.0]), tail
     )
     np.testing.assert_array_equal(pooled_raw, raw)  # small residuals, or a warm-up point
     np.testing.assert_array_equal(pooled_scores, raw)
