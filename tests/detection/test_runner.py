@@ -209,6 +209,27 @@ def test_runner_builds_on_the_calibration_of_earlier_runs(storage: StorageBacken
     assert learnt is not None and learnt.groups["cpu_usage"].points == 3000
 
 
+def test_runner_keeps_the_pooled_residual_tail_of_a_fleet(storage: StorageBackend) -> None:
+    keys = [SeriesKey("t1", "c1", f"n{i}", "cpu_usage") for i in range(12)]
+    values = [_normal(1500, 100 + i) for i in range(12)]
+    for key, series in zip(keys, values, strict=True):
+        _store(storage, key, series[:1000])
+    IncrementalDetector(storage).run("t1")
+    learnt = _calibration(storage, "t1")
+    assert learnt is not None
+    tally = learnt.residuals["cpu_usage"]
+    warmup = (
+        DefaultAnomalyEngine().params.warmup_points + DefaultAnomalyEngine().params.probe_points
+    )
+    assert tally.series == 12  # seen together: a fleet
+    assert tally.points == 12 * (1000 - warmup)  # every scored point, no warm-up point
+    for key, series in zip(keys, values, strict=True):
+        _store(storage, key, series[1000:], offset=1000)
+    IncrementalDetector(storage).run("t1")
+    later = _calibration(storage, "t1")
+    assert later is not None and later.residuals["cpu_usage"].points == 12 * (1500 - warmup)
+
+
 def test_runner_without_fleet_calibration_reports_the_engines_own_scores(
     storage: StorageBackend,
 ) -> None:
