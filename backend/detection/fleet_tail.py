@@ -9,11 +9,11 @@ measured in each series' own scale, have much the same tail on every node: poole
 of thousands of points pin that tail down where one series' few hundred cannot.
 
 :class:`ResidualTally` counts, per metric group, how many residuals reached each level (up
-and down separately). Up to the level that ``tail_share`` of the points reach, the tally is
-the answer; beyond it the tail falls exponentially with the mean excess the counts above
-that level give. The pooled tail is heard only in a fleet (``min_series`` series of the
-metric seen together, ``min_points`` points counted): it can make a point rarer than the
-series' own tail says, never less rare (the platform takes the smaller p).
+and down separately). Up to the level that a share of the points reach (``share``, 0.1 %),
+the tally is the answer; beyond it the tail falls exponentially with the mean excess the
+counts above that level give (:class:`ResidualTail`). The fleet calibration
+(:mod:`backend.detection.fleet_calibration`) hears the pooled tail only in a fleet, and only
+where it makes a point rarer than the series' own tail says, never less rare.
 """
 
 from __future__ import annotations
