@@ -213,3 +213,24 @@ def test_scores_read_with_the_tenants_fleet_calibration(
     after = np.array(client.get("/metrics/scores", params=key, headers=auth()).json()["scores"])
     assert after.max() < before.max()
     assert np.argmax(after) == np.argmax(before)  # the map keeps the order of scores
+
+
+def test_scores_read_with_the_tenants_pooled_residual_tail(
+    client: Any, auth: Any, world: Any, storage: Any
+) -> None:
+    """A tenant whose CPU residuals are light across its fleet: the spike reads rarer."""
+    key = {"cluster_id": "eu-1", "node_id": "node-1", "metric_name": "cpu_usage"}
+    before = np.array(client.get("/metrics/scores", params=key, headers=auth()).json()["scores"])
+    calibration = FleetCalibration()
+    z = np.random.default_rng(0).standard_normal(200_000)  # Gaussian residuals of 12 series
+    calibration.observe_residuals("cpu_usage", z, np.zeros(z.size), series=12)
+    engine = DefaultAnomalyEngine()
+    storage.save_detector_state(
+        fleet_calibration_key("acme"), fleet_calibration_name(engine), calibration.to_bytes()
+    )
+    after = np.array(client.get("/metrics/scores", params=key, headers=auth()).json()["scores"])
+    before, after = np.nan_to_num(before), np.nan_to_num(after)
+    risen = after > before + 1e-9
+    assert risen.any()  # some residual is rarer across the fleet than its own tail said
+    assert (after >= before - 1e-12).all()  # and none is lowered
+    assert risen.mean() < 0.2  # the quiet points keep their scores
