@@ -128,8 +128,10 @@ class FleetCalibration:
         tails: dict[str, ResidualTail | None] = {}
         for group in set(groups):
             tally = self.residuals.get(group)
-            heard = tally is not None and self._pooled_heard(tally)
-            tails[group] = ResidualTail.of(tally, self.residual_share) if heard and tally else None
+            if tally is None or not self._pooled_heard(tally):
+                tails[group] = None
+            else:
+                tails[group] = ResidualTail.of(tally, self.residual_share)
         return tails
 
     def pool(
