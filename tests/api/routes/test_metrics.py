@@ -196,21 +196,30 @@ def test_scores_short_range_warmed_up_by_history(client: Any, auth: Any, world: 
     assert min(short["scores"][1:3]) > max(short["scores"][0], short["scores"][4])  # the spike
 
 
+_CHART = {"cluster_id": "eu-1", "node_id": "node-1", "metric_name": "cpu_usage"}
+
+
+def _chart_scores(client: Any, auth: Any) -> np.ndarray:
+    return np.array(client.get("/metrics/scores", params=_CHART, headers=auth()).json()["scores"])
+
+
+def _save_calibration(storage: Any, calibration: FleetCalibration) -> None:
+    """Store ``calibration`` as a detection run would have left it for tenant acme."""
+    name = fleet_calibration_name(DefaultAnomalyEngine())
+    storage.save_detector_state(fleet_calibration_key("acme"), name, calibration.to_bytes())
+
+
 def test_scores_read_with_the_tenants_fleet_calibration(
     client: Any, auth: Any, world: Any, storage: Any
 ) -> None:
     """After a detection run the chart's scores are mapped as the stored alarms were."""
-    key = {"cluster_id": "eu-1", "node_id": "node-1", "metric_name": "cpu_usage"}
-    before = np.array(client.get("/metrics/scores", params=key, headers=auth()).json()["scores"])
+    before = _chart_scores(client, auth)
     calibration = FleetCalibration()
     point_up = np.zeros(200_000)  # statistic 0: a calibrated one
     calibration.observe("cpu_usage", np.linspace(0.0, 0.9, 200_000), point_up)  # runs high
     calibration.observe("disk_io", np.zeros(200_000), point_up)
-    engine = DefaultAnomalyEngine()
-    storage.save_detector_state(
-        fleet_calibration_key("acme"), fleet_calibration_name(engine), calibration.to_bytes()
-    )
-    after = np.array(client.get("/metrics/scores", params=key, headers=auth()).json()["scores"])
+    _save_calibration(storage, calibration)
+    after = _chart_scores(client, auth)
     assert after.max() < before.max()
     assert np.argmax(after) == np.argmax(before)  # the map keeps the order of scores
 
@@ -219,17 +228,12 @@ def test_scores_read_with_the_tenants_pooled_residual_tail(
     client: Any, auth: Any, world: Any, storage: Any
 ) -> None:
     """A tenant whose CPU residuals are light across its fleet: the spike reads rarer."""
-    key = {"cluster_id": "eu-1", "node_id": "node-1", "metric_name": "cpu_usage"}
-    before = np.array(client.get("/metrics/scores", params=key, headers=auth()).json()["scores"])
+    before = np.nan_to_num(_chart_scores(client, auth))
     calibration = FleetCalibration()
     z = np.random.default_rng(0).standard_normal(200_000)  # Gaussian residuals of 12 series
     calibration.observe_residuals("cpu_usage", z, np.zeros(z.size), series=12)
-    engine = DefaultAnomalyEngine()
-    storage.save_detector_state(
-        fleet_calibration_key("acme"), fleet_calibration_name(engine), calibration.to_bytes()
-    )
-    after = np.array(client.get("/metrics/scores", params=key, headers=auth()).json()["scores"])
-    before, after = np.nan_to_num(before), np.nan_to_num(after)
+    _save_calibration(storage, calibration)
+    after = np.nan_to_num(_chart_scores(client, auth))
     risen = after > before + 1e-9
     assert risen.any()  # some residual is rarer across the fleet than its own tail said
     assert (after >= before - 1e-12).all()  # and none is lowered
