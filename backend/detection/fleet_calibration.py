@@ -32,7 +32,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from backend.analytics.types import MetricSeries
-from backend.detection.fleet_tail import Z_LEVELS, ResidualTail, ResidualTally
+from backend.detection.fleet_tail import (
+    MAX_POINTS,
+    Z_LEVELS,
+    ResidualTail,
+    ResidualTally,
+    count_reaching,
+)
 from backend.detection.streaming.detector import STATISTIC_NAMES, ScoredSeries
 from backend.detection.streaming.layout import N_STATS
 from backend.detection.streaming.params import DetectorParams
@@ -52,7 +58,6 @@ LEVELS = np.round(np.arange(0.15, 1.0 + 1e-9, 0.01), 2)
 _FORMAT = 2  # 2: with the pooled residual tails (a format-1 calibration has none yet)
 _POINT_UP = STATISTIC_NAMES.index("point_up")
 _POINT_DOWN = STATISTIC_NAMES.index("point_down")
-_MAX_POINTS = 1e8  # beyond this a tally halves: old runs fade, the map follows the fleet
 _CHUNK_NS = 6 * 3600 * 10**9  # a backfill learns every 6 hours, as a live fleet would
 
 
@@ -67,8 +72,8 @@ class ScoreTally:
         """Count the points of a calibrated statistic (the others count as below every level)."""
         values = np.sort(np.where(_calibrated(statistic), raw, 0.0))
         self.points += float(values.size)
-        self.exceed += values.size - np.searchsorted(values, LEVELS, side="left")
-        if self.points > _MAX_POINTS:
+        self.exceed += count_reaching(values, LEVELS)
+        if self.points > MAX_POINTS:
             self.points *= 0.5
             self.exceed *= 0.5
 

@@ -26,15 +26,29 @@ import numpy as np
 
 from backend.detection.streaming.layout import N_STATS
 
-__all__ = ["Z_LEVELS", "ResidualTail", "ResidualTally", "pooled_log10p", "pooled_scores"]
+__all__ = [
+    "MAX_POINTS",
+    "Z_LEVELS",
+    "ResidualTail",
+    "ResidualTally",
+    "count_reaching",
+    "pooled_log10p",
+    "pooled_scores",
+]
 
 #: Residual levels (in scales) whose exceedances are counted: 1 to 1,000, 6 % apart
 Z_LEVELS = np.geomspace(1.0, 1000.0, 121)
-_MAX_POINTS = 1e8  # beyond this a tally halves: old runs fade
+#: Beyond this many points a tally halves: old runs fade, the counts follow the fleet
+MAX_POINTS = 1e8
 _MIN_EXCEEDANCES = 20.0  # the empirical tail is read only where this many points reach it
 # Bonferroni: the detector's statistics, and this second opinion on the residual beside
 # the series' own (the smaller of two p-values is only half as rare)
 _LOG10_TESTS = math.log10(N_STATS) + math.log10(2.0)
+
+
+def count_reaching(ordered: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """How many of the (sorted) values reach each level."""
+    return ordered.size - np.searchsorted(ordered, levels, side="left")
 
 
 def _zeros() -> np.ndarray:
@@ -55,10 +69,10 @@ class ResidualTally:
         """Count residuals ``z`` (in scales) of ``series`` series seen together."""
         z = np.sort(np.asarray(z, dtype=np.float64))
         self.points += float(z.size)
-        self.up += z.size - np.searchsorted(z, Z_LEVELS, side="left")
+        self.up += count_reaching(z, Z_LEVELS)
         self.down += np.searchsorted(z, -Z_LEVELS, side="right")
         self.series = max(self.series, int(series))
-        if self.points > _MAX_POINTS:
+        if self.points > MAX_POINTS:
             self.points *= 0.5
             self.up *= 0.5
             self.down *= 0.5
