@@ -26,7 +26,7 @@ MAGIC = b"ACSD"
 # stuck-value runs; 10: time of the last alarm; 9: level swing; 8: tail shapes; 7: day-level
 # range; 6: pair (exact residual records, v15, read the same slots: a state of format 12
 # from before them holds bin edges, a valid upper bound)
-FORMAT_VERSION = 13
+FORMAT_VERSION = 14
 _HEADER = struct.Struct("<4sHH8s")
 STATE_BYTES = _HEADER.size + 8 * STATE_SIZE
 

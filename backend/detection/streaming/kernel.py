@@ -67,6 +67,7 @@ _ECHO_LEVEL_DAYS = 2.0
 # Largest tail shape the novelty gate takes from the residuals: heavier, and a bursty
 # series' band reached tens of value ranges beyond its values (tests/detection/test_band.py)
 _NOVELTY_SHAPE_MAX = 0.15
+_RECORD_CAP = 0.9  # an all-time record alone scores at most 0.9 × the alarm cut
 _EXP_SAFE = 300.0  # below this, e^±a and their products stay far from overflow
 _EDGE_UP = ly.I_FIT + ly.FIT_WIDTH * ly.S_POINT_UP + 4  # record edges of the point statistics
 _EDGE_DOWN = ly.I_FIT + ly.FIT_WIDTH * ly.S_POINT_DOWN + 4
@@ -660,22 +661,33 @@ def _far_width(st: np.ndarray) -> float:
 
 
 @njit
-def _far_log10p(st: np.ndarray, pr: np.ndarray, linear: float, width: float) -> float:
-    """log10 p of the guard against values far beyond anything the series has shown.
+def _outside_log10p(
+    st: np.ndarray, pr: np.ndarray, linear: float, width: float, n: float, heard: bool
+) -> float:
+    """log10 p of a value outside the widest range of values the series has shown.
 
-    A value ``far_ranges`` widths of the series' whole range beyond its record scores 0.5,
-    one ``far_ranges``² widths beyond scores 1. On the compressed scale an idle CPU that
-    bursts to 1.5 % now and then holds those bursts as usual, and a jump to 100 % was only
-    a somewhat larger ratio (it scored 0.41); in the series' own units it is 67 ranges
-    beyond anything seen. Called only while the guard is on (``far_ranges`` > 1);
-    ``width`` is :func:`_far_width`.
+    **Far-value guard.** A value ``far_ranges`` widths of the series' whole range beyond its
+    record scores 0.5, one ``far_ranges``² widths beyond scores 1. On the compressed scale an
+    idle CPU that bursts to 1.5 % now and then holds those bursts as usual, and a jump to
+    100 % was only a somewhat larger ratio (it scored 0.41); in the series' own units it is
+    67 ranges beyond anything seen.
+    **All-time record.** Nearer, a value beyond the range by ``record_margin`` of its width
+    is the most extreme of the ``n`` + 1 points seen: whatever their distribution, if their
+    order tells nothing, that happens with probability 2/(``n`` + 1) at one end or the other,
+    so it is priced so (capped just below the alarm cut). The calibrated statistics cannot
+    say this: they remember a few hundred points, not the series' whole history; it is
+    ``heard`` only where the novelty statistic is. ``width`` is :func:`_far_width`.
     """
-    far = pr[pa.P_FAR_RANGES]
     beyond = max(linear - st[ly.I_MAX_SEEN], st[ly.I_MIN_SEEN] - linear) / width
-    if beyond < far:
-        return 0.0
-    score = min(0.5 * (1.0 + math.log(beyond / far) / math.log(far)), 1.0)
-    return -score * pr[pa.P_LOG_SCALE] - _LOG10_N_STATS
+    far = pr[pa.P_FAR_RANGES]
+    if far > 1.0 and beyond >= far:
+        score = min(0.5 * (1.0 + math.log(beyond / far) / math.log(far)), 1.0)
+        return -score * pr[pa.P_LOG_SCALE] - _LOG10_N_STATS
+    margin = pr[pa.P_RECORD_MARGIN]
+    if heard and margin > 0.0 and beyond >= margin:
+        below_cut = -_RECORD_CAP * pr[pa.P_ANOMALY_CUT] * pr[pa.P_LOG_SCALE] - _LOG10_N_STATS
+        return max(math.log10(2.0 / (n + 1.0)), below_cut)
+    return 0.0
 
 
 @njit
@@ -871,10 +883,11 @@ def _score_and_learn(
         stuck = False
     best, best_j = _combine(st, pr, stats)
     guard = pr[pa.P_FAR_RANGES] > 1.0  # far_ranges 0: the guard is off
-    width = _far_width(st) if guard else 0.0
-    far = _far_log10p(st, pr, linear, width) if guard else 0.0
-    if far < best:
-        best = far
+    heard = (int(pr[pa.P_STAT_MASK]) >> ly.S_NOVELTY) & 1 == 1  # a record is the value's novelty
+    width = _far_width(st) if guard or pr[pa.P_RECORD_MARGIN] > 0.0 else 0.0
+    outside = _outside_log10p(st, pr, linear, width, n, heard) if width > 0.0 else 0.0
+    if outside < best:
+        best = outside
         best_j = ly.S_NOVELTY
     raw = min(max(-(best + _LOG10_N_STATS) / pr[pa.P_LOG_SCALE], 0.0), 1.0)
     if n < pr[pa.P_WARMUP]:  # warm-up: no score, and no statistic decided it

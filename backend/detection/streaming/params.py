@@ -28,7 +28,7 @@ _ORDER = (
     "anomaly_weight", "anomaly_cut", "alpha_trend", "trend_damping", "level_days",
     "envelope_days", "shape_rate", "shape_min", "shape_max", "shape_edge", "alpha_swing",
     "swing_floor", "swing_tail", "shape_gate", "gap_grace", "flat_points", "flat_margin",
-    "flat_share", "rw_ratio", "rw_rate", "rw_min", "far_ranges",
+    "flat_share", "rw_ratio", "rw_rate", "rw_min", "far_ranges", "record_margin",
 )  # fmt: skip
 (
     P_WARMUP,
@@ -81,6 +81,7 @@ _ORDER = (
     P_RW_RATE,
     P_RW_MIN,
     P_FAR_RANGES,
+    P_RECORD_MARGIN,
     P_MEAN_NORM,
     P_ALARM_LOG10P,
     P_SHAPE_LOG_EDGE,
@@ -225,6 +226,14 @@ class DetectorParams:
         somewhat larger ratio. On the NAB files no value lies 10 ranges beyond its record
         outside a labelled window; on the simulated fleets the few that do (Student-t
         traffic) alarm already. 0 switches the guard off.
+    record_margin
+        A value beyond everything the series has shown by at least ``record_margin`` of
+        that whole range is a new all-time record, and among ``n`` points seen each is the
+        most extreme with probability 1/``n`` at either end whatever their distribution (if
+        the order of the points carries no information), so it scores at least what p =
+        2/``n`` scores, capped just below the alarm cut: a new extreme is worth a look, not
+        a page, by itself. The margin keeps a slow climb (one step beyond the last record)
+        and ties from counting. 0 switches the floor off.
     """
 
     warmup_points: int = 150
@@ -277,6 +286,7 @@ class DetectorParams:
     rw_rate: float = 0.003
     rw_min: int = 300
     far_ranges: float = 10.0
+    record_margin: float = 0.05
 
     def __post_init__(self) -> None:
         for name in _RATES:
@@ -341,6 +351,8 @@ class DetectorParams:
             raise ConfigError("rw_min", self.rw_min, "must be >= 0")
         if not (self.far_ranges == 0.0 or self.far_ranges > 1.0):
             raise ConfigError("far_ranges", self.far_ranges, "must be 0 (off) or above 1")
+        if not self.record_margin >= 0.0:
+            raise ConfigError("record_margin", self.record_margin, "must be >= 0 (0: off)")
         if not self.log_scale > 0.0:
             raise ConfigError("log_scale", self.log_scale, "must be positive")
 
