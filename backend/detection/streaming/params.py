@@ -228,12 +228,12 @@ class DetectorParams:
         traffic) alarm already. 0 switches the guard off.
     record_margin
         A value beyond everything the series has shown by at least ``record_margin`` of
-        that whole range is a new all-time record, and among ``n`` points seen each is the
-        most extreme with probability 1/``n`` at either end whatever their distribution (if
-        the order of the points carries no information), so it scores at least what p =
-        2/``n`` scores, capped just below the alarm cut: a new extreme is worth a look, not
-        a page, by itself. The margin keeps a slow climb (one step beyond the last record)
-        and ties from counting. 0 switches the floor off.
+        that whole range is a new all-time record. Among ``n`` points whose order carries no
+        information, the newest is the largest or the smallest with probability 2/``n``,
+        whatever their distribution, so such a value scores at least what p = 2/``n``
+        scores, capped just below the alarm cut: a new extreme is worth a look, not a page,
+        by itself. The margin keeps a slow climb (one step beyond the last record) and ties
+        from counting. 0 switches the floor off.
     """
 
     warmup_points: int = 150
