@@ -115,7 +115,8 @@ def _weighted_parts(scores: np.ndarray, weights: np.ndarray | None) -> np.ndarra
     total = w.sum()
     if total <= 0:
         return np.zeros_like(scores)
-    return w * scores / total
+    # shares first: w * score would lose the precision of tiny (subnormal) weights
+    return (w / total) * scores
 
 
 def _percentile_parts(scores: np.ndarray, q: float) -> np.ndarray:

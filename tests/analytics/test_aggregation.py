@@ -117,6 +117,14 @@ def test_node_aggregate_weighted_all_zero_weights_is_neutral() -> None:
     assert [c.share for c in score.contributors] == [0.0]
 
 
+def test_node_aggregate_weighted_tiny_weight_stays_within_the_scores() -> None:
+    # found by the property test below: 0.75 * 2.2e-313 loses precision (subnormal), and
+    # the weighted mean of one score came out as 0.7500000000111
+    aggregator = NodeAnomalyAggregator(AggregationStrategy.WEIGHTED, {"cpu": 2.2250738585e-313})
+    score = aggregator.aggregate([result("cpu", 0.75)])
+    assert score.aggregate_score == 0.75
+
+
 def test_node_aggregate_max_ties_share_equally() -> None:
     score = NodeAnomalyAggregator().aggregate(
         [result("cpu", 0.7), result("latency", 0.7), result("memory", 0.2)]
