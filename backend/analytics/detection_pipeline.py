@@ -97,7 +97,7 @@ class AnomalyDetectionPipeline:
         )
         results: list[AnomalyResult] = []
         explanations: list[AnomalyExplanation] = []
-        for result in self.engine.detect(metric_series):
+        for result in self.engine.detect_at(metric_series, threshold):
             if result.is_anomaly and result.anomaly_score < threshold:
                 result = dataclasses.replace(result, anomaly_label="normal", anomaly_kind=None)
             if result.is_anomaly:

@@ -41,6 +41,15 @@ class AnomalyDetectionEngine(abc.ABC):
     ) -> list[AnomalyResult]:
         """Results for ``time_series`` in time order."""
 
+    def detect_at(self, time_series: MetricSeries, threshold: float) -> list[AnomalyResult]:
+        """Results when ``threshold`` is the alarm threshold (e.g. a metric's own).
+
+        Engines whose threshold only cuts their results afterwards detect as usual, and the
+        caller applies the threshold; an engine whose scoring itself depends on its alarm
+        level (the default engine's slow statistics) overrides this.
+        """
+        return self.detect(time_series)
+
     def explain(self, time_series: MetricSeries, anomaly_result: AnomalyResult) -> str:
         """A sentence a person can act on; engines with richer knowledge override this."""
         if anomaly_result.explanation:

@@ -5,6 +5,7 @@ and/or event metrics on a simulated, labelled fleet.
 
     aboutcloud evaluate /path/to/nab --engine default --json out.json --plot plots/
     aboutcloud evaluate --simulated 1000 --seed 7    # 14 days of 5-minute points per series
+    aboutcloud evaluate --simulated 1000 --sweep 0.3,0.4,0.5,0.6 --plot plots/  # trade-off
 """
 
 from __future__ import annotations
@@ -26,11 +27,14 @@ from backend.evaluation.fleet import (
     FleetEvaluation,
     evaluate_fleet,
     evaluation_fleet_spec,
+    sweep_fleet,
 )
 from backend.evaluation.nab import NabEvaluation, evaluate_nab, series_of
-from backend.evaluation.plotting import plot_scored_series
+from backend.evaluation.plotting import plot_fleet_tradeoff, plot_scored_series
 from backend.evaluation.report import (
     fleet_metric_table,
+    fleet_sweep_table,
+    fleet_sweep_to_dict,
     fleet_table,
     fleet_to_dict,
     nab_table,
@@ -76,7 +80,9 @@ def _run_fleet(
     num_points: int = FLEET_POINTS,
     freq: str = FLEET_FREQ,
     fleet_calibration: bool = True,
-) -> FleetEvaluation:
+    sweep: tuple[float, ...] = (),
+) -> tuple[FleetEvaluation, tuple[FleetEvaluation, ...]]:
+    """The fleet at the engine's own threshold, and at every threshold of ``sweep`` too."""
     from backend.simulator.fleet import simulate_fleet
 
     spec = evaluation_fleet_spec(n_series, seed, anomaly_ratio, num_points, freq)
@@ -84,12 +90,39 @@ def _run_fleet(
         task = bar.add_task("simulating fleet", total=n_series)
         fleet = simulate_fleet(spec, lambda done, total: bar.update(task, completed=done))
         task = bar.add_task("detecting", total=n_series)
-        return evaluate_fleet(
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        if not sweep:
+            return evaluate_fleet(
+                detector, fleet, progress=progress, fleet_calibration=fleet_calibration
+            ), ()
+        own = engine_threshold(detector)
+        results = sweep_fleet(
             detector,
             fleet,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            (*sweep, own),
+            progress=progress,
             fleet_calibration=fleet_calibration,
         )
+        return next(r for r in results if r.threshold == own), results
+
+
+def _thresholds(text: str | None) -> tuple[float, ...]:
+    """``--sweep 0.3,0.4,0.5`` as numbers in [0, 1] (a clear error otherwise)."""
+    if text is None:
+        return ()
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    try:
+        values = tuple(float(part) for part in parts)
+    except ValueError:
+        raise ValidationError(
+            "--sweep", text, "must be comma-separated numbers, e.g. 0.3,0.4,0.5"
+        ) from None
+    if not values or any(not 0.0 <= v <= 1.0 for v in values):
+        raise ValidationError("--sweep", text, "must list thresholds in [0, 1]")
+    return values
 
 
 def _plot_nab(detector: AnomalyDetectionEngine, dataset_dir: Path, plot_dir: Path) -> int:
@@ -130,7 +163,9 @@ def evaluate(
     plot_dir: Annotated[
         Path | None,
         typer.Option(
-            "--plot", help="Write one PNG per NAB file (scores, threshold, windows) here."
+            "--plot",
+            help="Write one PNG per NAB file (scores, threshold, windows) here; with "
+            "--sweep, also the fleet's recall against false alarms.",
         ),
     ] = None,
     simulated: Annotated[
@@ -169,10 +204,21 @@ def evaluate(
             help="Map the default engine's fleet scores per metric, as `aboutcloud detect` does.",
         ),
     ] = True,
+    sweep: Annotated[
+        str | None,
+        typer.Option(
+            "--sweep",
+            help="Also evaluate the fleet at these thresholds (comma-separated, e.g. "
+            "0.3,0.4,0.5,0.6) from one scoring pass: recall against false alarms.",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate an engine: NAB scores (3 profiles) and event metrics, optionally a fleet."""
     if dataset_dir is None and simulated == 0:
         raise ValidationError("dataset_dir", None, "give a NAB directory and/or --simulated N")
+    cuts = _thresholds(sweep)
+    if cuts and not simulated:
+        raise ValidationError("--sweep", sweep, "sweeps a simulated fleet: add --simulated N")
     console = Console()
     detector = EngineRegistry.get(engine, {} if threshold is None else {"threshold": threshold})
     report: dict[str, Any] = {"engine": engine}
@@ -184,7 +230,7 @@ def evaluate(
             count = _plot_nab(detector, dataset_dir, plot_dir)
             console.print(f"{count} plots written to {plot_dir}")
     if simulated:
-        fleet = _run_fleet(
+        fleet, swept = _run_fleet(
             detector,
             simulated,
             seed,
@@ -193,10 +239,22 @@ def evaluate(
             fleet_points,
             fleet_freq,
             fleet_calibration,
+            cuts,
         )
         console.print(fleet_table(fleet))
         console.print(fleet_metric_table(fleet))
         report["fleet"] = fleet_to_dict(fleet) | {"fleet_calibration": fleet_calibration}
+        if swept:
+            console.print(fleet_sweep_table(swept, fleet.threshold))
+            report["fleet_sweep"] = fleet_sweep_to_dict(swept)
+            if plot_dir is not None:
+                path = plot_fleet_tradeoff(
+                    plot_dir / "fleet_tradeoff.png",
+                    swept,
+                    fleet.threshold,
+                    title=f"{fleet.engine}: {fleet.series:,} simulated series, seed {seed}",
+                )
+                console.print(f"trade-off plot written to {path}")
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(report, indent=2, default=str))

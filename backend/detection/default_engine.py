@@ -76,7 +76,6 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         super().__init__(config)
-        self.params = DetectorParams.from_config(self.config)
         self.threshold = float(
             self.config.get(
                 "threshold", self.config.get("anomaly_score_threshold", DEFAULT_THRESHOLD)
@@ -84,20 +83,31 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
         )
         if not 0.0 < self.threshold <= 1.0:
             raise ConfigError("threshold", self.threshold, "must be in (0, 1]")
+        # the kernel's alarm level is the threshold (unless a config sets it apart)
+        self.params = DetectorParams.from_config({"anomaly_cut": self.threshold, **self.config})
         self.emit_normal = bool(self.config.get("emit_normal", False))
         self.merge_gap_points = int(self.config.get("merge_gap_points", 3))
         self.use_classifier = bool(self.config.get("use_classifier", True))
 
-    def params_for(self, series: MetricSeries) -> DetectorParams:
-        """Hyperparameters for ``series`` (a declared counter forces counter handling)."""
-        if self.params.counter == -1 and is_counter_hint(series):
-            return dataclasses.replace(self.params, counter=1)
-        return self.params
+    def params_for(self, series: MetricSeries, threshold: float | None = None) -> DetectorParams:
+        """Hyperparameters for ``series``: a declared counter forces counter handling, and a
+        metric's own ``threshold`` (from the configuration) becomes the alarm level."""
+        params = self.params
+        if params.counter == -1 and is_counter_hint(series):
+            params = dataclasses.replace(params, counter=1)
+        if threshold is not None and threshold != self.threshold:
+            params = dataclasses.replace(params, anomaly_cut=float(threshold))
+        return params
 
-    def score_series(self, series: MetricSeries) -> ScoredSeries:
-        """Per-point scores in [0, 1], each using only the points up to it."""
+    def score_series(self, series: MetricSeries, threshold: float | None = None) -> ScoredSeries:
+        """Per-point scores in [0, 1], each using only the points up to it.
+
+        ``threshold`` is the alarm threshold the scores will be judged at, when it is not
+        the engine's own (a per-metric threshold): the slow statistics alarm when they reach
+        it, so a stricter threshold waits for a larger change rather than never alarming.
+        """
         self.validate_input(series)
-        detector = StreamingDetector(self.params_for(series))
+        detector = StreamingDetector(self.params_for(series, threshold))
         return detector.score(series.timestamps_ns, series.values_array)
 
     def detect(
@@ -105,6 +115,11 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
     ) -> list[AnomalyResult]:
         """Anomalous windows (and, with ``emit_normal``, normal ones) in time order."""
         return self.results_from_scores(time_series, self.score_series(time_series), window_size)
+
+    def detect_at(self, time_series: MetricSeries, threshold: float) -> list[AnomalyResult]:
+        """:meth:`detect` with ``threshold`` as the alarm threshold (e.g. a metric's own)."""
+        scored = self.score_series(time_series, threshold)
+        return self.results_from_scores(time_series, scored, threshold=threshold)
 
     def results_from_scores(
         self,

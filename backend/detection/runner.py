@@ -229,7 +229,10 @@ class IncrementalDetector:
         if not isinstance(self.engine, DefaultAnomalyEngine):
             found, summary, points = self._run_stateless(series, first_new)
             return _Outcome(series, None, found, summary, points)
-        params = self.engine.params_for(series)  # a counter's differ from the engine's own
+        threshold = self._config.get_threshold_for_metric(
+            series.metric_name, calibrated=self.engine.calibrated_per_series
+        )  # the alarm level, and a counter's params, differ from the engine's own
+        params = self.engine.params_for(series, threshold)
         detector = _restore(saved, params)
         relearnt = saved is not None and detector is None
         if detector is None:  # warm up on the history before the new points (the context)

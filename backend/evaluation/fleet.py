@@ -29,7 +29,9 @@ from backend.analytics.engine import AnomalyDetectionEngine
 from backend.analytics.types import AnomalyResult, MetricSeries
 from backend.detection.default_engine import DefaultAnomalyEngine
 from backend.detection.fleet_calibration import FleetCalibration, calibrate_batch, fleet_group
+from backend.errors import ValidationError
 from backend.evaluation.events import NORMAL_POINTS_UNIT
+from backend.evaluation.scoring import engine_threshold
 
 __all__ = [
     "FLEET_FREQ",
@@ -40,6 +42,7 @@ __all__ = [
     "evaluate_fleet",
     "evaluate_series",
     "evaluation_fleet_spec",
+    "sweep_fleet",
 ]
 
 Progress = Callable[[int, int], None]
@@ -132,6 +135,7 @@ class FleetEvaluation:
     per_kind: dict[str, KindStats]
     seconds: float
     per_metric: dict[str, MetricStats] = field(default_factory=dict)
+    threshold: float | None = None  # the alarm threshold the windows were drawn at
 
     @property
     def recall(self) -> float:
@@ -232,23 +236,18 @@ def evaluate_series(
             stats.confused_with[other] = stats.confused_with.get(other, 0) + 1
 
 
-def _detect_all(
-    engine: AnomalyDetectionEngine, fleet: Any, fleet_calibration: bool, progress: Progress | None
-) -> list[list[AnomalyResult]]:
-    """Every series' results: with fleet calibration where the engine has it."""
+def _score_all(
+    engine: DefaultAnomalyEngine, fleet: Any, fleet_calibration: bool, progress: Progress | None
+) -> list[Any]:
+    """Every series' per-point scores (half the progress): fleet-calibrated where it applies."""
     total = len(fleet.series)
-    if not (fleet_calibration and isinstance(engine, DefaultAnomalyEngine)):
-        found = []
-        for done, series in enumerate(fleet.series, start=1):
-            found.append(engine.detect(series))
-            if progress is not None:
-                progress(done, total)
-        return found
     scored = []
     for done, series in enumerate(fleet.series, start=1):
         scored.append((fleet_group(series), engine.score_series(series)))
         if progress is not None:
             progress(done, 2 * total)
+    if not fleet_calibration:
+        return [scores for _, scores in scored]
     mapped: list[Any] = [None] * total
     for tenant in {series.tenant_id for series in fleet.series}:  # one calibration per tenant
         rows = [i for i, series in enumerate(fleet.series) if series.tenant_id == tenant]
@@ -256,31 +255,56 @@ def _detect_all(
         tenant_mapped = calibrate_batch(calibration, [scored[i] for i in rows])
         for i, scores in zip(rows, tenant_mapped, strict=True):
             mapped[i] = scores
+    return mapped
+
+
+def _results_at(
+    engine: DefaultAnomalyEngine,
+    fleet: Any,
+    scores: Sequence[Any],
+    progress: Progress | None,
+) -> list[list[AnomalyResult]]:
+    """Each series' windows from its scores (the second half of the progress)."""
+    total = len(fleet.series)
     found = []
-    for done, (series, scores) in enumerate(zip(fleet.series, mapped, strict=True), start=1):
-        found.append(engine.results_from_scores(series, scores))
+    for done, (series, scored) in enumerate(zip(fleet.series, scores, strict=True), start=1):
+        found.append(engine.results_from_scores(series, scored))
         if progress is not None:
             progress(total + done, 2 * total)
     return found
 
 
-def evaluate_fleet(
+def _detect_all(
+    engine: AnomalyDetectionEngine, fleet: Any, fleet_calibration: bool, progress: Progress | None
+) -> list[list[AnomalyResult]]:
+    """Every series' results: with fleet calibration where the engine has it."""
+    if isinstance(engine, DefaultAnomalyEngine):
+        scores = _score_all(engine, fleet, fleet_calibration, progress)
+        return _results_at(engine, fleet, scores, progress)
+    total = len(fleet.series)
+    found = []
+    for done, series in enumerate(fleet.series, start=1):
+        found.append(engine.detect(series))
+        if progress is not None:
+            progress(done, total)
+    return found
+
+
+def _evaluation(
     engine: AnomalyDetectionEngine,
     fleet: Any,
-    tolerance_points: int = 10,
-    progress: Progress | None = None,
-    fleet_calibration: bool = True,
+    found: Sequence[Sequence[AnomalyResult]],
+    tolerance_points: int,
+    seconds: float,
+    threshold: float,
 ) -> FleetEvaluation:
-    """Run the engine on every series of a simulated fleet and match to its labels."""
+    """Match every series' results to its labels and sum the figures."""
     by_key: dict[Any, list[Any]] = {}
     for label in fleet.labels:
         by_key.setdefault(label.key, []).append(label)
     tally = _Tally()
-    started = time.perf_counter()
-    found = _detect_all(engine, fleet, fleet_calibration, progress)
     for series, results in zip(fleet.series, found, strict=True):
-        labels = by_key.get(series.key, [])
-        evaluate_series(series, labels, results, tally, tolerance_points)
+        evaluate_series(series, by_key.get(series.key, []), results, tally, tolerance_points)
     per_kind = dict(sorted(tally.per_kind.items()))
     detected = sum(k.detected for k in per_kind.values())
     delay = sum(k.delay_seconds for k in per_kind.values()) / max(detected, 1)
@@ -296,6 +320,58 @@ def evaluate_fleet(
         tally.normal_points,
         delay,
         per_kind,
-        time.perf_counter() - started,
+        seconds,
         dict(sorted(tally.per_metric.items())),
+        threshold,
     )
+
+
+def evaluate_fleet(
+    engine: AnomalyDetectionEngine,
+    fleet: Any,
+    tolerance_points: int = 10,
+    progress: Progress | None = None,
+    fleet_calibration: bool = True,
+) -> FleetEvaluation:
+    """Run the engine on every series of a simulated fleet and match to its labels."""
+    started = time.perf_counter()
+    found = _detect_all(engine, fleet, fleet_calibration, progress)
+    seconds = time.perf_counter() - started
+    return _evaluation(engine, fleet, found, tolerance_points, seconds, engine_threshold(engine))
+
+
+def sweep_fleet(
+    engine: AnomalyDetectionEngine,
+    fleet: Any,
+    thresholds: Sequence[float],
+    tolerance_points: int = 10,
+    progress: Progress | None = None,
+    fleet_calibration: bool = True,
+) -> tuple[FleetEvaluation, ...]:
+    """The fleet evaluated with the engine set to each alarm threshold in turn.
+
+    Recall against false alarms at the thresholds an operator might set: where the engine's
+    default sits on that trade-off, and what a stricter or looser threshold would buy. Each
+    threshold is a fresh run of the engine configured with it (``{"threshold": t}``), as
+    the platform would run it: the default engine's slow statistics alarm when they reach
+    the threshold, so cutting one run's scores at other levels would misstate it.
+    """
+    cuts = sorted({_checked_threshold(t) for t in thresholds})
+    if not cuts:
+        raise ValidationError("thresholds", list(thresholds), "give at least one threshold")
+    results = []
+    for done, cut in enumerate(cuts):
+        tuned = type(engine)({**engine.config, "threshold": cut})
+
+        def step(part: int, whole: int, done: int = done) -> None:
+            if progress is not None:
+                progress(done * whole + part, len(cuts) * whole)
+
+        results.append(evaluate_fleet(tuned, fleet, tolerance_points, step, fleet_calibration))
+    return tuple(results)
+
+
+def _checked_threshold(value: float) -> float:
+    if not 0.0 <= float(value) <= 1.0:
+        raise ValidationError("thresholds", value, "every threshold must be in [0, 1]")
+    return float(value)

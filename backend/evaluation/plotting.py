@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-__all__ = ["plot_scored_series"]
+__all__ = ["plot_fleet_tradeoff", "plot_scored_series"]
 
 
 def plot_scored_series(
@@ -52,6 +53,57 @@ def plot_scored_series(
     top.set_title(title)
     top.legend(loc="upper left", fontsize=8)
     bottom.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=80)
+    plt.close(fig)
+    return out
+
+
+def plot_fleet_tradeoff(
+    path: Path | str, results: Sequence[Any], default: float | None = None, title: str = ""
+) -> Path:
+    """Write recall against false alarms per 10k normal points, one dot per threshold.
+
+    ``results`` are :class:`~backend.evaluation.fleet.FleetEvaluation` from a sweep; each
+    dot is labelled with its threshold and the engine's ``default`` is ringed, so one sees
+    what a stricter or looser threshold would buy.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rates = [r.false_alarms_per_10k for r in results]
+    recalls = [r.recall for r in results]
+    fig, axis = plt.subplots(figsize=(7, 5))
+    axis.plot(rates, recalls, marker="o", lw=1.0, color="tab:blue")
+    for result, x, y in zip(results, rates, recalls, strict=True):
+        axis.annotate(
+            f"{result.threshold:.2f}",
+            (x, y),
+            textcoords="offset points",
+            xytext=(5, -10),
+            fontsize=8,
+        )
+        if default is not None and result.threshold == default:
+            axis.scatter(
+                [x],
+                [y],
+                s=160,
+                facecolors="none",
+                edgecolors="tab:red",
+                label=f"default threshold {default:.2f}",
+            )
+    axis.set_xlabel("false alarms per 10,000 normal points")
+    axis.set_ylabel("event recall")
+    axis.set_ylim(0, 1.02)
+    axis.set_xlim(left=0)
+    axis.grid(alpha=0.3)
+    axis.set_title(title or "Recall against false alarms, by threshold")
+    if default is not None:
+        axis.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)

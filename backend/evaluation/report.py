@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -10,7 +11,15 @@ from rich.table import Table
 from backend.evaluation.fleet import FleetEvaluation
 from backend.evaluation.nab import NabEvaluation
 
-__all__ = ["fleet_metric_table", "fleet_table", "fleet_to_dict", "nab_table", "nab_to_dict"]
+__all__ = [
+    "fleet_metric_table",
+    "fleet_sweep_table",
+    "fleet_sweep_to_dict",
+    "fleet_table",
+    "fleet_to_dict",
+    "nab_table",
+    "nab_to_dict",
+]
 
 
 def nab_table(result: NabEvaluation) -> Table:
@@ -123,3 +132,42 @@ def fleet_to_dict(result: FleetEvaluation) -> dict[str, Any]:
         out["per_metric"][metric]["recall"] = stats.recall
         out["per_metric"][metric]["false_alarms_per_10k"] = stats.false_alarms_per_10k
     return out
+
+
+def fleet_sweep_table(results: Sequence[FleetEvaluation], default: float | None = None) -> Table:
+    """Recall against false alarms at each threshold of a sweep (``default`` is marked)."""
+    name = results[0].engine if results else ""
+    table = Table(title=f"Threshold sweep — {name}")
+    columns = ("threshold", "recall", "detected", "false alarms", "per 10k", "precision", "kind")
+    for column in columns:
+        table.add_column(column, justify="right")
+    for result in results:
+        mark = " (default)" if default is not None and result.threshold == default else ""
+        table.add_row(
+            f"{result.threshold:.3f}{mark}",
+            f"{result.recall:.3f}",
+            f"{result.detected}/{result.events}",
+            str(result.false_alarms),
+            f"{result.false_alarms_per_10k:.2f}",
+            f"{result.precision:.3f}",
+            f"{result.kind_accuracy:.3f}",
+        )
+    table.caption = "one scoring pass; each row draws the windows at its threshold"
+    return table
+
+
+def fleet_sweep_to_dict(results: Sequence[FleetEvaluation]) -> list[dict[str, Any]]:
+    """JSON-ready rows of a threshold sweep: the headline figures per threshold."""
+    return [
+        {
+            "threshold": r.threshold,
+            "recall": r.recall,
+            "detected": r.detected,
+            "events": r.events,
+            "false_alarms": r.false_alarms,
+            "false_alarms_per_10k": r.false_alarms_per_10k,
+            "precision": r.precision,
+            "kind_accuracy": r.kind_accuracy,
+        }
+        for r in results
+    ]

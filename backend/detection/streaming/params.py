@@ -145,7 +145,10 @@ class DetectorParams:
         The residual statistics start from their exact record, the others from the upper
         edge of the record's calibrator bin.
     anomaly_weight, anomaly_cut
-        A point scoring at least ``anomaly_cut`` is counted into the calibrators with only
+        ``anomaly_cut`` is the alarm level: the engine sets it to its threshold (a metric's
+        own threshold where the configuration gives one). The slow statistics, the stuck
+        value and the band are judged against it (each alone must reach it), and a point
+        scoring at least this much is counted into the calibrators with only
         ``anomaly_weight`` of a normal point's weight, so one outlier cannot at once make the
         next outliers look usual (anomalies must not poison the calibration either).
     alpha_trend, trend_damping
@@ -353,6 +356,8 @@ class DetectorParams:
             raise ConfigError("far_ranges", self.far_ranges, "must be 0 (off) or above 1")
         if not self.record_margin >= 0.0:
             raise ConfigError("record_margin", self.record_margin, "must be >= 0 (0: off)")
+        if not 0.0 < self.anomaly_cut <= 1.0:
+            raise ConfigError("anomaly_cut", self.anomaly_cut, "must be in (0, 1]")
         if not self.log_scale > 0.0:
             raise ConfigError("log_scale", self.log_scale, "must be positive")
 
@@ -366,9 +371,12 @@ class DetectorParams:
         """Pack in kernel order (the ``P_*`` constants), then derived constants."""
         knobs = [float(getattr(self, name)) for name in _ORDER]
         mean_norm = math.sqrt((2.0 - self.alpha_mean) / self.alpha_mean)  # sd of an EW mean
-        # −log10 p at which one statistic alone scores 0.5 (Bonferroni over the calibrated ones)
-        alarm = 0.5 * self.log_scale + math.log10(N_STATS)
+        # −log10 p at which one statistic alone reaches the alarm level (Bonferroni over the
+        # calibrated ones): a stricter threshold makes the slow statistics wait for a larger
+        # change instead of alarming just above 0.5 and never reaching it
+        alarm = self.anomaly_cut * self.log_scale + math.log10(N_STATS)
         shape_edge = math.log1p(self.shape_edge)  # as the statistics are stored (log1p)
-        # the stuck-value statistic log(run / longest run) alone scores 0.5 at 1 + flat_margin
+        # the stuck-value statistic log(run / longest run) alone reaches the alarm level at
+        # 1 + flat_margin
         flat_tail = math.log1p(self.flat_margin) / (math.log(10.0) * alarm)
         return np.array([*knobs, mean_norm, alarm, shape_edge, flat_tail], dtype=np.float64)
