@@ -142,7 +142,7 @@ def fleet_sweep_table(results: Sequence[FleetEvaluation], default: float | None 
     for column in columns:
         table.add_column(column, justify="right")
     for result in results:
-        mark = " (default)" if default is not None and result.threshold == default else ""
+        mark = "*" if default is not None and result.threshold == default else ""
         table.add_row(
             f"{result.threshold:.3f}{mark}",
             f"{result.recall:.3f}",
@@ -152,7 +152,11 @@ def fleet_sweep_table(results: Sequence[FleetEvaluation], default: float | None 
             f"{result.precision:.3f}",
             f"{result.kind_accuracy:.3f}",
         )
-    table.caption = "one scoring pass; each row draws the windows at its threshold"
+    table.caption = (
+        "each row: the engine run with that threshold; * its own threshold"
+        if default is not None
+        else "each row: the engine run with that threshold"
+    )
     return table
 
 

@@ -77,3 +77,25 @@ def test_evaluate_simulated_fleet_length_options(tmp_path) -> None:
 def test_evaluate_without_inputs_fails() -> None:
     result = CliRunner().invoke(_app(), ["evaluate"])
     assert result.exit_code != 0
+
+
+def test_evaluate_simulated_fleet_sweep_writes_rows_and_plot(tmp_path) -> None:
+    out, plots = tmp_path / "fleet.json", tmp_path / "plots"
+    args = ["evaluate", "--simulated", "12", "--sweep", "0.4, 0.6", "--plot", str(plots)]
+    result = CliRunner().invoke(_app(), [*args, "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    rows = report["fleet_sweep"]
+    assert [row["threshold"] for row in rows] == [0.4, 0.5, 0.6]  # the engine's own added
+    assert rows[1]["false_alarms"] == report["fleet"]["false_alarms"]
+    assert (plots / "fleet_tradeoff.png").stat().st_size > 0
+    assert "Threshold sweep" in result.output
+
+
+def test_evaluate_sweep_needs_a_fleet_and_numbers(tmp_path) -> None:
+    root = _tiny_corpus(tmp_path)
+    no_fleet = CliRunner().invoke(_app(), ["evaluate", str(root), "--sweep", "0.4"])
+    assert no_fleet.exit_code != 0 and "--simulated" in str(no_fleet.exception)
+    for bad in ("0.4,high", "0.4,1.5", ","):
+        result = CliRunner().invoke(_app(), ["evaluate", "--simulated", "4", "--sweep", bad])
+        assert result.exit_code != 0 and "--sweep" in str(result.exception)

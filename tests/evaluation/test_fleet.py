@@ -5,8 +5,15 @@ import pytest
 
 from backend.analytics.types import MetricSeries, SeriesKey
 from backend.detection.default_engine import DefaultAnomalyEngine
-from backend.evaluation.fleet import evaluate_fleet, evaluation_fleet_spec
-from backend.evaluation.report import fleet_metric_table, fleet_table, fleet_to_dict
+from backend.errors import ValidationError
+from backend.evaluation.fleet import evaluate_fleet, evaluation_fleet_spec, sweep_fleet
+from backend.evaluation.report import (
+    fleet_metric_table,
+    fleet_sweep_table,
+    fleet_sweep_to_dict,
+    fleet_table,
+    fleet_to_dict,
+)
 from backend.simulator.fleet import FleetSpec, SimulatedFleet, simulate_fleet
 from backend.simulator.injector import AnomalyInjector
 from backend.simulator.labels import AnomalyLabel
@@ -74,3 +81,26 @@ def test_per_metric_figures_add_up_to_the_fleet_figures() -> None:
     assert set(as_dict["per_metric"]) == set(result.per_metric)
     assert all("false_alarms_per_10k" in m for m in as_dict["per_metric"].values())
     assert fleet_metric_table(result).row_count == len(result.per_metric)
+
+
+def test_sweep_fleet_runs_the_engine_at_each_threshold() -> None:
+    fleet = simulate_fleet(FleetSpec.for_series_count(24, anomaly_ratio=0.5, seed=3))
+    results = sweep_fleet(DefaultAnomalyEngine(), fleet, [0.7, 0.4, 0.5, 0.4])
+    assert [r.threshold for r in results] == [0.4, 0.5, 0.7]  # sorted, repeats once
+    own = evaluate_fleet(DefaultAnomalyEngine(), fleet)
+    assert own.threshold == 0.5
+    at_half = results[1]
+    assert (at_half.detected, at_half.false_alarms) == (own.detected, own.false_alarms)
+    # a looser threshold alarms at least as often as a stricter one
+    assert results[0].alarms >= results[1].alarms >= results[2].alarms
+    rows = fleet_sweep_to_dict(results)
+    assert [row["threshold"] for row in rows] == [0.4, 0.5, 0.7]
+    assert rows[1]["recall"] == own.recall
+    assert fleet_sweep_table(results, 0.5).row_count == 3
+
+
+@pytest.mark.parametrize("thresholds", [[], [0.5, 1.2], [-0.1]])
+def test_sweep_fleet_refuses_bad_thresholds(thresholds: list[float]) -> None:
+    fleet = simulate_fleet(FleetSpec.for_series_count(2, seed=3))
+    with pytest.raises(ValidationError, match="thresholds"):
+        sweep_fleet(DefaultAnomalyEngine(), fleet, thresholds)
