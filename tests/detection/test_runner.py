@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from backend.analytics.config import DetectionConfig
 from backend.analytics.types import MetricSeries, SeriesKey
 from backend.detection.default_engine import DefaultAnomalyEngine
 from backend.detection.fleet_calibration import FleetCalibration
@@ -274,3 +275,23 @@ def test_runner_saves_a_detector_only_once_its_results_are_stored() -> None:
     assert failed.stats.errors and failed.series_processed == 0
     storage.refuse = False
     assert IncrementalDetector(storage).run("t1").points_scored == 2000  # nothing was lost
+
+
+def test_runner_scores_each_series_for_its_metric_threshold(storage: StorageBackend) -> None:
+    """A metric's own threshold is the alarm level its series is scored for: a drift still
+    alarms under a stricter threshold (it waits for a larger change), and a state learnt
+    under another threshold is relearnt rather than reused."""
+    key = SeriesKey("t1", "c1", "n1", "memory_used")
+    values = 50.0 + np.random.default_rng(2).normal(0.0, 2.0, 4032)
+    values[2000:3000] += np.linspace(0.0, 30.0, 1000)
+    values[3000:] += 30.0
+    ts = START_NS + np.arange(4032, dtype=np.int64) * 5 * MINUTE_NS
+    storage.store_metrics([MetricSeries.from_arrays(key, ts[:3500], values[:3500])])
+    strict = DetectionConfig(metric_thresholds={"memory_*": 0.6})
+    report = IncrementalDetector(storage, config=strict, fleet_calibration=False).run("t1")
+    drift_from = T0 + timedelta(minutes=5 * 2000)
+    alarms = [r for r in report.anomalies if r.window_start >= drift_from]
+    assert alarms and all(r.anomaly_score >= 0.6 for r in report.anomalies)
+    storage.store_metrics([MetricSeries.from_arrays(key, ts[3500:], values[3500:])])
+    relaxed = IncrementalDetector(storage, fleet_calibration=False).run("t1")
+    assert (relaxed.points_scored, relaxed.states_relearnt) == (532, 1)
