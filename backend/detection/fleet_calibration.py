@@ -13,7 +13,8 @@ the points being mapped. A metric seen little stays near its own scores (a prior
 ``prior_points`` points at the tenant's rate), so a tenant of one series is left as it is.
 
 Only the calibrated statistics are mapped: the slow ones (drifts, pattern changes) and a
-stuck value have fixed, conservative tails and alarm just above 0.5 by design.
+stuck value have fixed, conservative tails and alarm just above the alarm level (the
+threshold the series is scored for, 0.5 by default) by design.
 
 Before the map, each point's residual is also judged against the tenant's pooled residual
 tail of its metric (:mod:`backend.detection.fleet_tail`): where that makes the point rarer
