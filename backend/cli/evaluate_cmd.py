@@ -208,8 +208,8 @@ def evaluate(
         str | None,
         typer.Option(
             "--sweep",
-            help="Also evaluate the fleet at these thresholds (comma-separated, e.g. "
-            "0.3,0.4,0.5,0.6) from one scoring pass: recall against false alarms.",
+            help="Also run the engine on the fleet at each of these thresholds "
+            "(comma-separated, e.g. 0.3,0.4,0.5,0.6): recall against false alarms.",
         ),
     ] = None,
 ) -> None:

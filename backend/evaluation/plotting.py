@@ -13,6 +13,26 @@ import numpy as np
 __all__ = ["plot_fleet_tradeoff", "plot_scored_series"]
 
 
+def _pyplot() -> Any:
+    """matplotlib's pyplot on the file-only Agg backend (imported late: it is slow)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(plt: Any, fig: Any, path: Path | str) -> Path:
+    """Lay out, write ``fig`` as a PNG at ``path`` (folders made as needed) and close it."""
+    fig.tight_layout()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=80)
+    plt.close(fig)
+    return out
+
+
 def plot_scored_series(
     path: Path | str,
     timestamps_ns: np.ndarray,
@@ -28,10 +48,7 @@ def plot_scored_series(
     Top panel: values, the expected value and band when given, labelled windows shaded,
     alarms marked. Bottom panel: scores and the threshold.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     times = np.asarray(timestamps_ns, dtype="datetime64[ns]")
     fig, (top, bottom) = plt.subplots(
@@ -53,12 +70,7 @@ def plot_scored_series(
     top.set_title(title)
     top.legend(loc="upper left", fontsize=8)
     bottom.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=80)
-    plt.close(fig)
-    return out
+    return _save(plt, fig, path)
 
 
 def plot_fleet_tradeoff(
@@ -70,10 +82,7 @@ def plot_fleet_tradeoff(
     dot is labelled with its threshold and the engine's ``default`` is ringed, so one sees
     what a stricter or looser threshold would buy.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     rates = [r.false_alarms_per_10k for r in results]
     recalls = [r.recall for r in results]
@@ -104,9 +113,4 @@ def plot_fleet_tradeoff(
     axis.set_title(title or "Recall against false alarms, by threshold")
     if default is not None:
         axis.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=80)
-    plt.close(fig)
-    return out
+    return _save(plt, fig, path)
