@@ -3,12 +3,14 @@ restart without re-reading history.
 
 Layout (little-endian): magic ``b"ACSD"``, format version (u16), number of state slots (u16),
 an 8-byte fingerprint of the hyperparameters, then the float64 state. Restoring checks all
-three, because a state learnt under other hyperparameters would silently score differently.
+three, because a state learnt under other hyperparameters would silently score differently
+(the alarm level, i.e. the threshold, excepted: see :func:`params_fingerprint`).
 The float64 values are copied exactly, so scores after a restore are bit-identical.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import struct
 
@@ -29,12 +31,20 @@ MAGIC = b"ACSD"
 # same slots: a state of format 12 from before them holds bin edges, a valid upper bound)
 FORMAT_VERSION = 14
 _HEADER = struct.Struct("<4sHH8s")
+_FINGERPRINT_CUT = DetectorParams().anomaly_cut  # the alarm level a fingerprint reads
 STATE_BYTES = _HEADER.size + 8 * STATE_SIZE
 
 
 def params_fingerprint(params: DetectorParams) -> bytes:
-    """8 bytes identifying the hyperparameters a state was learnt under."""
-    return hashlib.blake2b(params.to_array().tobytes(), digest_size=8).digest()
+    """8 bytes identifying the hyperparameters a state was learnt under.
+
+    The alarm level (``anomaly_cut``, the threshold) is left out: it decides which of the
+    changes still to come alarm, not what the state means, so a metric's threshold can be
+    changed without relearning its series. It is read at its default, so states saved
+    before it followed the threshold keep their fingerprint.
+    """
+    learnt = dataclasses.replace(params, anomaly_cut=_FINGERPRINT_CUT)
+    return hashlib.blake2b(learnt.to_array().tobytes(), digest_size=8).digest()
 
 
 def dump_state(detector: StreamingDetector) -> bytes:

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
 
-from backend.detection.state import STATE_BYTES, dump_state, load_state
+from backend.detection.state import STATE_BYTES, dump_state, load_state, params_fingerprint
 from backend.detection.streaming.detector import StreamingDetector
 from backend.detection.streaming.params import DetectorParams
 from backend.errors import ValidationError
@@ -41,3 +43,29 @@ def test_load_state_bad_magic_rejected() -> None:
     data[:4] = b"XXXX"
     with pytest.raises(ValidationError, match="magic"):
         load_state(bytes(data))
+
+
+def test_a_state_carries_over_a_change_of_threshold() -> None:
+    """The alarm level decides which changes still to come alarm, not what the state has
+    learnt: a state resumes under another threshold and scores as a detector learnt under
+    the new one would from that point, while other hyperparameters still refuse it."""
+    values, ts = noisy(900, seed=6), minutes(900)
+    values[800] += 40
+    first = StreamingDetector(DetectorParams(anomaly_cut=0.5))
+    first.score(ts[:600], values[:600])
+    stricter = DetectorParams(anomaly_cut=0.7)
+    resumed = load_state(dump_state(first), stricter)
+    assert resumed.params.anomaly_cut == 0.7
+    assert resumed.score(ts[600:], values[600:]).scores[200] >= 0.7  # the spike still alarms
+    with pytest.raises(ValidationError, match="params"):
+        load_state(dump_state(first), DetectorParams(anomaly_cut=0.7, log_scale=9.0))
+
+
+def test_default_fingerprint_is_the_one_states_were_saved_with() -> None:
+    """Leaving the alarm level out of the fingerprint must not orphan saved states: at the
+    default level it is the hash of the packed hyperparameters, as it always was."""
+    params = DetectorParams()
+    old = hashlib.blake2b(params.to_array().tobytes(), digest_size=8).digest()
+    assert params_fingerprint(params) == old
+    assert params_fingerprint(DetectorParams(anomaly_cut=0.65)) == old
+    assert params_fingerprint(DetectorParams(log_scale=9.0)) != old
