@@ -229,10 +229,9 @@ class IncrementalDetector:
         if not isinstance(self.engine, DefaultAnomalyEngine):
             found, summary, points = self._run_stateless(series, first_new)
             return _Outcome(series, None, found, summary, points)
-        threshold = self._config.get_threshold_for_metric(
-            series.metric_name, calibrated=self.engine.calibrated_per_series
-        )  # the alarm level, and a counter's params, differ from the engine's own
-        params = self.engine.params_for(series, threshold)
+        # the alarm level (the metric's threshold) and a counter's params differ from the
+        # engine's own
+        params = self.engine.params_for(series, self._threshold(series))
         detector = _restore(saved, params)
         relearnt = saved is not None and detector is None
         if detector is None:  # warm up on the history before the new points (the context)
@@ -257,13 +256,16 @@ class IncrementalDetector:
     def _state_name(self) -> str:
         return _state_name(self.engine)
 
+    def _threshold(self, series: MetricSeries) -> float:
+        """The series' metric threshold: the level it is scored for and its windows cut at."""
+        return self._config.get_threshold_for_metric(
+            series.metric_name, calibrated=self.engine.calibrated_per_series
+        )
+
     def _results(
         self, engine: DefaultAnomalyEngine, series: MetricSeries, scored: ScoredSeries
     ) -> list[AnomalyResult]:
-        threshold = self._config.get_threshold_for_metric(
-            series.metric_name, calibrated=engine.calibrated_per_series
-        )
-        return engine.results_from_scores(series, scored, threshold=threshold)
+        return engine.results_from_scores(series, scored, threshold=self._threshold(series))
 
     def _run_stateless(
         self, series: MetricSeries, first_new: int
