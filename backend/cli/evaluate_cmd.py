@@ -4,6 +4,7 @@ and/or event metrics on a simulated, labelled fleet.
 ::
 
     aboutcloud evaluate /path/to/nab --engine default --json out.json --plot plots/
+    aboutcloud evaluate /path/to/nab --per-file     # where the score is won and lost
     aboutcloud evaluate --simulated 1000 --seed 7    # 14 days of 5-minute points per series
     aboutcloud evaluate --simulated 1000 --sweep 0.3,0.4,0.5,0.6 --plot plots/  # trade-off
 """
@@ -37,6 +38,7 @@ from backend.evaluation.report import (
     fleet_sweep_to_dict,
     fleet_table,
     fleet_to_dict,
+    nab_file_table,
     nab_table,
     nab_to_dict,
 )
@@ -212,6 +214,13 @@ def evaluate(
             "(comma-separated, e.g. 0.3,0.4,0.5,0.6): recall against false alarms.",
         ),
     ] = None,
+    per_file: Annotated[
+        bool,
+        typer.Option(
+            "--per-file",
+            help="Also print each NAB file's TP, FP, FN and raw score (standard profile).",
+        ),
+    ] = False,
 ) -> None:
     """Evaluate an engine: NAB scores (3 profiles) and event metrics, optionally a fleet."""
     if dataset_dir is None and simulated == 0:
@@ -225,6 +234,8 @@ def evaluate(
     if dataset_dir is not None:
         nab = _run_nab(detector, dataset_dir, console)
         console.print(nab_table(nab))
+        if per_file:
+            console.print(nab_file_table(nab))
         report["nab"] = nab_to_dict(nab)
         if plot_dir is not None:
             count = _plot_nab(detector, dataset_dir, plot_dir)

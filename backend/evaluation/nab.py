@@ -17,7 +17,9 @@ from backend.evaluation.corpus import LabelledSeries, load_corpus
 from backend.evaluation.events import EventCounts, EventMetrics, count_events, summarise_events
 from backend.evaluation.nab_scorer import (
     PROFILES,
+    FileScore,
     ThresholdScore,
+    file_scores,
     optimise_threshold,
     probation_length,
     score_at_threshold,
@@ -43,6 +45,8 @@ class NabEvaluation:
     at_threshold: tuple[ThresholdScore, ...]
     events: EventMetrics
     seconds: float
+    #: Each file's share of the standard profile's score at its optimised threshold.
+    per_file: tuple[FileScore, ...] = ()
 
 
 def series_of(item: LabelledSeries) -> MetricSeries:
@@ -66,9 +70,9 @@ def _events(
     scores: Sequence[np.ndarray], corpus: Sequence[LabelledSeries], threshold: float
 ) -> EventMetrics:
     total = EventCounts()
-    for file_scores, item in zip(scores, corpus, strict=True):
+    for one_file, item in zip(scores, corpus, strict=True):
         total = total + count_events(
-            file_scores,
+            one_file,
             item.windows,
             threshold,
             item.timestamps_ns,
@@ -91,6 +95,13 @@ def evaluate_nab(
     seconds = time.perf_counter() - started
     threshold = engine_threshold(engine)
     optimised, fixed = nab_scores(scores, corpus, threshold)
+    per_file = file_scores(
+        scores,
+        [item.windows for item in corpus],
+        [item.name for item in corpus],
+        PROFILES[0],
+        optimised[0].threshold,
+    )
     return NabEvaluation(
         engine.engine_name(),
         str(dataset_dir),
@@ -102,4 +113,5 @@ def evaluate_nab(
         fixed,
         _events(scores, corpus, threshold),
         seconds,
+        per_file,
     )

@@ -23,8 +23,10 @@ from backend.errors import ValidationError
 __all__ = [
     "PROFILES",
     "CostProfile",
+    "FileScore",
     "SweptSeries",
     "ThresholdScore",
+    "file_scores",
     "optimise_threshold",
     "probation_length",
     "scaled_sigmoid",
@@ -245,3 +247,52 @@ def score_at_threshold(
     swept = _sweep_corpus(scores, windows, profile)
     ordered, totals, fps, ids, n_windows = _curve(swept, profile)
     return _at(ordered, totals, fps, ids, n_windows, threshold, profile)
+
+
+@dataclass(frozen=True)
+class FileScore:
+    """One file's share of a corpus score at one threshold: where a detector gains and loses."""
+
+    name: str
+    windows: int
+    raw: float
+    true_positives: int
+    false_positives: int
+    false_negatives: int
+
+
+def _file_score(name: str, part: SweptSeries, threshold: float, profile: CostProfile) -> FileScore:
+    detected = part.scores >= threshold
+    outside = detected & (part.window_ids < 0)
+    inside = detected & (part.window_ids >= 0)
+    best = np.full(part.n_windows, -np.inf)
+    np.maximum.at(best, part.window_ids[inside], part.weights[inside])  # earliest is worth most
+    found = int(np.isfinite(best).sum())
+    missed = part.n_windows - found
+    raw = float(part.weights[outside].sum() + best[np.isfinite(best)].sum()) - profile.a_fn * missed
+    return FileScore(name, part.n_windows, raw, found, int(outside.sum()), missed)
+
+
+def file_scores(
+    scores: Sequence[np.ndarray],
+    windows: Sequence[Sequence[tuple[int, int]]],
+    names: Sequence[str],
+    profile: CostProfile,
+    threshold: float,
+) -> tuple[FileScore, ...]:
+    """Each file's raw score and counts at ``threshold``; they sum to the corpus score there.
+
+    >>> s = [np.r_[np.zeros(700), 0.9, np.zeros(299)], np.r_[np.zeros(800), 0.9, np.zeros(199)]]
+    >>> a, b = file_scores(s, [[(690, 720)], []], ["a", "b"], PROFILES[0], 0.5)
+    >>> (a.true_positives, a.false_positives, round(a.raw, 3)), (b.false_positives, b.raw)
+    ((1, 0, 0.947), (1, -0.11))
+    """
+    if len(names) != len(scores):
+        raise ValidationError("names", len(names), f"expected one name per file ({len(scores)})")
+    swept = [
+        sweep(file, file_windows, profile)
+        for file, file_windows in zip(scores, windows, strict=True)
+    ]
+    return tuple(
+        _file_score(name, part, threshold, profile) for name, part in zip(names, swept, strict=True)
+    )

@@ -17,6 +17,7 @@ __all__ = [
     "fleet_sweep_to_dict",
     "fleet_table",
     "fleet_to_dict",
+    "nab_file_table",
     "nab_table",
     "nab_to_dict",
 ]
@@ -55,6 +56,29 @@ def nab_table(result: NabEvaluation) -> Table:
         f" ({e.mean_delay_seconds / 60:.1f} min); {result.points:,} points scored "
         f"in {result.seconds:.2f} s"
     )
+    return table
+
+
+def nab_file_table(result: NabEvaluation) -> Table:
+    """Where the standard profile's score is won and lost, file by file (worst first)."""
+    best = result.optimised[0]
+    table = Table(
+        title=f"NAB per file — {best.profile} profile at its optimised threshold "
+        f"{best.threshold:.4f}"
+    )
+    table.add_column("file", overflow="fold")  # names are long: wrap, never cut
+    for column in ("windows", "TP", "FP", "FN", "raw score"):
+        table.add_column(column, justify="right")
+    for row in sorted(result.per_file, key=lambda f: f.raw):
+        table.add_row(
+            row.name,
+            str(row.windows),
+            str(row.true_positives),
+            str(row.false_positives),
+            str(row.false_negatives),
+            f"{row.raw:+.2f}",
+        )
+    table.caption = f"raw scores sum to {sum(f.raw for f in result.per_file):.2f}"
     return table
 
 

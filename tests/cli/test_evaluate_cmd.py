@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -45,6 +46,23 @@ def test_evaluate_tiny_corpus_writes_json_and_plot(tmp_path) -> None:
     assert report["nab"]["windows"] == 2
     assert len(list(plots.glob("*.png"))) == 1
     assert "standard" in result.output
+
+
+def test_evaluate_per_file_prints_each_file(tmp_path) -> None:
+    root = _tiny_corpus(tmp_path)
+    out = tmp_path / "out.json"
+    result = CliRunner().invoke(
+        _app(), ["evaluate", str(root), "--per-file", "--json", str(out)], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    assert "NAB per file" in result.output and "rds_cpu_utilization_cc0c53" in result.output
+    (row,) = json.loads(out.read_text())["nab"]["per_file"]
+    standard = json.loads(out.read_text())["nab"]["optimised"]["standard"]
+    assert row["name"] == NAME and row["windows"] == 2
+    assert row["raw"] == pytest.approx(standard["raw"], abs=1e-9)
+    assert row["true_positives"] == standard["true_positives"]
+    without = CliRunner().invoke(_app(), ["evaluate", str(root)], env={"COLUMNS": "200"})
+    assert "NAB per file" not in without.output
 
 
 def test_evaluate_simulated_small_fleet(tmp_path) -> None:

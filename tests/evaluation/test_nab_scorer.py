@@ -6,9 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from backend.errors import ValidationError
 from backend.evaluation.corpus import load_corpus
 from backend.evaluation.nab_scorer import (
     PROFILES,
+    file_scores,
     optimise_threshold,
     probation_length,
     scaled_sigmoid,
@@ -81,3 +83,37 @@ def test_scorer_false_positive_far_from_window_costs_a_fp() -> None:
 def test_probation_and_sigmoid_values() -> None:
     assert probation_length(4032) == 604 and probation_length(100_000) == 750
     assert scaled_sigmoid(np.array([3.5]))[0] == -1.0
+
+
+@pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.name)
+def test_file_scores_sum_to_the_corpus_score(corpus, profile) -> None:
+    """HTM's reference scores, at its optimum and at a lower threshold that admits many FPs."""
+    scores, windows = _htm(corpus), [item.windows for item in corpus]
+    names = [item.name for item in corpus]
+    for threshold in (optimise_threshold(scores, windows, profile).threshold, 0.3):
+        total = score_at_threshold(scores, windows, profile, threshold)
+        files = file_scores(scores, windows, names, profile, threshold)
+        assert [f.name for f in files] == names
+        assert sum(f.raw for f in files) == pytest.approx(total.raw, abs=1e-9)
+        assert sum(f.true_positives for f in files) == total.true_positives
+        assert sum(f.false_positives for f in files) == total.false_positives
+        assert sum(f.false_negatives for f in files) == total.false_negatives
+        assert sum(f.windows for f in files) == sum(len(w) for w in windows)
+
+
+def test_file_score_counts_the_earliest_detection_once() -> None:
+    scores = np.zeros(1000)
+    scores[[695, 700, 705, 900]] = 0.9  # three in the window, one far after it
+    (row,) = file_scores([scores], [[(690, 720)]], ["f"], PROFILES[0], 0.5)
+    worth_695 = float(scaled_sigmoid(np.array(-(720 - 695 + 1) / 31))) / float(
+        scaled_sigmoid(np.array(-1.0))
+    )
+    assert (row.true_positives, row.false_positives, row.false_negatives) == (1, 1, 0)
+    assert row.raw == pytest.approx(worth_695 - 0.11, abs=1e-3)
+    (missed,) = file_scores([scores], [[(690, 720)]], ["f"], PROFILES[0], 0.95)
+    assert (missed.true_positives, missed.false_negatives, missed.raw) == (0, 1, -1.0)
+
+
+def test_file_scores_need_a_name_per_file() -> None:
+    with pytest.raises(ValidationError, match="names"):
+        file_scores([np.zeros(10)], [[]], [], PROFILES[0], 0.5)
