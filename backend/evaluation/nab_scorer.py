@@ -265,12 +265,13 @@ def _file_score(name: str, part: SweptSeries, threshold: float, profile: CostPro
     detected = part.scores >= threshold
     outside = detected & (part.window_ids < 0)
     inside = detected & (part.window_ids >= 0)
-    best = np.full(part.n_windows, -np.inf)
-    np.maximum.at(best, part.window_ids[inside], part.weights[inside])  # earliest is worth most
-    found = int(np.isfinite(best).sum())
-    missed = part.n_windows - found
-    raw = float(part.weights[outside].sum() + best[np.isfinite(best)].sum()) - profile.a_fn * missed
-    return FileScore(name, part.n_windows, raw, found, int(outside.sum()), missed)
+    ids, weights = part.window_ids[inside], part.weights[inside]
+    order = np.argsort(ids, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(ids[order]) != 0]) if ids.size else ids
+    best = np.maximum.reduceat(weights[order], starts) if ids.size else weights  # the earliest
+    missed = part.n_windows - int(best.size)
+    raw = float(part.weights[outside].sum() + best.sum()) - profile.a_fn * missed
+    return FileScore(name, part.n_windows, raw, int(best.size), int(outside.sum()), missed)
 
 
 def file_scores(
@@ -289,10 +290,7 @@ def file_scores(
     """
     if len(names) != len(scores):
         raise ValidationError("names", len(names), f"expected one name per file ({len(scores)})")
-    swept = [
-        sweep(file, file_windows, profile)
-        for file, file_windows in zip(scores, windows, strict=True)
-    ]
+    swept = _sweep_corpus(scores, windows, profile)
     return tuple(
         _file_score(name, part, threshold, profile) for name, part in zip(names, swept, strict=True)
     )
