@@ -265,10 +265,9 @@ def _file_score(name: str, part: SweptSeries, threshold: float, profile: CostPro
     detected = part.scores >= threshold
     outside = detected & (part.window_ids < 0)
     inside = detected & (part.window_ids >= 0)
-    ids, weights = part.window_ids[inside], part.weights[inside]
-    order = np.argsort(ids, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(ids[order]) != 0]) if ids.size else ids
-    best = np.maximum.reduceat(weights[order], starts) if ids.size else weights  # the earliest
+    found, slot = np.unique(part.window_ids[inside], return_inverse=True)
+    best = np.full(found.size, -np.inf)
+    np.maximum.at(best, slot, part.weights[inside])  # per window, its earliest detection
     missed = part.n_windows - int(best.size)
     raw = float(part.weights[outside].sum() + best.sum()) - profile.a_fn * missed
     return FileScore(name, part.n_windows, raw, int(best.size), int(outside.sum()), missed)
