@@ -29,7 +29,7 @@ MAGIC = b"ACSD"
 # 12: random-walk forecaster; 11: stuck-value runs; 10: time of the last alarm; 9: level
 # swing; 8: tail shapes; 7: day-level range; 6: pair (exact residual records, v15, read the
 # same slots: a state of format 12 from before them holds bin edges, a valid upper bound)
-FORMAT_VERSION = 14
+FORMAT_VERSION = 15
 _HEADER = struct.Struct("<4sHH8s")
 _FINGERPRINT_CUT = DetectorParams().anomaly_cut  # the alarm level a fingerprint reads
 STATE_BYTES = _HEADER.size + 8 * STATE_SIZE

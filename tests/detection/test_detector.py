@@ -151,13 +151,14 @@ def test_detector_compressed_band_finite_on_extreme_values() -> None:
 
 
 def _after_gap(missing: int, **knobs: float) -> tuple[float, str]:
-    """(raw score, deciding statistic) of the first point after ``missing`` points were
-    lost, on a series that never had a gap before."""
+    """(raw score, deciding statistic) of the second point after ``missing`` points were
+    lost, on a series that never had a gap before: a gap is judged when the point after
+    it shows that the data really was missing."""
     values = noisy(2_000, seed=11)
     ts = minutes(2_000)
     ts[1_500:] += missing * 60 * 10**9
     scored = StreamingDetector(DetectorParams(**knobs)).score(ts, values)  # type: ignore[arg-type]
-    return float(scored.raw_scores[1_500]), STATISTIC_NAMES[scored.statistic[1_500]]
+    return float(scored.raw_scores[1_501]), STATISTIC_NAMES[scored.statistic[1_501]]
 
 
 def test_one_missed_point_is_no_news_but_a_longer_gap_is() -> None:
@@ -170,3 +171,23 @@ def test_one_missed_point_is_no_news_but_a_longer_gap_is() -> None:
     assert why == "gap" and hour >= 0.5
     strict, why = _after_gap(1, gap_grace=0.0)  # without the grace, one lost point is news
     assert why == "gap" and strict > usual + 0.1
+
+
+def _spring_forward(squeezed: bool) -> np.ndarray:
+    """Raw scores of a 5-minute series whose stamps skip from 01:55 to 03:00."""
+    values = noisy(2_000, seed=5)
+    ts = np.arange(2_000, dtype=np.int64) * 300 * 10**9
+    ts[1_500:] += 3_600 * 10**9  # the clock skips an hour
+    if squeezed:  # that hour's twelve points were converted to 03:00 (pandas shift_forward)
+        ts[1_500:1_512] = ts[1_512] - 300 * 10**9
+    return StreamingDetector().score(ts, values).raw_scores
+
+
+def test_points_stamped_together_after_a_gap_are_no_missing_data() -> None:
+    """A local clock springing forward leaves a one-hour hole in naive timestamps; converters
+    that shift the nonexistent times forward stamp that hour's points all at 03:00. No
+    point is missing, so nothing alarms; with the hour truly absent the gap alarms."""
+    squeezed = _spring_forward(squeezed=True)
+    assert squeezed[1_495:1_520].max() < 0.3
+    missing = _spring_forward(squeezed=False)
+    assert missing[1_501] >= 0.5 and missing[1_500] < 0.3

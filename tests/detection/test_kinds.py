@@ -114,3 +114,20 @@ def test_the_window_of_a_jump_back_holds_the_whole_dip() -> None:
     assert result.anomaly_kind == "dip"
     assert to_epoch_ns(result.window_start) == scored.timestamps_ns[40]
     assert to_epoch_ns(result.window_end) == scored.timestamps_ns[43]
+
+
+def test_a_gap_judged_one_point_late_is_missing_data() -> None:
+    """The detector hears a gap at the second point after it (the first may still turn out
+    to be one of the gap's own points stamped late), so the alarm run starts a point after
+    the hole in the timestamps and is named by its statistic."""
+    ts = np.arange(2_000, dtype=np.int64) * 60 * 10**9
+    ts[1_500:] += 90 * 60 * 10**9  # ninety minutes without data
+    x = 10.0 + np.random.default_rng(4).normal(0.0, 0.3, 2_000)
+    scored = StreamingDetector().score(ts, x)
+    assert STATISTIC_NAMES[scored.statistic[1_501]] == "gap"
+    assert guess_kind(scored, 1_501, 1_501) is AnomalyKind.MISSING_DATA
+    series = MetricSeries.from_arrays(("t", "c", "n", "cpu_usage"), ts, x)
+    at = series.timestamps[1_501]
+    found = [r for r in DefaultAnomalyEngine().detect(series) if r.window_start <= at]
+    assert found and found[-1].window_end >= at
+    assert found[-1].anomaly_kind == AnomalyKind.MISSING_DATA.value

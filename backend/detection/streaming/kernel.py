@@ -245,7 +245,8 @@ def _statistics(
         math.log1p(_NOVELTY_GAIN * beyond / max(high - low, sce)) if beyond > 0 else 0.0
     )
     forgiven = 1.0 + pr[pa.P_GAP_GRACE]  # steps that still hold no news
-    stats[ly.S_GAP] = math.log(k / forgiven) if k > forgiven else 0.0
+    stats[ly.S_GAP] = st[ly.I_GAP_PENDING]  # the gap before the previous point, confirmed
+    st[ly.I_GAP_PENDING] = math.log(k / forgiven) if k > forgiven else 0.0
     last = st[ly.I_Z_LAST]
     stats[ly.S_PAIR] = math.log1p(min(abs(z), abs(last))) if z * last > 0.0 else 0.0
     st[ly.I_Z_LAST] = z
@@ -820,6 +821,8 @@ def step(
         st[ly.I_ENV_LOW] = x
         _emit(out, row, x)
         return
+    if t <= st[ly.I_T_LAST]:  # a repeated stamp: the points of the gap before came after all
+        st[ly.I_GAP_PENDING] = 0.0
     dt = _advance_clock(st, t)
     _count_repeats(st, pr, x)
     if st[ly.I_MODE] == 0.0:

@@ -16,6 +16,7 @@ from backend.detection.streaming.detector import STATISTIC_NAMES, ScoredSeries
 __all__ = ["SLOW_KINDS", "guess_kind", "returning_excursion"]
 
 _GAP_STEPS = 5.0
+_GAP = STATISTIC_NAMES.index("gap")
 _SHIFT_SCALES = 3.0  # the level after the run differs from before by this many scales
 _SHIFT_STATS = {STATISTIC_NAMES.index("mean_up"), STATISTIC_NAMES.index("mean_down")}
 #: The slow statistics average hours to a day of the series, so what they hear is a change
@@ -38,6 +39,8 @@ def guess_kind(scored: ScoredSeries, start: int, end: int) -> AnomalyKind:
     >>> guess_kind(StreamingDetector().score(ts, x), 200, 203).value
     'level_shift'
     """
+    if int(scored.statistic[start]) == _GAP:  # judged one point after the gap (kernel)
+        return AnomalyKind.MISSING_DATA
     steps = np.diff(scored.timestamps_ns)
     if steps.size and start > 0:
         typical = float(np.median(steps))

@@ -101,4 +101,8 @@ I_LV_MEAN = I_SWING + 12  # short EW mean of the level's residual (while the ran
 # guard against values far beyond anything it has shown (``far_ranges``)
 I_MAX_SEEN = I_SWING + 13
 I_MIN_SEEN = I_SWING + 14
-STATE_SIZE = I_SWING + 15
+# The gap before the previous point (the gap statistic's value), judged one point late: if
+# the next point repeats a timestamp, the gap's points did arrive, stamped together at its
+# end (a local clock's spring-forward hour converted to 03:00), and no data was missing
+I_GAP_PENDING = I_SWING + 15
+STATE_SIZE = I_SWING + 16
