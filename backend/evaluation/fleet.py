@@ -192,7 +192,7 @@ def _label_span(series: MetricSeries, label: Any, tolerance: int) -> tuple[int, 
     ts = series.timestamps_ns
     step = int((ts[-1] - ts[0]) // max(ts.shape[0] - 1, 1)) if ts.shape[0] > 1 else 0
     start, end = label.start_ns, label.end_ns
-    extended = end + (tolerance + 1) * step  # +1: a gap is seen at the first point after it
+    extended = end + (tolerance + 1) * step  # +1: a gap is seen only once data resumes
     inside = int(((ts >= start) & (ts <= extended)).sum())
     return start, extended, inside
 
