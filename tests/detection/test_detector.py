@@ -174,7 +174,8 @@ def test_one_missed_point_is_no_news_but_a_longer_gap_is() -> None:
 
 
 def _spring_forward(squeezed: bool) -> np.ndarray:
-    """Raw scores of a 5-minute series whose stamps skip from 01:55 to 03:00."""
+    """Raw scores of a 5-minute series whose stamps skip an hour at point 1,500, as naive
+    local time does where the clock springs forward (01:55, then 03:00)."""
     values = noisy(2_000, seed=5)
     ts = np.arange(2_000, dtype=np.int64) * 300 * 10**9
     ts[1_500:] += 3_600 * 10**9  # the clock skips an hour

@@ -194,7 +194,9 @@ class DetectorParams:
     gap_grace
         Missed points forgiven: a gap of up to ``gap_grace`` missing points is no evidence
         (one missed scrape is routine for a collector, not an incident); a longer gap is
-        measured by the time beyond that grace. 0 counts every late point.
+        measured by the time beyond that grace. 0 counts every late point. A gap is
+        scored at the point after the one that ended it, and not at all if that point
+        repeats the timestamp (the gap's points arrived, stamped together at its end).
     flat_points, flat_margin, flat_share
         A stuck value: on a series where fewer than ``flat_share`` of the points repeat the
         previous value exactly (a long average, ~1,000 points), one value repeated more
