@@ -95,11 +95,16 @@ def _emit(out: np.ndarray, row: int, value: float) -> None:
 
 @njit
 def _advance_clock(st: np.ndarray, t: float) -> float:
-    """Elapsed seconds since the last point; updates the robust typical-step estimate."""
+    """Elapsed seconds since the last point; updates the robust typical-step estimate.
+
+    A repeated (or earlier) stamp counts as one typical step, and shows that the gap before
+    the previous point held no missing data: its points arrived, stamped together at its end.
+    """
     dt = t - st[ly.I_T_LAST]
     typical = st[ly.I_STEP]
     if dt <= 0.0:
         dt = typical if typical > 0.0 else 1.0
+        st[ly.I_GAP_PENDING] = 0.0
     if typical <= 0.0:
         typical = dt
     else:
@@ -821,8 +826,6 @@ def step(
         st[ly.I_ENV_LOW] = x
         _emit(out, row, x)
         return
-    if t <= st[ly.I_T_LAST]:  # a repeated stamp: the points of the gap before came after all
-        st[ly.I_GAP_PENDING] = 0.0
     dt = _advance_clock(st, t)
     _count_repeats(st, pr, x)
     if st[ly.I_MODE] == 0.0:
