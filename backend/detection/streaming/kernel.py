@@ -168,6 +168,13 @@ def _transform(st: np.ndarray, x: float, dt: float) -> float:
 
 
 @njit
+def _modelled(st: np.ndarray, linear: float) -> float:
+    """A value in the series' own units (a counter's: its rate) on the modelled scale."""
+    unit = st[ly.I_UNIT]
+    return math.asinh(linear / unit) if unit > 0.0 else linear
+
+
+@njit
 def _inverse(st: np.ndarray, v: float) -> float:
     """Back from the compressed (asinh) scale to the series' own units (never overflowing)."""
     unit = st[ly.I_UNIT]
@@ -480,8 +487,13 @@ def _gate_excess(st: np.ndarray, pr: np.ndarray, j: int) -> float:
 
 
 @njit
-def _combine(st: np.ndarray, pr: np.ndarray, stats: np.ndarray) -> tuple[float, int]:
-    """Smallest calibrated log10 p over the enabled statistics, and which one it was."""
+def _combine(
+    st: np.ndarray, pr: np.ndarray, stats: np.ndarray, novel_floor: float
+) -> tuple[float, int]:
+    """Smallest calibrated log10 p over the enabled statistics, and which one it was.
+
+    ``novel_floor`` bounds the novelty's log10 p from below (see :func:`_seen_log10p`).
+    """
     mask = int(pr[pa.P_STAT_MASK])
     records = _record_mask(pr)
     gate = pr[pa.P_NOVELTY_EXCESS]
@@ -493,6 +505,8 @@ def _combine(st: np.ndarray, pr: np.ndarray, stats: np.ndarray) -> tuple[float, 
         lp = cal.log10_tail(st, j, stats[j], (records >> j) & 1 == 1)
         if gate > 0.0 and lp < st[ly.I_REC_LP]:
             lp = max(lp, cal.novelty_cap(st, j, stats[j], _gate_excess(st, pr, j)))
+        if j == ly.S_NOVELTY:
+            lp = max(lp, novel_floor)
         if lp < best or best_j < 0:
             best = lp
             best_j = j
@@ -516,14 +530,15 @@ def _combine(st: np.ndarray, pr: np.ndarray, stats: np.ndarray) -> tuple[float, 
 
 
 @njit
-def _band(st: np.ndarray, pr: np.ndarray, sce: float, e: float) -> tuple[float, float]:
+def _band(st: np.ndarray, pr: np.ndarray, sce: float, e: float, n: float) -> tuple[float, float]:
     """Residuals below/above the forecast ``e`` at which one point alone would score 0.5:
     through its residual (the point statistics) or through its novelty (the value beyond
     the remembered range), whichever is nearer.
 
     On a bursty series the residual's fitted tail can be very wide while a value far outside
     anything seen is still caught as novel; a band from the residual alone would then claim
-    values far beyond it are usual.
+    values far beyond it are usual. Inside the whole range the series has shown, the
+    novelty cannot alarm (``seen_rank``) until its floor is rarer than the alarm level.
     """
     records = _record_mask(pr)
     if records & _POINT_BITS == 0:  # fits change only at refits: the band is cached
@@ -544,8 +559,13 @@ def _band(st: np.ndarray, pr: np.ndarray, sce: float, e: float) -> tuple[float, 
         high = st[ly.I_ENV_HIGH]
         low = st[ly.I_ENV_LOW]
         beyond = novel * max(high - low, sce) / _NOVELTY_GAIN
-        up = max(min(up, high + beyond - e), 0.0)
-        down = max(min(down, e - low + beyond), 0.0)
+        high_edge = high + beyond
+        low_edge = low - beyond
+        if _seen_log10p(st, pr, st[ly.I_MAX_SEEN], n) > -pr[pa.P_ALARM_LOG10P]:
+            high_edge = max(high_edge, _modelled(st, st[ly.I_MAX_SEEN]))
+            low_edge = min(low_edge, _modelled(st, st[ly.I_MIN_SEEN]))
+        up = max(min(up, high_edge - e), 0.0)
+        down = max(min(down, e - low_edge), 0.0)
     return down, up
 
 
@@ -656,6 +676,18 @@ def _learn(
     st[ly.I_ENV_HIGH] = max(v, st[ly.I_ENV_HIGH] - a_env * (st[ly.I_ENV_HIGH] - level))
     st[ly.I_ENV_LOW] = min(v, st[ly.I_ENV_LOW] - a_env * (st[ly.I_ENV_LOW] - level))
     return u
+
+
+@njit
+def _seen_log10p(st: np.ndarray, pr: np.ndarray, linear: float, n: float) -> float:
+    """Floor of the novelty's log10 p: a value inside the whole range the series has shown
+    is at best the ``seen_rank``-th most extreme of the ``n`` + 1 points at one end or the
+    other (−inf: no floor, the value is outside that range or the floor is off).
+    """
+    rank = pr[pa.P_SEEN_RANK]
+    if rank <= 0.0 or linear > st[ly.I_MAX_SEEN] or linear < st[ly.I_MIN_SEEN]:
+        return -math.inf
+    return math.log10(min(2.0 * rank / (n + 1.0), 1.0))
 
 
 @njit
@@ -887,7 +919,7 @@ def _score_and_learn(
         stats[ly.S_SLOW_SWING] = 0.0
         stats[ly.S_FLAT] = 0.0  # nor the share of repeats: let a few nights' spells be seen
         stuck = False
-    best, best_j = _combine(st, pr, stats)
+    best, best_j = _combine(st, pr, stats, _seen_log10p(st, pr, linear, n))
     guard = pr[pa.P_FAR_RANGES] > 1.0  # far_ranges 0: the guard is off
     heard = (int(pr[pa.P_STAT_MASK]) >> ly.S_NOVELTY) & 1 == 1  # a record is the value's novelty
     width = _far_width(st) if guard or pr[pa.P_RECORD_MARGIN] > 0.0 else 0.0
@@ -904,7 +936,7 @@ def _score_and_learn(
     recent = st[ly.I_RECENT]
     decay = pr[pa.P_SUPPRESS_DECAY] if k == 1.0 else pr[pa.P_SUPPRESS_DECAY] ** k
     st[ly.I_RECENT] = max(raw, recent * decay)
-    down, up = _band(st, pr, sce, expected)
+    down, up = _band(st, pr, sce, expected, n)
     out[row, OUT_SCORE] = raw if raw > recent else raw * (1.0 - pr[pa.P_SUPPRESS])
     _emit_band(st, out, row, expected, down, up)
     if guard:
