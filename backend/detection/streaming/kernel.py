@@ -561,6 +561,7 @@ def _band(st: np.ndarray, pr: np.ndarray, sce: float, e: float, n: float) -> tup
         beyond = novel * max(high - low, sce) / _NOVELTY_GAIN
         high_edge = high + beyond
         low_edge = low - beyond
+        # the floor any value inside the seen range gets (its maximum is such a value)
         if _seen_log10p(st, pr, st[ly.I_MAX_SEEN], n) > -pr[pa.P_ALARM_LOG10P]:
             high_edge = max(high_edge, _modelled(st, st[ly.I_MAX_SEEN]))
             low_edge = min(low_edge, _modelled(st, st[ly.I_MIN_SEEN]))
