@@ -158,20 +158,19 @@ def _probe(st: np.ndarray, pr: np.ndarray, x: float) -> None:
 
 
 @njit
-def _transform(st: np.ndarray, x: float, dt: float) -> float:
-    """Counters become per-second rates (a fall is a reset: the new value is the increase)."""
-    if st[ly.I_MODE] != 2.0:
-        unit = st[ly.I_UNIT]
-        return math.asinh(x / unit) if unit > 0.0 else x
-    d = x - st[ly.I_X_LAST]
-    return d / dt if d >= 0.0 else x / dt
-
-
-@njit
 def _modelled(st: np.ndarray, linear: float) -> float:
     """A value in the series' own units (a counter's: its rate) on the modelled scale."""
     unit = st[ly.I_UNIT]
     return math.asinh(linear / unit) if unit > 0.0 else linear
+
+
+@njit
+def _transform(st: np.ndarray, x: float, dt: float) -> float:
+    """Counters become per-second rates (a fall is a reset: the new value is the increase)."""
+    if st[ly.I_MODE] != 2.0:
+        return _modelled(st, x)
+    d = x - st[ly.I_X_LAST]
+    return d / dt if d >= 0.0 else x / dt
 
 
 @njit
@@ -488,11 +487,12 @@ def _gate_excess(st: np.ndarray, pr: np.ndarray, j: int) -> float:
 
 @njit
 def _combine(
-    st: np.ndarray, pr: np.ndarray, stats: np.ndarray, novel_floor: float
+    st: np.ndarray, pr: np.ndarray, stats: np.ndarray, seen: bool, n: float
 ) -> tuple[float, int]:
     """Smallest calibrated log10 p over the enabled statistics, and which one it was.
 
-    ``novel_floor`` bounds the novelty's log10 p from below (see :func:`_seen_log10p`).
+    A value ``seen`` before (inside the whole range) has its novelty floored
+    (:func:`_seen_log10p`).
     """
     mask = int(pr[pa.P_STAT_MASK])
     records = _record_mask(pr)
@@ -505,8 +505,8 @@ def _combine(
         lp = cal.log10_tail(st, j, stats[j], (records >> j) & 1 == 1)
         if gate > 0.0 and lp < st[ly.I_REC_LP]:
             lp = max(lp, cal.novelty_cap(st, j, stats[j], _gate_excess(st, pr, j)))
-        if j == ly.S_NOVELTY:
-            lp = max(lp, novel_floor)
+        if j == ly.S_NOVELTY and seen and lp < 0.0:  # mostly 0: inside the recent range
+            lp = max(lp, _seen_log10p(pr, n))
         if lp < best or best_j < 0:
             best = lp
             best_j = j
@@ -561,8 +561,7 @@ def _band(st: np.ndarray, pr: np.ndarray, sce: float, e: float, n: float) -> tup
         beyond = novel * max(high - low, sce) / _NOVELTY_GAIN
         high_edge = high + beyond
         low_edge = low - beyond
-        # the floor any value inside the seen range gets (its maximum is such a value)
-        if _seen_log10p(st, pr, st[ly.I_MAX_SEEN], n) > -pr[pa.P_ALARM_LOG10P]:
+        if 2.0 * pr[pa.P_SEEN_RANK] > (n + 1.0) * pr[pa.P_ALARM_P]:  # seen: no alarm
             high_edge = max(high_edge, _modelled(st, st[ly.I_MAX_SEEN]))
             low_edge = min(low_edge, _modelled(st, st[ly.I_MIN_SEEN]))
         up = max(min(up, high_edge - e), 0.0)
@@ -680,15 +679,18 @@ def _learn(
 
 
 @njit
-def _seen_log10p(st: np.ndarray, pr: np.ndarray, linear: float, n: float) -> float:
-    """Floor of the novelty's log10 p: a value inside the whole range the series has shown
-    is at best the ``seen_rank``-th most extreme of the ``n`` + 1 points at one end or the
-    other (−inf: no floor, the value is outside that range or the floor is off).
+def _seen(st: np.ndarray, pr: np.ndarray, linear: float) -> bool:
+    """Whether the value lies inside the whole range the series has shown (floor on)."""
+    return pr[pa.P_SEEN_RANK] > 0.0 and st[ly.I_MIN_SEEN] <= linear <= st[ly.I_MAX_SEEN]
+
+
+@njit
+def _seen_log10p(pr: np.ndarray, n: float) -> float:
+    """Floor of the novelty's log10 p for a value seen before: at least one earlier point
+    was as extreme, so it is at best the ``seen_rank``-th most extreme of the ``n`` + 1
+    points at one end or the other.
     """
-    rank = pr[pa.P_SEEN_RANK]
-    if rank <= 0.0 or linear > st[ly.I_MAX_SEEN] or linear < st[ly.I_MIN_SEEN]:
-        return -math.inf
-    return math.log10(min(2.0 * rank / (n + 1.0), 1.0))
+    return math.log10(min(2.0 * pr[pa.P_SEEN_RANK] / (n + 1.0), 1.0))
 
 
 @njit
@@ -920,7 +922,7 @@ def _score_and_learn(
         stats[ly.S_SLOW_SWING] = 0.0
         stats[ly.S_FLAT] = 0.0  # nor the share of repeats: let a few nights' spells be seen
         stuck = False
-    best, best_j = _combine(st, pr, stats, _seen_log10p(st, pr, linear, n))
+    best, best_j = _combine(st, pr, stats, _seen(st, pr, linear), n)
     guard = pr[pa.P_FAR_RANGES] > 1.0  # far_ranges 0: the guard is off
     heard = (int(pr[pa.P_STAT_MASK]) >> ly.S_NOVELTY) & 1 == 1  # a record is the value's novelty
     width = _far_width(st) if guard or pr[pa.P_RECORD_MARGIN] > 0.0 else 0.0

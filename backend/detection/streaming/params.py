@@ -88,7 +88,8 @@ _ORDER = (
     P_ALARM_LOG10P,
     P_SHAPE_LOG_EDGE,
     P_FLAT_TAIL,
-) = range(len(_ORDER) + 4)  # fmt: skip  (derived constants follow the knobs)
+    P_ALARM_P,
+) = range(len(_ORDER) + 5)  # fmt: skip  (derived constants follow the knobs)
 _RATES = (
     "alpha_level", "alpha_scale", "alpha_mean", "alpha_vol", "alpha_cal", "alpha_envelope",
     "alpha_slow", "alpha_reference", "alpha_swing", "rw_rate",
@@ -395,4 +396,7 @@ class DetectorParams:
         # the stuck-value statistic log(run / longest run) alone reaches the alarm level at
         # 1 + flat_margin
         flat_tail = math.log1p(self.flat_margin) / (math.log(10.0) * alarm)
-        return np.array([*knobs, mean_norm, alarm, shape_edge, flat_tail], dtype=np.float64)
+        alarm_p = 10.0**-alarm  # the same level as a probability
+        return np.array(
+            [*knobs, mean_norm, alarm, shape_edge, flat_tail, alarm_p], dtype=np.float64
+        )
