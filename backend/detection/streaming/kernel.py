@@ -562,8 +562,12 @@ def _band(st: np.ndarray, pr: np.ndarray, sce: float, e: float, n: float) -> tup
         high_edge = high + beyond
         low_edge = low - beyond
         if 2.0 * pr[pa.P_SEEN_RANK] > (n + 1.0) * pr[pa.P_ALARM_P]:  # seen: no alarm
-            high_edge = max(high_edge, _modelled(st, st[ly.I_MAX_SEEN]))
-            low_edge = min(low_edge, _modelled(st, st[ly.I_MIN_SEEN]))
+            # moved out only where the novelty's edge is the nearer one (else it changes
+            # nothing), which spares most points the asinh
+            if high_edge - e < up:
+                high_edge = max(high_edge, _modelled(st, st[ly.I_MAX_SEEN]))
+            if e - low_edge < down:
+                low_edge = min(low_edge, _modelled(st, st[ly.I_MIN_SEEN]))
         up = max(min(up, high_edge - e), 0.0)
         down = max(min(down, e - low_edge), 0.0)
     return down, up
