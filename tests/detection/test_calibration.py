@@ -24,7 +24,7 @@ def _fitted(values: np.ndarray) -> tuple[float, float]:
         cal.count(st, stats, 1e-9, 0, 1.0)  # no fading: every value weighs the same
     cal.refit(st, TAIL_MASS, MIN_EXCESS, 0)
     fit = ly.I_FIT + ly.FIT_WIDTH * ly.S_POINT_UP
-    return float(st[fit + 3]), float(st[fit + 2])
+    return math.expm1(float(st[fit])), float(st[fit + 2])
 
 
 def _true_excess(values: np.ndarray, edge: float) -> float:
@@ -65,7 +65,7 @@ def _counted(values: np.ndarray, fade: float, statistic: int) -> np.ndarray:
 
 
 def _record_edge(st: np.ndarray, statistic: int) -> float:
-    return float(st[ly.I_FIT + ly.FIT_WIDTH * statistic + 4])
+    return float(st[ly.I_FIT + ly.FIT_WIDTH * statistic + 3])
 
 
 def test_a_residual_record_is_its_exact_value_not_its_bins_edge() -> None:
@@ -81,7 +81,8 @@ def test_a_residual_record_is_its_exact_value_not_its_bins_edge() -> None:
     )
     # just past the exact record the gate already falls below the record's probability
     beyond = math.log1p(5.94 * 1.05)
-    assert cal.novelty_cap(up, ly.S_POINT_UP, beyond, 0.065) < up[ly.I_REC_LP] - 0.1
+    edge = _record_edge(up, ly.S_POINT_UP)
+    assert cal.novelty_cap(up, beyond, 0.065, edge) < up[ly.I_REC_LP] - 0.1
 
 
 def test_a_forgotten_record_falls_back_to_the_highest_remembered_bin() -> None:

@@ -49,7 +49,7 @@ def _fitted_state(shape: float) -> np.ndarray:
     st = np.zeros(ly.STATE_SIZE)
     cal.reset(st)
     fit = ly.I_FIT + ly.FIT_WIDTH * ly.S_POINT_UP
-    st[fit], st[fit + 1], st[fit + 2], st[fit + 3] = math.log1p(3.0), -2.0, 0.5, 3.0
+    st[fit], st[fit + 1], st[fit + 2] = math.log1p(3.0), -2.0, 0.5
     st[ly.I_SHAPE + POINT_UP] = shape
     return st
 

@@ -52,7 +52,6 @@ def reset(st: np.ndarray) -> None:
         st[fit + 1] = 0.0
         st[fit + 2] = 1.0
         st[fit + 3] = 0.0
-        st[fit + 4] = 0.0
     st[ly.I_REC_LP] = 0.0
     for i in range(ly.I_TAIL_MOMENTS, ly.I_SHAPE + len(ly.SHAPE_STATS)):  # tail shapes
         st[i] = 0.0
@@ -148,9 +147,8 @@ def refit(st: np.ndarray, tail_mass: float, min_excess: float, record_mask: int)
         st[fit] = q
         st[fit + 1] = lp
         st[fit + 2] = excess
-        st[fit + 3] = math.expm1(q)
         # a record whose bin has been forgotten falls back to the highest remembered bin
-        st[fit + 4] = min(st[fit + 4], _fit_record(st, base, min_excess, w, norm)[0])
+        st[fit + 3] = min(st[fit + 3], _fit_record(st, base, min_excess, w, norm)[0])
     st[ly.I_REC_LP] = math.log10(w / norm)
 
 
@@ -236,7 +234,7 @@ def log10_tail(st: np.ndarray, j: int, s: float, record: bool) -> float:
         return _body(st, j, s, q) if record and rough < _EXACT_BELOW else rough
     if record:
         return lp - (s - q) / excess / _LN10
-    y = math.expm1(s) - st[fit + 3]
+    y = math.expm1(s) - math.expm1(q)
     xi = shape_of(st, j)
     if abs(xi) < _SHAPE_TINY:
         return lp - y / excess / _LN10
@@ -247,14 +245,14 @@ def log10_tail(st: np.ndarray, j: int, s: float, record: bool) -> float:
 
 
 @njit
-def novelty_cap(st: np.ndarray, j: int, s: float, excess: float) -> float:
-    """log10 p that statistic ``j`` at ``s`` is a new record for this series.
+def novelty_cap(st: np.ndarray, s: float, excess: float, edge: float) -> float:
+    """log10 p that a statistic at ``s`` is a new record for this series.
 
-    Within the remembered range it is the probability of a record (1 / points remembered);
-    beyond the largest remembered value it falls by e per ``excess``. An alarm needs both this
-    and the fitted tail to be small: a burst the series has already shown is not news.
+    Within the remembered range (up to the record ``edge``) it is the probability of a
+    record (1 / points remembered); beyond it, it falls by e per ``excess``. An alarm needs
+    both this and the fitted tail to be small: a burst the series has already shown is not
+    news.
     """
-    edge = st[ly.I_FIT + ly.FIT_WIDTH * j + 4]
     s = min(max(s, 0.0), S_MAX)
     if s <= edge:
         return st[ly.I_REC_LP]
@@ -262,9 +260,11 @@ def novelty_cap(st: np.ndarray, j: int, s: float, excess: float) -> float:
 
 
 @njit
-def invert_cap(st: np.ndarray, j: int, target: float, excess: float) -> float:
-    """The linear statistic value at which :func:`novelty_cap` reaches ``target``."""
-    edge = st[ly.I_FIT + ly.FIT_WIDTH * j + 4]
+def invert_cap(st: np.ndarray, j: int, target: float, excess: float, edge: float) -> float:
+    """The linear statistic value at which :func:`novelty_cap` reaches ``target`` from
+    ``edge`` (statistic ``j``'s own record edge where ``edge`` is negative)."""
+    if edge < 0.0:
+        edge = st[ly.I_FIT + ly.FIT_WIDTH * j + 3]
     beyond = max(st[ly.I_REC_LP] - target, 0.0) * _LN10 * excess
     return math.expm1(min(edge + beyond, S_MAX))
 
@@ -282,9 +282,9 @@ def invert(st: np.ndarray, j: int, target: float, record: bool) -> float:
         return math.expm1(min(q + (lp - target) * _LN10 * excess, S_MAX))
     xi = shape_of(st, j)
     if abs(xi) < _SHAPE_TINY:
-        return st[fit + 3] + (lp - target) * _LN10 * excess
+        return math.expm1(q) + (lp - target) * _LN10 * excess
     sigma = excess * (1.0 - xi)
-    return st[fit + 3] + sigma / xi * math.expm1(xi * (lp - target) * _LN10)
+    return math.expm1(q) + sigma / xi * math.expm1(xi * (lp - target) * _LN10)
 
 
 @njit
@@ -309,11 +309,10 @@ def count(st: np.ndarray, stats: np.ndarray, a: float, record_mask: int, share: 
         # edge stays: exact edges on every statistic cost NAB 6 points, docs/detection.md)
         exact = j == ly.S_POINT_UP or j == ly.S_POINT_DOWN
         record = min(max(stats[j], 0.0), S_MAX) if exact else edge
-        if record > st[fit + 4]:
-            st[fit + 4] = record
+        if record > st[fit + 3]:
+            st[fit + 3] = record
         if (record_mask >> j) & 1 and edge > st[fit]:
             st[fit] = edge
-            st[fit + 3] = math.expm1(edge)
     st[ly.I_CAL_TOTAL] += w
     w = w0 / (1.0 - a)
     if w > _RESCALE:

@@ -68,9 +68,14 @@ _ECHO_LEVEL_DAYS = 2.0
 # series' band reached tens of value ranges beyond its values (tests/detection/test_band.py)
 _NOVELTY_SHAPE_MAX = 0.15
 _RECORD_CAP = 0.9  # an all-time record alone scores at most 0.9 × the alarm cut
+_LN20 = math.log(20.0)
+_NEAR_RECORD = math.exp(-ly.CAL_BIN_WIDTH)
+_Z_MAX = math.expm1(
+    cal.S_MAX
+)  # statistics saturate in the calibrators' last bin  # within a calibrator bin's width of a record
 _EXP_SAFE = 300.0  # below this, e^±a and their products stay far from overflow
-_EDGE_UP = ly.I_FIT + ly.FIT_WIDTH * ly.S_POINT_UP + 4  # record edges of the point statistics
-_EDGE_DOWN = ly.I_FIT + ly.FIT_WIDTH * ly.S_POINT_DOWN + 4
+_EDGE_UP = ly.I_FIT + ly.FIT_WIDTH * ly.S_POINT_UP + 3  # record edges of the point statistics
+_EDGE_DOWN = ly.I_FIT + ly.FIT_WIDTH * ly.S_POINT_DOWN + 3
 _POINT_BITS = (1 << ly.S_POINT_UP) | (1 << ly.S_POINT_DOWN)
 
 
@@ -245,7 +250,8 @@ def _statistics(
     lim = 8.0 * sce  # one huge point must not look like a sustained shift
     st[ly.I_MEAN] += am * (min(max(r, -lim), lim) - st[ly.I_MEAN])
     norm = pr[pa.P_MEAN_NORM] if k == 1.0 else math.sqrt((2.0 - am) / am)
-    _signed(stats, ly.S_MEAN_UP, ly.S_MEAN_DOWN, st[ly.I_MEAN] / sce * norm)
+    zm = st[ly.I_MEAN] / sce * norm
+    _signed(stats, ly.S_MEAN_UP, ly.S_MEAN_DOWN, zm)
     av = _rate(pr[pa.P_ALPHA_VOL], k)
     st[ly.I_VOL] += av * (min(abs(r), 50.0 * sce) - st[ly.I_VOL])
     stats[ly.S_VOLATILITY] = math.log1p(st[ly.I_VOL] / sce)
@@ -259,8 +265,15 @@ def _statistics(
     stats[ly.S_GAP] = st[ly.I_GAP_PENDING]  # the gap before the previous point, confirmed
     st[ly.I_GAP_PENDING] = math.log(k / forgiven) if k > forgiven else 0.0
     last = st[ly.I_Z_LAST]
-    stats[ly.S_PAIR] = math.log1p(min(abs(z), abs(last))) if z * last > 0.0 else 0.0
+    pair = min(abs(z), abs(last)) if z * last > 0.0 else 0.0
+    stats[ly.S_PAIR] = math.log1p(pair)
     st[ly.I_Z_LAST] = z
+    # the same in scales, not log-compressed, for the records in the series' units
+    stats[ly.X_UNIT] = max(z, 0.0)
+    stats[ly.X_UNIT + 1] = max(-z, 0.0)
+    stats[ly.X_UNIT + 2] = max(zm, 0.0)
+    stats[ly.X_UNIT + 3] = max(-zm, 0.0)
+    stats[ly.X_UNIT + 4] = pair
 
 
 @njit
@@ -487,16 +500,18 @@ def _gate_excess(st: np.ndarray, pr: np.ndarray, j: int) -> float:
 
 @njit
 def _combine(
-    st: np.ndarray, pr: np.ndarray, stats: np.ndarray, seen: bool, n: float
+    st: np.ndarray, pr: np.ndarray, stats: np.ndarray, seen: bool, n: float, sce: float
 ) -> tuple[float, int]:
     """Smallest calibrated log10 p over the enabled statistics, and which one it was.
 
     A value ``seen`` before (inside the whole range) has its novelty floored
-    (:func:`_seen_log10p`).
+    (:func:`_seen_log10p`). The record gate's edge is the larger of the record in scales
+    and, with ``unit_records``, the record in the series' units at today's scale ``sce``.
     """
     mask = int(pr[pa.P_STAT_MASK])
     records = _record_mask(pr)
     gate = pr[pa.P_NOVELTY_EXCESS]
+    units = pr[pa.P_UNIT_RECORDS] > 0.0
     best = 0.0
     best_j = -1
     for j in range(ly.N_STATS):
@@ -504,7 +519,10 @@ def _combine(
             continue
         lp = cal.log10_tail(st, j, stats[j], (records >> j) & 1 == 1)
         if gate > 0.0 and lp < st[ly.I_REC_LP]:
-            lp = max(lp, cal.novelty_cap(st, j, stats[j], _gate_excess(st, pr, j)))
+            edge = st[ly.I_FIT + ly.FIT_WIDTH * j + 3]
+            if units and (j <= ly.S_MEAN_DOWN or j == ly.S_PAIR):
+                edge = max(edge, math.log1p(st[_unit_slot(j)] / sce))
+            lp = max(lp, cal.novelty_cap(st, stats[j], _gate_excess(st, pr, j), edge))
         if j == ly.S_NOVELTY and seen and lp < 0.0:  # mostly 0: inside the recent range
             lp = max(lp, _seen_log10p(pr, n))
         if lp < best or best_j < 0:
@@ -553,6 +571,9 @@ def _band(st: np.ndarray, pr: np.ndarray, sce: float, e: float, n: float) -> tup
             down = max(down, st[ly.I_CAP_DOWN])
         up *= sce
         down *= sce
+    if pr[pa.P_UNIT_RECORDS] > 0.0 and pr[pa.P_NOVELTY_EXCESS] > 0.0:
+        up = max(up, _unit_cap(st, ly.S_POINT_UP, ly.I_GATE_FACTOR_UP, sce))
+        down = max(down, _unit_cap(st, ly.S_POINT_DOWN, ly.I_GATE_FACTOR_DOWN, sce))
     record_novelty = (records >> ly.S_NOVELTY) & 1 == 1  # its fit moves at every record
     novel = _novel_alarm(st, pr) if record_novelty else st[ly.I_NOVEL]
     if novel < _NEVER:
@@ -574,6 +595,45 @@ def _band(st: np.ndarray, pr: np.ndarray, sce: float, e: float, n: float) -> tup
 
 
 @njit
+def _unit_slot(j: int) -> int:
+    """Slot of statistic ``j``'s record in the series' units (``layout.UNIT_RECORD_STATS``)."""
+    return ly.I_UNIT_RECORD + (4 if j == ly.S_PAIR else j)
+
+
+@njit
+def _unit_cap(st: np.ndarray, j: int, factor: int, sce: float) -> float:
+    """Residual (modelled units) at which the gate of the record in the series' units alone
+    lets point statistic ``j`` reach the alarm level: :func:`cal.invert_cap` from the edge
+    log1p(record / ``sce``), with e^(margin) cached in slot ``factor``."""
+    cap = (sce + st[_unit_slot(j)]) * st[factor] - sce
+    return min(cap, _Z_MAX * sce)
+
+
+@njit
+def _learn_unit_records(
+    st: np.ndarray, pr: np.ndarray, stats: np.ndarray, sce: float, n: float
+) -> None:
+    """Raise the records in the series' units; forget a side's records once the
+    calibrators' memory has passed without a new one (as their counts fade)."""
+    memory = _LN20 / pr[pa.P_ALPHA_CAL]  # a count fades below 1/20 of a fresh one
+    for side in range(3):
+        at = ly.I_UNIT_RECORD_AT + side
+        if n - st[at] > memory:
+            if side == 2:
+                st[ly.I_UNIT_RECORD + 4] = 0.0
+            else:
+                st[ly.I_UNIT_RECORD + side] = 0.0
+                st[ly.I_UNIT_RECORD + side + 2] = 0.0
+            st[at] = n
+    for i in range(len(ly.UNIT_RECORD_STATS)):
+        size = stats[ly.X_UNIT + i] * sce
+        record = st[ly.I_UNIT_RECORD + i]
+        if size >= _NEAR_RECORD * record and size > 0.0:  # as a count in the record's bin
+            st[ly.I_UNIT_RECORD_AT + (2 if i == 4 else i % 2)] = n
+            st[ly.I_UNIT_RECORD + i] = max(size, record)
+
+
+@njit
 def _novel_alarm(st: np.ndarray, pr: np.ndarray) -> float:
     """Novelty (linear units) at which that statistic alone scores 0.5; ``_NEVER`` if off."""
     if (int(pr[pa.P_STAT_MASK]) >> ly.S_NOVELTY) & 1 == 0:
@@ -584,7 +644,8 @@ def _novel_alarm(st: np.ndarray, pr: np.ndarray) -> float:
     gate = pr[pa.P_NOVELTY_EXCESS]
     if gate > 0.0:
         novel = max(
-            novel, cal.invert_cap(st, ly.S_NOVELTY, target, _gate_excess(st, pr, ly.S_NOVELTY))
+            novel,
+            cal.invert_cap(st, ly.S_NOVELTY, target, _gate_excess(st, pr, ly.S_NOVELTY), -1.0),
         )
     return novel
 
@@ -601,14 +662,27 @@ def _cache_caps(st: np.ndarray, pr: np.ndarray) -> None:
     up = 0.0
     down = 0.0
     if gate > 0.0:
-        up = cal.invert_cap(st, ly.S_POINT_UP, target, _gate_excess(st, pr, ly.S_POINT_UP))
-        down = cal.invert_cap(st, ly.S_POINT_DOWN, target, _gate_excess(st, pr, ly.S_POINT_DOWN))
+        up = cal.invert_cap(st, ly.S_POINT_UP, target, _gate_excess(st, pr, ly.S_POINT_UP), -1.0)
+        down = cal.invert_cap(
+            st, ly.S_POINT_DOWN, target, _gate_excess(st, pr, ly.S_POINT_DOWN), -1.0
+        )
     if _record_mask(pr) & _POINT_BITS == 0:
         up = max(up, cal.invert(st, ly.S_POINT_UP, target, False))
         down = max(down, cal.invert(st, ly.S_POINT_DOWN, target, False))
     st[ly.I_CAP_UP] = up
     st[ly.I_CAP_DOWN] = down
     st[ly.I_NOVEL] = _novel_alarm(st, pr)
+    if pr[pa.P_UNIT_RECORDS] > 0.0 and gate > 0.0:  # the margin of the gate in the units
+        st[ly.I_GATE_FACTOR_UP] = _gate_factor(st, pr, ly.S_POINT_UP, target)
+        st[ly.I_GATE_FACTOR_DOWN] = _gate_factor(st, pr, ly.S_POINT_DOWN, target)
+
+
+@njit
+def _gate_factor(st: np.ndarray, pr: np.ndarray, j: int, target: float) -> float:
+    """e^(margin): from its record edge the gate reaches log10 p ``target`` that many times
+    further out, in 1 + scales (see :func:`cal.invert_cap`)."""
+    beyond = max(st[ly.I_REC_LP] - target, 0.0) * _LN10 * _gate_excess(st, pr, j)
+    return math.exp(min(beyond, cal.S_MAX))
 
 
 @njit
@@ -766,8 +840,12 @@ def _switch(st: np.ndarray, walk: bool, e_new: float, e_old: float) -> None:
     starts at the new forecaster's RMS error, a little wide, narrowing at alpha_scale: a
     change of forecaster must not itself raise alarms. The short mean of the level's
     residuals moves to the slot the level reads while the random walk scores, and back.
+    The records in the series' units were the other forecaster's residuals: they go (the
+    records in scales remain, read at the new scale).
     """
     st[ly.I_RW_ON] = 1.0 if walk else 0.0
+    for i in range(len(ly.UNIT_RECORD_STATS)):
+        st[ly.I_UNIT_RECORD + i] = 0.0
     _rescale_slow(st, e_new / max(e_old, 1e-300))
     st[ly.I_SCALE] = e_new
     st[ly.I_VOL] = e_new
@@ -926,7 +1004,7 @@ def _score_and_learn(
         stats[ly.S_SLOW_SWING] = 0.0
         stats[ly.S_FLAT] = 0.0  # nor the share of repeats: let a few nights' spells be seen
         stuck = False
-    best, best_j = _combine(st, pr, stats, _seen(st, pr, linear), n)
+    best, best_j = _combine(st, pr, stats, _seen(st, pr, linear), n, sce)
     guard = pr[pa.P_FAR_RANGES] > 1.0  # far_ranges 0: the guard is off
     heard = (int(pr[pa.P_STAT_MASK]) >> ly.S_NOVELTY) & 1 == 1  # a record is the value's novelty
     width = _far_width(st) if guard or pr[pa.P_RECORD_MARGIN] > 0.0 else 0.0
@@ -963,6 +1041,8 @@ def _score_and_learn(
         )
     if not stuck:  # a held value is no sample of the series' behaviour (see ``_learn``)
         cal.count(st, stats, max(_rate(pr[pa.P_ALPHA_CAL], k), 1.0 / (n + 1.0)), records, share)
+        if pr[pa.P_UNIT_RECORDS] > 0.0:
+            _learn_unit_records(st, pr, stats, sce, n)
     refit_due = int(n) % _REFIT_EVERY == 0
     if n < _REFIT_ALWAYS or refit_due:
         if pr[pa.P_SHAPE_RATE] > 0.0:
@@ -981,7 +1061,7 @@ def _score_and_learn(
 def score_history(st: np.ndarray, pr: np.ndarray, t_ns: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Run ``step`` over a whole series; returns an ``(n, OUT_WIDTH)`` array."""
     out = np.empty((x.shape[0], OUT_WIDTH), dtype=np.float64)
-    _score_into(st, pr, t_ns, x, out, np.empty(ly.N_ALL_STATS, dtype=np.float64))
+    _score_into(st, pr, t_ns, x, out, np.empty(ly.N_SCRATCH, dtype=np.float64))
     return out
 
 
@@ -1003,7 +1083,7 @@ def bank_step(
 ) -> np.ndarray:
     """One new point for each of ``rows`` of a 2-D state bank; ``(len(rows), OUT_WIDTH)``."""
     out = np.empty((rows.shape[0], OUT_WIDTH), dtype=np.float64)
-    _bank_into(states, pr, t_ns, x, rows, out, np.empty(ly.N_ALL_STATS, dtype=np.float64))
+    _bank_into(states, pr, t_ns, x, rows, out, np.empty(ly.N_SCRATCH, dtype=np.float64))
     return out
 
 

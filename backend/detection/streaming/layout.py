@@ -27,6 +27,10 @@ S_SLOW_VOLATILITY = 9  # hours-long mean absolute residual against its days-long
 S_SLOW_SWING = 10  # hours-long mean |level − day level| against its days-long reference
 S_FLAT = 11  # one exact value repeated for longer than any earlier run of repeats (stuck)
 N_ALL_STATS = 12
+# The kernel's scratch vector holds the statistics, then the point, mean and pair statistics
+# again in residual scales (not log-compressed) for the records in the series' units
+X_UNIT = N_ALL_STATS
+N_SCRATCH = X_UNIT + 5
 
 # Bookkeeping
 I_COUNT = 0  # points modelled (after the counter probe)
@@ -37,6 +41,10 @@ I_STEP = 4  # typical sampling step, seconds
 I_MODE = 5  # 0 undecided, 1 gauge, 2 counter
 I_UPS = 6  # rises during the probe
 I_DOWNS = 7  # falls during the probe
+# After the probe its counts are never read again; their slots then cache, per point side
+# (up, down), the factor e^(margin) by which the record gate's alarm lies beyond its edge
+I_GATE_FACTOR_UP = I_UPS
+I_GATE_FACTOR_DOWN = I_DOWNS
 # Baseline
 I_LEVEL = 8
 I_SCALE = 9  # robust residual scale (mean absolute deviation)
@@ -54,8 +62,8 @@ I_REC_LP = 20  # log10 p of a record: 1 / (points the calibrators remember)
 I_CAP_UP = 21  # cached band above the forecast, z units (fitted tail and novelty gate)
 I_CAP_DOWN = 22  # ... and below it
 I_UNIT = 23  # unit of the asinh compression of a gauge's values (0: values used as they are)
-I_FIT = 24  # cached fit per statistic: (edge, log10 p there, excess, linear edge, record edge)
-FIT_WIDTH = 5
+I_FIT = 24  # cached fit per statistic: (edge, log10 p there, excess, record edge)
+FIT_WIDTH = 4
 # Calibrators: one histogram per statistic over log-compressed values
 CAL_BINS = 47  # 47 (not 48) leaves room for the random walk within 4 KB
 CAL_BIN_WIDTH = 0.3
@@ -105,4 +113,10 @@ I_MIN_SEEN = I_SWING + 14
 # the next point repeats a timestamp, the gap's points did arrive, stamped together at its
 # end (a local clock's spring-forward hour converted to 03:00), and no data was missing
 I_GAP_PENDING = I_SWING + 15
-STATE_SIZE = I_SWING + 16
+# The record gate's records in the series' modelled units (``unit_records``): the largest
+# point up, point down, short mean up, short mean down and pair residual remembered, then
+# for each side (up, down, pair) the point count at which its record was last raised
+I_UNIT_RECORD = I_SWING + 16
+UNIT_RECORD_STATS = (S_POINT_UP, S_POINT_DOWN, S_MEAN_UP, S_MEAN_DOWN, S_PAIR)
+I_UNIT_RECORD_AT = I_UNIT_RECORD + len(UNIT_RECORD_STATS)
+STATE_SIZE = I_UNIT_RECORD_AT + 3

@@ -29,7 +29,7 @@ _ORDER = (
     "envelope_days", "shape_rate", "shape_min", "shape_max", "shape_edge", "alpha_swing",
     "swing_floor", "swing_tail", "shape_gate", "gap_grace", "flat_points", "flat_margin",
     "flat_share", "rw_ratio", "rw_rate", "rw_min", "far_ranges", "record_margin",
-    "seen_rank",
+    "seen_rank", "unit_records",
 )  # fmt: skip
 (
     P_WARMUP,
@@ -84,6 +84,7 @@ _ORDER = (
     P_FAR_RANGES,
     P_RECORD_MARGIN,
     P_SEEN_RANK,
+    P_UNIT_RECORDS,
     P_MEAN_NORM,
     P_ALARM_LOG10P,
     P_SHAPE_LOG_EDGE,
@@ -251,6 +252,14 @@ class DetectorParams:
         a size the series showed a week ago is a residual question, not a new value. On the
         simulated fleets 6–8 % of the false alarms were such values (the weekly burst after
         the 3.5-day range forgot it) and no label depended on one. 0 switches it off.
+    unit_records
+        The record gate also remembers the largest residual of each side, short residual
+        mean and pair in the series' (modelled) units, not only in residual scales: the
+        scale narrows over a quiet spell, so the same burst a bursty series showed an hour
+        before comes back as a far larger multiple of it and looked new. A burst no larger
+        in the series' own units than one remembered is capped like any other seen before.
+        Such records are forgotten once ``log(20) / alpha_cal`` points (the calibrators'
+        memory) pass without a new one on their side. False switches it off.
     """
 
     warmup_points: int = 150
@@ -305,6 +314,7 @@ class DetectorParams:
     far_ranges: float = 10.0
     record_margin: float = 0.05
     seen_rank: float = 2.0
+    unit_records: bool = True
 
     def __post_init__(self) -> None:
         for name in _RATES:
