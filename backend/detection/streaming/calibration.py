@@ -26,7 +26,7 @@ from backend.detection.streaming._jit import njit, njit_entry
 
 __all__ = [
     "count", "fit_shapes", "invert", "invert_cap", "learn_shapes", "log10_tail", "novelty_cap",
-    "refit", "reset", "shape_of",
+    "record_edge", "refit", "reset", "shape_of",
 ]  # fmt: skip
 
 _LN10 = math.log(10.0)
@@ -260,11 +260,15 @@ def novelty_cap(st: np.ndarray, s: float, excess: float, edge: float) -> float:
 
 
 @njit
-def invert_cap(st: np.ndarray, j: int, target: float, excess: float, edge: float) -> float:
-    """The linear statistic value at which :func:`novelty_cap` reaches ``target`` from
-    ``edge`` (statistic ``j``'s own record edge where ``edge`` is negative)."""
-    if edge < 0.0:
-        edge = st[ly.I_FIT + ly.FIT_WIDTH * j + 3]
+def record_edge(st: np.ndarray, j: int) -> float:
+    """Statistic ``j``'s record edge: the largest value still remembered (log-compressed)."""
+    return st[ly.I_FIT + ly.FIT_WIDTH * j + 3]
+
+
+@njit
+def invert_cap(st: np.ndarray, target: float, excess: float, edge: float) -> float:
+    """The linear statistic value at which :func:`novelty_cap` reaches ``target`` from the
+    record ``edge``."""
     beyond = max(st[ly.I_REC_LP] - target, 0.0) * _LN10 * excess
     return math.expm1(min(edge + beyond, S_MAX))
 

@@ -69,10 +69,8 @@ _ECHO_LEVEL_DAYS = 2.0
 _NOVELTY_SHAPE_MAX = 0.15
 _RECORD_CAP = 0.9  # an all-time record alone scores at most 0.9 × the alarm cut
 _LN20 = math.log(20.0)
-_NEAR_RECORD = math.exp(-ly.CAL_BIN_WIDTH)
-_Z_MAX = math.expm1(
-    cal.S_MAX
-)  # statistics saturate in the calibrators' last bin  # within a calibrator bin's width of a record
+_NEAR_RECORD = math.exp(-ly.CAL_BIN_WIDTH)  # within a calibrator bin's width of a record
+_Z_MAX = math.expm1(cal.S_MAX)  # statistics saturate in the calibrators' last bin
 _EXP_SAFE = 300.0  # below this, e^±a and their products stay far from overflow
 _EDGE_UP = ly.I_FIT + ly.FIT_WIDTH * ly.S_POINT_UP + 3  # record edges of the point statistics
 _EDGE_DOWN = ly.I_FIT + ly.FIT_WIDTH * ly.S_POINT_DOWN + 3
@@ -519,7 +517,7 @@ def _combine(
             continue
         lp = cal.log10_tail(st, j, stats[j], (records >> j) & 1 == 1)
         if gate > 0.0 and lp < st[ly.I_REC_LP]:
-            edge = st[ly.I_FIT + ly.FIT_WIDTH * j + 3]
+            edge = cal.record_edge(st, j)
             if units and (j <= ly.S_MEAN_DOWN or j == ly.S_PAIR):
                 edge = max(edge, math.log1p(st[_unit_slot(j)] / sce))
             lp = max(lp, cal.novelty_cap(st, stats[j], _gate_excess(st, pr, j), edge))
@@ -603,7 +601,7 @@ def _unit_slot(j: int) -> int:
 @njit
 def _unit_cap(st: np.ndarray, j: int, factor: int, sce: float) -> float:
     """Residual (modelled units) at which the gate of the record in the series' units alone
-    lets point statistic ``j`` reach the alarm level: :func:`cal.invert_cap` from the edge
+    lets point statistic ``j`` reach the alarm level: ``cal.invert_cap`` from the edge
     log1p(record / ``sce``), with e^(margin) cached in slot ``factor``."""
     cap = (sce + st[_unit_slot(j)]) * st[factor] - sce
     return min(cap, _Z_MAX * sce)
@@ -613,8 +611,9 @@ def _unit_cap(st: np.ndarray, j: int, factor: int, sce: float) -> float:
 def _learn_unit_records(
     st: np.ndarray, pr: np.ndarray, stats: np.ndarray, sce: float, n: float
 ) -> None:
-    """Raise the records in the series' units; forget a side's records once the
-    calibrators' memory has passed without a new one (as their counts fade)."""
+    """Raise the records in the series' units. A residual within a calibrator bin's width
+    of a record keeps its side remembered, as a count in the record's bin would; a side's
+    records are forgotten once the calibrators' memory has passed without one."""
     memory = _LN20 / pr[pa.P_ALPHA_CAL]  # a count fades below 1/20 of a fresh one
     for side in range(3):
         at = ly.I_UNIT_RECORD_AT + side
@@ -645,7 +644,9 @@ def _novel_alarm(st: np.ndarray, pr: np.ndarray) -> float:
     if gate > 0.0:
         novel = max(
             novel,
-            cal.invert_cap(st, ly.S_NOVELTY, target, _gate_excess(st, pr, ly.S_NOVELTY), -1.0),
+            cal.invert_cap(
+                st, target, _gate_excess(st, pr, ly.S_NOVELTY), cal.record_edge(st, ly.S_NOVELTY)
+            ),
         )
     return novel
 
@@ -662,9 +663,11 @@ def _cache_caps(st: np.ndarray, pr: np.ndarray) -> None:
     up = 0.0
     down = 0.0
     if gate > 0.0:
-        up = cal.invert_cap(st, ly.S_POINT_UP, target, _gate_excess(st, pr, ly.S_POINT_UP), -1.0)
+        up = cal.invert_cap(
+            st, target, _gate_excess(st, pr, ly.S_POINT_UP), cal.record_edge(st, ly.S_POINT_UP)
+        )
         down = cal.invert_cap(
-            st, ly.S_POINT_DOWN, target, _gate_excess(st, pr, ly.S_POINT_DOWN), -1.0
+            st, target, _gate_excess(st, pr, ly.S_POINT_DOWN), cal.record_edge(st, ly.S_POINT_DOWN)
         )
     if _record_mask(pr) & _POINT_BITS == 0:
         up = max(up, cal.invert(st, ly.S_POINT_UP, target, False))
@@ -680,7 +683,7 @@ def _cache_caps(st: np.ndarray, pr: np.ndarray) -> None:
 @njit
 def _gate_factor(st: np.ndarray, pr: np.ndarray, j: int, target: float) -> float:
     """e^(margin): from its record edge the gate reaches log10 p ``target`` that many times
-    further out, in 1 + scales (see :func:`cal.invert_cap`)."""
+    further out, in 1 + scales (see ``cal.invert_cap``)."""
     beyond = max(st[ly.I_REC_LP] - target, 0.0) * _LN10 * _gate_excess(st, pr, j)
     return math.exp(min(beyond, cal.S_MAX))
 

@@ -115,7 +115,8 @@ I_MIN_SEEN = I_SWING + 14
 I_GAP_PENDING = I_SWING + 15
 # The record gate's records in the series' modelled units (``unit_records``): the largest
 # point up, point down, short mean up, short mean down and pair residual remembered, then
-# for each side (up, down, pair) the point count at which its record was last raised
+# for each side (up, down, pair) the point count at which a residual last came within a
+# calibrator bin's width of its records
 I_UNIT_RECORD = I_SWING + 16
 UNIT_RECORD_STATS = (S_POINT_UP, S_POINT_DOWN, S_MEAN_UP, S_MEAN_DOWN, S_PAIR)
 I_UNIT_RECORD_AT = I_UNIT_RECORD + len(UNIT_RECORD_STATS)
