@@ -518,8 +518,9 @@ def _combine(
         lp = cal.log10_tail(st, j, stats[j], (records >> j) & 1 == 1)
         if gate > 0.0 and lp < st[ly.I_REC_LP]:
             edge = cal.record_edge(st, j)
-            if units and (j <= ly.S_MEAN_DOWN or j == ly.S_PAIR):
-                edge = max(edge, math.log1p(st[_unit_slot(j)] / sce))
+            unit = ly.UNIT_RECORD_OF[j]
+            if units and unit >= 0:
+                edge = max(edge, math.log1p(st[ly.I_UNIT_RECORD + unit] / sce))
             lp = max(lp, cal.novelty_cap(st, stats[j], _gate_excess(st, pr, j), edge))
         if j == ly.S_NOVELTY and seen and lp < 0.0:  # mostly 0: inside the recent range
             lp = max(lp, _seen_log10p(pr, n))
@@ -593,17 +594,11 @@ def _band(st: np.ndarray, pr: np.ndarray, sce: float, e: float, n: float) -> tup
 
 
 @njit
-def _unit_slot(j: int) -> int:
-    """Slot of statistic ``j``'s record in the series' units (``layout.UNIT_RECORD_STATS``)."""
-    return ly.I_UNIT_RECORD + (4 if j == ly.S_PAIR else j)
-
-
-@njit
 def _unit_cap(st: np.ndarray, j: int, factor: int, sce: float) -> float:
     """Residual (modelled units) at which the gate of the record in the series' units alone
     lets point statistic ``j`` reach the alarm level: ``cal.invert_cap`` from the edge
     log1p(record / ``sce``), with e^(margin) cached in slot ``factor``."""
-    cap = (sce + st[_unit_slot(j)]) * st[factor] - sce
+    cap = (sce + st[ly.I_UNIT_RECORD + ly.UNIT_RECORD_OF[j]]) * st[factor] - sce
     return min(cap, _Z_MAX * sce)
 
 
@@ -615,20 +610,17 @@ def _learn_unit_records(
     of a record keeps its side remembered, as a count in the record's bin would; a side's
     records are forgotten once the calibrators' memory has passed without one."""
     memory = _LN20 / pr[pa.P_ALPHA_CAL]  # a count fades below 1/20 of a fresh one
+    for i in range(len(ly.UNIT_RECORD_STATS)):
+        if n - st[ly.I_UNIT_RECORD_AT + ly.UNIT_RECORD_SIDE[i]] > memory:
+            st[ly.I_UNIT_RECORD + i] = 0.0
     for side in range(3):
-        at = ly.I_UNIT_RECORD_AT + side
-        if n - st[at] > memory:
-            if side == 2:
-                st[ly.I_UNIT_RECORD + 4] = 0.0
-            else:
-                st[ly.I_UNIT_RECORD + side] = 0.0
-                st[ly.I_UNIT_RECORD + side + 2] = 0.0
-            st[at] = n
+        if n - st[ly.I_UNIT_RECORD_AT + side] > memory:
+            st[ly.I_UNIT_RECORD_AT + side] = n
     for i in range(len(ly.UNIT_RECORD_STATS)):
         size = stats[ly.X_UNIT + i] * sce
         record = st[ly.I_UNIT_RECORD + i]
         if size >= _NEAR_RECORD * record and size > 0.0:  # as a count in the record's bin
-            st[ly.I_UNIT_RECORD_AT + (2 if i == 4 else i % 2)] = n
+            st[ly.I_UNIT_RECORD_AT + ly.UNIT_RECORD_SIDE[i]] = n
             st[ly.I_UNIT_RECORD + i] = max(size, record)
 
 

@@ -119,5 +119,7 @@ I_GAP_PENDING = I_SWING + 15
 # calibrator bin's width of its records
 I_UNIT_RECORD = I_SWING + 16
 UNIT_RECORD_STATS = (S_POINT_UP, S_POINT_DOWN, S_MEAN_UP, S_MEAN_DOWN, S_PAIR)
+UNIT_RECORD_SIDE = (0, 1, 0, 1, 2)  # each record's side: up, down, pair
+UNIT_RECORD_OF = (0, 1, 2, 3, -1, -1, -1, 4)  # per calibrated statistic: its record, or -1
 I_UNIT_RECORD_AT = I_UNIT_RECORD + len(UNIT_RECORD_STATS)
 STATE_SIZE = I_UNIT_RECORD_AT + 3
