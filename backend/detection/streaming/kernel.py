@@ -282,9 +282,15 @@ def _slow_alarms(pr: np.ndarray, x: float, tail: float) -> bool:
 
 @njit
 def _day_level(
-    st: np.ndarray, pr: np.ndarray, sce: float, n: float, dt: float, stats: np.ndarray
+    st: np.ndarray,
+    pr: np.ndarray,
+    sce: float,
+    n: float,
+    dt: float,
+    stats: np.ndarray,
+    forecast: float,
 ) -> None:
-    """How far the day level (a day-long mean of the level) lies beyond the range of day
+    """How far the day level (a day-long mean of the ``forecast``) lies beyond the range of day
     levels this series has shown, in widths of that range (at least ``slow_floor`` scales).
 
     The range forms over ``envelope_days`` after the day level has settled (``level_days``);
@@ -297,7 +303,7 @@ def _day_level(
     day = pr[pa.P_LEVEL_DAYS] * DAY_SECONDS
     x = dt / day  # 1 − e^(−x) by its series where that is exact to ~1e-7 (no exp per point)
     a = max(x * (1.0 - x * (0.5 - x / 6.0)) if x < 0.05 else 1.0 - math.exp(-x), 1.0 / n)
-    d = st[ly.I_SLOW] + a * (st[ly.I_LEVEL] - st[ly.I_SLOW])
+    d = st[ly.I_SLOW] + a * (forecast - st[ly.I_SLOW])
     st[ly.I_SLOW] = d
     elapsed = n * st[ly.I_STEP]
     stats[ly.S_SLOW_SHIFT] = 0.0
@@ -345,6 +351,7 @@ def _slow_statistics(
     n: float,
     dt: float,
     stats: np.ndarray,
+    forecast: float,
 ) -> bool:
     """The slow statistics: the day level against the range of day levels seen, the stuck
     value, an hours-long mean |residual| against its days-long reference and the level's
@@ -354,7 +361,7 @@ def _slow_statistics(
     see it (see ``DetectorParams.level_days``). Growth of the usual wander of the volatility
     is limited, so a change in progress cannot quickly make itself look usual.
     """
-    _day_level(st, pr, sce, n, dt, stats)
+    _day_level(st, pr, sce, n, dt, stats, forecast)
     stuck = _flat(st, pr, n, stats)
     # the random walk's residuals hold the routine jumps it cannot forecast (a sawtooth's
     # releases): clipped as the scale clips them, they do not swing the hours-long mean
@@ -993,7 +1000,11 @@ def _score_and_learn(
         expected, r = _random_walk(st, pr, v, r, k, n, expected)
     sce = _scale(st, st[ly.I_LEVEL])
     _statistics(st, pr, v, r, sce, k, stats)
-    stuck = _slow_statistics(st, pr, r, sce, k, n, dt, stats)
+    # the day level averages the level, or the level's forecast with the profile where the
+    # profile learns the cycle (the level alone then no longer carries it)
+    cycle_in_profile = seasonal and pr[pa.P_CYCLE_IN_PROFILE] > 0.0
+    forecast = st[ly.I_LEVEL] + (seas if cycle_in_profile else 0.0)
+    stuck = _slow_statistics(st, pr, r, sce, k, n, dt, stats, forecast)
     if n * pr[pa.P_ALPHA_REFERENCE] < 1.0:  # the reference is still forming: not heard yet
         stats[ly.S_SLOW_VOLATILITY] = 0.0
         stats[ly.S_SLOW_SWING] = 0.0
@@ -1046,10 +1057,11 @@ def _score_and_learn(
         _cache_caps(st, pr)
     elif st[_EDGE_UP] + st[_EDGE_DOWN] != edges:  # a new record of a point statistic
         _cache_caps(st, pr)
+    carried = st[ly.I_LEVEL] - st[ly.I_SLOW] if cycle_in_profile else 0.0
     u = _learn(st, pr, v, r_level, r, sce, k, n, stuck)
     st[ly.I_V_LAST] = v
-    if seasonal:
-        learn_profile(st, u, dt, i0, i1, w, dow, pr[pa.P_SEASON_DAYS], refit_due)
+    if seasonal:  # the hourly bins also take the part of the cycle the level carries
+        learn_profile(st, u + carried, u, dt, i0, i1, w, dow, pr[pa.P_SEASON_DAYS], refit_due)
     _adapt(st, pr, _scale(st, st[ly.I_LEVEL]), k)
 
 

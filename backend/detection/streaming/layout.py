@@ -71,7 +71,7 @@ I_CAL = I_FIT + FIT_WIDTH * N_STATS
 I_DAY = I_CAL + N_STATS * CAL_BINS
 I_DOW = I_DAY + N_DAY_BINS
 # Slow change (drifts, sustained level and volatility changes the fast baseline has absorbed)
-I_SLOW = I_DOW + N_DOW_BINS  # the day level: a day-long EW mean of the level
+I_SLOW = I_DOW + N_DOW_BINS  # the day level: a day-long EW mean of the forecast
 I_LEVEL_HIGH = I_SLOW + 1  # the highest day level of the series' normal history
 I_LEVEL_LOW = I_SLOW + 2  # ... and the lowest
 I_SLOW_VOL = I_SLOW + 3  # hours-long EW mean of |residual| (then its reference and wander:

@@ -29,7 +29,7 @@ _ORDER = (
     "envelope_days", "shape_rate", "shape_min", "shape_max", "shape_edge", "alpha_swing",
     "swing_floor", "swing_tail", "shape_gate", "gap_grace", "flat_points", "flat_margin",
     "flat_share", "rw_ratio", "rw_rate", "rw_min", "far_ranges", "record_margin",
-    "seen_rank", "unit_records",
+    "seen_rank", "unit_records", "cycle_in_profile",
 )  # fmt: skip
 (
     P_WARMUP,
@@ -85,6 +85,7 @@ _ORDER = (
     P_RECORD_MARGIN,
     P_SEEN_RANK,
     P_UNIT_RECORDS,
+    P_CYCLE_IN_PROFILE,
     P_MEAN_NORM,
     P_ALARM_LOG10P,
     P_SHAPE_LOG_EDGE,
@@ -260,6 +261,16 @@ class DetectorParams:
         in the series' own units than one remembered is capped like any other seen before.
         Such records are forgotten once ``log(20) / alpha_cal`` points (the calibrators'
         memory) pass without a new one on their side. False switches it off.
+    cycle_in_profile
+        The daily profile learns the daily cycle itself: the residual plus how far the
+        fast level lies from the day level (the part of the cycle the level is carrying),
+        as a classical decomposition takes the seasonal part as the value's distance from
+        its day-long mean. Learnt from the residual alone, the profile stayed nearly empty:
+        the level follows a daily cycle within the hour (on the reference fleet it still
+        swung with the whole cycle after 13 days), so its residual holds little of it. The
+        day level is then the day-long mean of the forecast (level plus profile), which the
+        level alone was while it carried the cycle. False: the profile learns the residual
+        only and the day level averages the level.
     """
 
     warmup_points: int = 150
@@ -315,6 +326,7 @@ class DetectorParams:
     record_margin: float = 0.05
     seen_rank: float = 2.0
     unit_records: bool = True
+    cycle_in_profile: bool = True
 
     def __post_init__(self) -> None:
         for name in _RATES:

@@ -59,6 +59,7 @@ def _rate(x: float) -> float:
 def learn_profile(
     st: np.ndarray,
     u: float,
+    u_dow: float,
     dt: float,
     i0: int,
     i1: int,
@@ -67,13 +68,14 @@ def learn_profile(
     days: float,
     centre: bool,
 ) -> None:
-    """Move the bins that produced the forecast towards the (clipped) residual ``u``;
-    re-centre both profiles when ``centre`` (every few points is enough)."""
+    """Move the hourly bins that produced the forecast by ``u`` and the weekday offset by
+    ``u_dow`` (clipped residuals, the hourly one with the cycle the level carries); re-centre
+    both profiles when ``centre`` (every few points is enough)."""
     a_day = _rate(dt * ly.N_DAY_BINS / (days * DAY_SECONDS))
     a_dow = _rate(dt / (days * DAY_SECONDS))
     st[ly.I_DAY + i0] += a_day * (1.0 - w) * u
     st[ly.I_DAY + i1] += a_day * w * u
-    st[ly.I_DOW + dow] += a_dow * u
+    st[ly.I_DOW + dow] += a_dow * u_dow
     if centre:
         _centre(st, ly.I_DAY, ly.N_DAY_BINS)
         _centre(st, ly.I_DOW, ly.N_DOW_BINS)
