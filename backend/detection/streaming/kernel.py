@@ -376,7 +376,7 @@ def _slow_statistics(
         st, pr, ly.I_SLOW_VOL, ar, 1e-3 * sce, a_r, a_w, pr[pa.P_SLOW_VOLATILITY_TAIL]
     )
     if int(n) % _SWING_EVERY == 0:  # an hours-long mean: every few points is enough
-        _swing(st, pr, sce, k * _SWING_EVERY, n, stats)
+        _swing(st, pr, sce, k * _SWING_EVERY, n, stats, forecast)
     else:
         stats[ly.S_SLOW_SWING] = 0.0
     return stuck
@@ -412,16 +412,24 @@ def _flat(st: np.ndarray, pr: np.ndarray, n: float, stats: np.ndarray) -> bool:
 
 @njit
 def _swing(
-    st: np.ndarray, pr: np.ndarray, sce: float, k: float, n: float, stats: np.ndarray
+    st: np.ndarray,
+    pr: np.ndarray,
+    sce: float,
+    k: float,
+    n: float,
+    stats: np.ndarray,
+    forecast: float,
 ) -> None:
     """How far the level strays from the day level (hours-long mean) against the usual
     (days-long reference), in units of how far that ratio usually wanders.
 
     A new cycle of hours (a cron job, a changed workload pattern) is followed by the fast
     level, so the residuals stay small; the level's swings still grow. A drift also takes
-    the level away from its day mean, so this statistic often hears a drift first.
+    the level away from its day mean, so this statistic often hears a drift first. Where
+    the profile holds the daily cycle, the swing is the ``forecast``'s (level and profile)
+    from the day level, a mean of the same: as the level's was while it carried the cycle.
     """
-    swing = abs(st[ly.I_LEVEL] - st[ly.I_SLOW])
+    swing = abs(forecast - st[ly.I_SLOW])
     a_s = max(_rate(pr[pa.P_ALPHA_SWING], k), _SWING_EVERY / n)
     a_r = max(_rate(pr[pa.P_ALPHA_REFERENCE], k), _SWING_EVERY / n)
     a_w = min(_WANDER_SPEED * a_r, 1.0)

@@ -269,8 +269,9 @@ class DetectorParams:
         the level follows a daily cycle within the hour (on the reference fleet it still
         swung with the whole cycle after 13 days), so its residual holds little of it. The
         day level is then the day-long mean of the forecast (level plus profile), which the
-        level alone was while it carried the cycle. False: the profile learns the residual
-        only and the day level averages the level.
+        level alone was while it carried the cycle, and the level swing is the forecast's
+        from it. False: the profile learns the residual only, and the day level and the
+        swing read the level.
     """
 
     warmup_points: int = 150
