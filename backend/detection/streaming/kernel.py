@@ -420,14 +420,14 @@ def _swing(
     stats: np.ndarray,
     forecast: float,
 ) -> None:
-    """How far the level strays from the day level (hours-long mean) against the usual
-    (days-long reference), in units of how far that ratio usually wanders.
+    """How far the ``forecast`` strays from the day level (hours-long mean) against the
+    usual (days-long reference), in units of how far that ratio usually wanders.
 
     A new cycle of hours (a cron job, a changed workload pattern) is followed by the fast
     level, so the residuals stay small; the level's swings still grow. A drift also takes
-    the level away from its day mean, so this statistic often hears a drift first. Where
-    the profile holds the daily cycle, the swing is the ``forecast``'s (level and profile)
-    from the day level, a mean of the same: as the level's was while it carried the cycle.
+    the level away from its day mean, so this statistic often hears a drift first. The
+    forecast is the level, and the profile with it where the profile holds the daily cycle
+    (the day level is then a mean of the same, as it was of the level that carried it).
     """
     swing = abs(forecast - st[ly.I_SLOW])
     a_s = max(_rate(pr[pa.P_ALPHA_SWING], k), _SWING_EVERY / n)

@@ -265,13 +265,13 @@ class DetectorParams:
         The daily profile learns the daily cycle itself: the residual plus how far the
         fast level lies from the day level (the part of the cycle the level is carrying),
         as a classical decomposition takes the seasonal part as the value's distance from
-        its day-long mean. Learnt from the residual alone, the profile stayed nearly empty:
-        the level follows a daily cycle within the hour (on the reference fleet it still
-        swung with the whole cycle after 13 days), so its residual holds little of it. The
-        day level is then the day-long mean of the forecast (level plus profile), which the
-        level alone was while it carried the cycle, and the level swing is the forecast's
-        from it. False: the profile learns the residual only, and the day level and the
-        swing read the level.
+        its day-long mean. Learnt from the residual alone, the profile held only the
+        level's lag: the level follows a daily cycle within the hour (a simulated
+        throughput series' level still swung with the whole cycle on day 13), so its
+        residual holds little of the cycle. The day level is then the day-long mean of
+        the forecast (level plus profile), which the level alone was while it carried the
+        cycle, and the level swing is the forecast's from it. False: the profile learns
+        the residual only, and the day level and the swing read the level.
     """
 
     warmup_points: int = 150
