@@ -88,8 +88,8 @@ I_LEVEL_SLOPE = I_SLOW + 10  # its slope over the forming range (per second)
 SHAPE_STATS = (S_POINT_UP, S_POINT_DOWN, S_PAIR)
 I_TAIL_MOMENTS = I_SLOW + 11
 I_SHAPE = I_TAIL_MOMENTS + 3 * len(SHAPE_STATS)
-# How far the level swings around the day level (a new cycle the fast level follows)
-I_SWING = I_SHAPE + len(SHAPE_STATS)  # hours-long EW mean of |level − day level|
+# How far the forecast swings around the day level (a new cycle the fast level follows)
+I_SWING = I_SHAPE + len(SHAPE_STATS)  # hours-long EW mean of |forecast − day level|
 I_REF_SWING = I_SWING + 1  # days-long EW mean of the same
 I_SWING_DEV = I_SWING + 2  # days-long EW mean of |log(swing / reference swing)|
 I_ALARM_T = I_SWING + 3  # time of the last alarm (epoch seconds; 0: none yet)

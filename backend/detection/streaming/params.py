@@ -162,8 +162,9 @@ class DetectorParams:
         (a daily cycle's flanks, a leak) is forecast where it is going rather than where it
         was, which made the residuals of cycling and ramping series 10–20 % smaller.
     level_days, envelope_days, slow_tail, slow_floor
-        Drifts: the *day level* (a mean of the level over ``level_days``) is compared with
-        the range of day levels the series has shown. The range forms over
+        Drifts: the *day level* (a mean of the forecast, level and profile, over
+        ``level_days``; see ``cycle_in_profile``) is compared with the range of day levels
+        the series has shown. The range forms over
         ``envelope_days`` once the day level has settled (a steady slope of at least one
         residual scale per day seen then is kept as normal) and is widened only by an alarm
         or an alarmed level shift, never by the drift itself. A day level beyond the range
@@ -190,12 +191,12 @@ class DetectorParams:
         far it usually wanders from it; the tail probability of a departure of ``x`` such
         units is ``e^(−x / slow_volatility_tail)``.
     alpha_swing, swing_floor, swing_tail
-        New cycles: a mean over hours (rate ``alpha_swing``) of how far the level lies from
-        the day level is compared, like the volatility, with its days-long reference in
-        units of its usual wander (swings below ``swing_floor`` residual scales count as
-        that floor); tail ``e^(−x / swing_tail)``. A cycle of hours that appears (a cron
-        job, a changed workload) is followed by the fast level, so the residuals stay
-        small while the level's swings grow.
+        New cycles: a mean over hours (rate ``alpha_swing``) of how far the forecast (see
+        ``cycle_in_profile``) lies from the day level is compared, like the volatility,
+        with its days-long reference in units of its usual wander (swings below
+        ``swing_floor`` residual scales count as that floor); tail ``e^(−x / swing_tail)``.
+        A cycle of hours that appears (a cron job, a changed workload) is followed by the
+        fast level, so the residuals stay small while the level's swings grow.
     gap_grace
         Missed points forgiven: a gap of up to ``gap_grace`` missing points is no evidence
         (one missed scrape is routine for a collector, not an incident); a longer gap is
