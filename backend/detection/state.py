@@ -24,16 +24,16 @@ from backend.errors import ValidationError
 __all__ = ["FORMAT_VERSION", "STATE_BYTES", "dump_state", "load_state", "params_fingerprint"]
 
 MAGIC = b"ACSD"
-# 17: the daily profile learns the cycle the level carries and the day level averages the
-# forecast (same slots, other meaning); 16: the record gate also in the series' units (the
-# fit's cached linear edge dropped for its eight slots); 15: the gap before the previous
-# point, judged a point late (one more slot); 14: the all-time record floor (same slots,
-# other scores: a state of 13 would resume with scores its detector never gave); 13: the
-# range of values ever seen (the far-value guard); 12: random-walk forecaster; 11: stuck-value
-# runs; 10: time of the last alarm; 9: level swing; 8: tail shapes; 7: day-level range; 6:
-# pair (exact residual records, v15, read the same slots: a state of format 12 from before
-# them holds bin edges, a valid upper bound)
-FORMAT_VERSION = 17
+# 18: the point residuals' records in the series' linear units, not on the compressed scale (same
+# slots, other meaning); 17: the daily profile learns the cycle the level carries and the day level
+# averages the forecast (same slots, other meaning); 16: the record gate also in the series' units
+# (the fit's cached linear edge dropped for its eight slots); 15: the gap before the previous point,
+# judged a point late (one more slot); 14: the all-time record floor (same slots, other scores: a
+# state of 13 would resume with scores its detector never gave); 13: the range of values ever seen
+# (the far-value guard); 12: random-walk forecaster; 11: stuck-value runs; 10: time of the last
+# alarm; 9: level swing; 8: tail shapes; 7: day-level range; 6: pair (exact residual records, v15,
+# read the same slots: a state of format 12 from before them holds bin edges, a valid upper bound)
+FORMAT_VERSION = 18
 _HEADER = struct.Struct("<4sHH8s")
 _FINGERPRINT_CUT = DetectorParams().anomaly_cut  # the alarm level a fingerprint reads
 STATE_BYTES = _HEADER.size + 8 * STATE_SIZE

@@ -37,8 +37,10 @@ def _bursty_then_calm(
     return timestamps, values, burst
 
 
-def _scores(unit_records: bool, timestamps: np.ndarray, values: np.ndarray) -> np.ndarray:
-    params = DetectorParams(unit_records=unit_records, seasonal=False)
+def _scores(
+    unit_records: bool, timestamps: np.ndarray, values: np.ndarray, linear: bool = True
+) -> np.ndarray:
+    params = DetectorParams(unit_records=unit_records, seasonal=False, linear_records=linear)
     return np.asarray(StreamingDetector(params).score(timestamps, values).raw_scores)
 
 
@@ -59,12 +61,24 @@ def test_a_burst_larger_in_the_series_units_still_alarms(seed: int) -> None:
 
 def test_the_records_are_forgotten_with_the_calibrators_memory() -> None:
     """Over 2,000 quiet points (longer than the calibrators remember) nothing came near the
-    bursts: the burst is judged as without the records in the series' units."""
+    bursts: on the modelled scale (``linear_records=False``) the burst is judged as without
+    the records in the series' units."""
     timestamps, values, burst = _bursty_then_calm(2_000, 0)
-    with_units = _scores(True, timestamps, values)[burst : burst + 3]
+    with_units = _scores(True, timestamps, values, linear=False)[burst : burst + 3]
     without = _scores(False, timestamps, values)[burst : burst + 3]
     np.testing.assert_array_equal(with_units, without)
     assert with_units.max() >= 0.5
+
+
+def test_forgotten_linear_records_start_again_from_the_quiet_spell() -> None:
+    """In linear units the forgotten records start again from the quiet spell's residuals,
+    so the burst, forty times the largest of them, is news again."""
+    timestamps, values, burst = _bursty_then_calm(2_000, 0)
+    detector = StreamingDetector(DetectorParams(seasonal=False))
+    detector.score(timestamps[:burst], values[:burst])
+    record_up = detector.state[ly.I_UNIT_RECORD + ly.UNIT_RECORD_STATS.index(ly.S_POINT_UP)]
+    assert 0.0 < record_up < 2.0  # quiet noise of a quarter, not the bursts of 30
+    assert _scores(True, timestamps, values)[burst : burst + 3].max() >= 0.5
 
 
 def test_the_records_follow_the_largest_residual_in_the_series_units() -> None:

@@ -512,14 +512,56 @@ def _gate_excess(st: np.ndarray, pr: np.ndarray, j: int) -> float:
 
 
 @njit
+def _reads_linear(st: np.ndarray, pr: np.ndarray, j: int) -> bool:
+    """Whether statistic ``j``'s record gate reads its record in linear units: a point
+    statistic, with ``linear_records`` and ``unit_records`` on and a record remembered."""
+    if pr[pa.P_LINEAR_RECORDS] <= 0.0 or pr[pa.P_UNIT_RECORDS] <= 0.0:
+        return False
+    if j != ly.S_POINT_UP and j != ly.S_POINT_DOWN:
+        return False
+    return st[ly.I_UNIT_RECORD + ly.UNIT_RECORD_OF[j]] > 0.0
+
+
+@njit
+def _linear_size(st: np.ndarray, e: float, r: float) -> float:
+    """How far the value ``e + r`` (modelled scale) lies from the forecast ``e``, in the
+    series' own linear units."""
+    return abs(_inverse(st, e + r) - _inverse(st, e))
+
+
+@njit
+def _linear_cap(st: np.ndarray, pr: np.ndarray, j: int, size: float, e: float) -> float:
+    """log10 p that point statistic ``j`` with residual ``size`` (modelled scale, ≥ 0) is
+    a new record, judged in the series' linear units: within its record, that of a record
+    (1 / points remembered); beyond it, falling by e per margin of log ratio.
+
+    On the compressed scale ratios shrink: an error-rate burst twice as large as any
+    before lay only a few tenths of a scale beyond the record there.
+    """
+    r = size if j == ly.S_POINT_UP else -size
+    record = st[ly.I_UNIT_RECORD + ly.UNIT_RECORD_OF[j]]
+    ratio = _linear_size(st, e, r) / record
+    beyond = math.log(ratio) if ratio > 1.0 else 0.0
+    return st[ly.I_REC_LP] - beyond / _gate_excess(st, pr, j) / _LN10
+
+
+@njit
 def _combine(
-    st: np.ndarray, pr: np.ndarray, stats: np.ndarray, seen: bool, n: float, sce: float
+    st: np.ndarray,
+    pr: np.ndarray,
+    stats: np.ndarray,
+    seen: bool,
+    n: float,
+    sce: float,
+    e: float,
 ) -> tuple[float, int]:
     """Smallest calibrated log10 p over the enabled statistics, and which one it was.
 
     A value ``seen`` before (inside the whole range) has its novelty floored
     (:func:`_seen_log10p`). The record gate's edge is the larger of the record in scales
-    and, with ``unit_records``, the record in the series' units at today's scale ``sce``.
+    and, with ``unit_records``, the record in the series' units at today's scale ``sce``;
+    with ``linear_records`` a point statistic's gate reads its record in the series' own
+    linear units alone (:func:`_linear_cap`), measured from the forecast ``e``.
     """
     mask = int(pr[pa.P_STAT_MASK])
     records = _record_mask(pr)
@@ -531,7 +573,9 @@ def _combine(
         if (mask >> j) & 1 == 0:
             continue
         lp = cal.log10_tail(st, j, stats[j], (records >> j) & 1 == 1)
-        if gate > 0.0 and lp < st[ly.I_REC_LP]:
+        if gate > 0.0 and lp < st[ly.I_REC_LP] and _reads_linear(st, pr, j):
+            lp = max(lp, _linear_cap(st, pr, j, stats[ly.X_UNIT + j] * sce, e))
+        elif gate > 0.0 and lp < st[ly.I_REC_LP]:
             edge = cal.record_edge(st, j)
             unit = ly.UNIT_RECORD_OF[j]
             if units and unit >= 0:
@@ -586,8 +630,8 @@ def _band(st: np.ndarray, pr: np.ndarray, sce: float, e: float, n: float) -> tup
         up *= sce
         down *= sce
     if pr[pa.P_UNIT_RECORDS] > 0.0 and pr[pa.P_NOVELTY_EXCESS] > 0.0:
-        up = max(up, _unit_cap(st, ly.S_POINT_UP, ly.I_GATE_FACTOR_UP, sce))
-        down = max(down, _unit_cap(st, ly.S_POINT_DOWN, ly.I_GATE_FACTOR_DOWN, sce))
+        up = max(up, _unit_cap(st, pr, ly.S_POINT_UP, ly.I_GATE_FACTOR_UP, sce, e))
+        down = max(down, _unit_cap(st, pr, ly.S_POINT_DOWN, ly.I_GATE_FACTOR_DOWN, sce, e))
     record_novelty = (records >> ly.S_NOVELTY) & 1 == 1  # its fit moves at every record
     novel = _novel_alarm(st, pr) if record_novelty else st[ly.I_NOVEL]
     if novel < _NEVER:
@@ -609,21 +653,40 @@ def _band(st: np.ndarray, pr: np.ndarray, sce: float, e: float, n: float) -> tup
 
 
 @njit
-def _unit_cap(st: np.ndarray, j: int, factor: int, sce: float) -> float:
+def _unit_cap(st: np.ndarray, pr: np.ndarray, j: int, factor: int, sce: float, e: float) -> float:
     """Residual (modelled units) at which the gate of the record in the series' units alone
     lets point statistic ``j`` reach the alarm level: ``cal.invert_cap`` from the edge
-    log1p(record / ``sce``), with e^(margin) cached in slot ``factor``."""
-    cap = (sce + st[ly.I_UNIT_RECORD + ly.UNIT_RECORD_OF[j]]) * st[factor] - sce
-    return min(cap, _Z_MAX * sce)
+    log1p(record / ``sce``), with e^(margin) cached in slot ``factor``.
+
+    With ``linear_records`` the record is in linear units and the value that far beyond
+    it (record × e^(margin) from the forecast ``e``) is taken back to the modelled scale;
+    where a side has no such record, its record in scales gates (left out of the cached
+    band, see :func:`_cache_caps`).
+    """
+    record = st[ly.I_UNIT_RECORD + ly.UNIT_RECORD_OF[j]]
+    if pr[pa.P_LINEAR_RECORDS] <= 0.0:
+        cap = (sce + record) * st[factor] - sce
+    elif record <= 0.0:
+        target = -pr[pa.P_ALARM_LOG10P]
+        cap = cal.invert_cap(st, target, _gate_excess(st, pr, j), cal.record_edge(st, j)) * sce
+    else:
+        base = _inverse(st, e)
+        if j == ly.S_POINT_UP:
+            cap = _modelled(st, base + record * st[factor]) - e
+        else:
+            cap = e - _modelled(st, base - record * st[factor])
+    return min(max(cap, 0.0), _Z_MAX * sce)
 
 
 @njit
 def _learn_unit_records(
-    st: np.ndarray, pr: np.ndarray, stats: np.ndarray, sce: float, n: float
+    st: np.ndarray, pr: np.ndarray, stats: np.ndarray, sce: float, n: float, e: float
 ) -> None:
     """Raise the records in the series' units. A residual within a calibrator bin's width
     of a record keeps its side remembered, as a count in the record's bin would; a side's
-    records are forgotten once the calibrators' memory has passed without one."""
+    records are forgotten once the calibrators' memory has passed without one. With
+    ``linear_records`` the point residuals' records are in linear units (from ``e``)."""
+    linear = pr[pa.P_LINEAR_RECORDS] > 0.0
     memory = _LN20 / pr[pa.P_ALPHA_CAL]  # a count fades below 1/20 of a fresh one
     for i in range(len(ly.UNIT_RECORD_STATS)):
         if n - st[ly.I_UNIT_RECORD_AT + ly.UNIT_RECORD_SIDE[i]] > memory:
@@ -633,6 +696,8 @@ def _learn_unit_records(
             st[ly.I_UNIT_RECORD_AT + side] = n
     for i in range(len(ly.UNIT_RECORD_STATS)):
         size = stats[ly.X_UNIT + i] * sce
+        if linear and i < 2 and size > 0.0:  # the point residuals: up, then down
+            size = _linear_size(st, e, size if i == 0 else -size)
         record = st[ly.I_UNIT_RECORD + i]
         if size >= _NEAR_RECORD * record and size > 0.0:  # as a count in the record's bin
             st[ly.I_UNIT_RECORD_AT + ly.UNIT_RECORD_SIDE[i]] = n
@@ -669,7 +734,10 @@ def _cache_caps(st: np.ndarray, pr: np.ndarray) -> None:
     target = -pr[pa.P_ALARM_LOG10P]
     up = 0.0
     down = 0.0
-    if gate > 0.0:
+    # with records in linear units the point statistics' gate is the band's own part
+    # (``_unit_cap``), whichever record it reads at the point
+    linear = pr[pa.P_LINEAR_RECORDS] > 0.0 and pr[pa.P_UNIT_RECORDS] > 0.0
+    if gate > 0.0 and not linear:
         up = cal.invert_cap(
             st, target, _gate_excess(st, pr, ly.S_POINT_UP), cal.record_edge(st, ly.S_POINT_UP)
         )
@@ -1018,7 +1086,7 @@ def _score_and_learn(
         stats[ly.S_SLOW_SWING] = 0.0
         stats[ly.S_FLAT] = 0.0  # nor the share of repeats: let a few nights' spells be seen
         stuck = False
-    best, best_j = _combine(st, pr, stats, _seen(st, pr, linear), n, sce)
+    best, best_j = _combine(st, pr, stats, _seen(st, pr, linear), n, sce, expected)
     guard = pr[pa.P_FAR_RANGES] > 1.0  # far_ranges 0: the guard is off
     heard = (int(pr[pa.P_STAT_MASK]) >> ly.S_NOVELTY) & 1 == 1  # a record is the value's novelty
     width = _far_width(st) if guard or pr[pa.P_RECORD_MARGIN] > 0.0 else 0.0
@@ -1056,7 +1124,7 @@ def _score_and_learn(
     if not stuck:  # a held value is no sample of the series' behaviour (see ``_learn``)
         cal.count(st, stats, max(_rate(pr[pa.P_ALPHA_CAL], k), 1.0 / (n + 1.0)), records, share)
         if pr[pa.P_UNIT_RECORDS] > 0.0:
-            _learn_unit_records(st, pr, stats, sce, n)
+            _learn_unit_records(st, pr, stats, sce, n, expected)
     refit_due = int(n) % _REFIT_EVERY == 0
     if n < _REFIT_ALWAYS or refit_due:
         if pr[pa.P_SHAPE_RATE] > 0.0:

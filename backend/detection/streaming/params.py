@@ -29,7 +29,7 @@ _ORDER = (
     "envelope_days", "shape_rate", "shape_min", "shape_max", "shape_edge", "alpha_swing",
     "swing_floor", "swing_tail", "shape_gate", "gap_grace", "flat_points", "flat_margin",
     "flat_share", "rw_ratio", "rw_rate", "rw_min", "far_ranges", "record_margin",
-    "seen_rank", "unit_records", "cycle_in_profile",
+    "seen_rank", "unit_records", "cycle_in_profile", "linear_records",
 )  # fmt: skip
 (
     P_WARMUP,
@@ -86,6 +86,7 @@ _ORDER = (
     P_SEEN_RANK,
     P_UNIT_RECORDS,
     P_CYCLE_IN_PROFILE,
+    P_LINEAR_RECORDS,
     P_MEAN_NORM,
     P_ALARM_LOG10P,
     P_SHAPE_LOG_EDGE,
@@ -273,6 +274,16 @@ class DetectorParams:
         the forecast (level plus profile), which the level alone was while it carried the
         cycle, and the level swing is the forecast's from it. False: the profile learns
         the residual only, and the day level and the swing read the level.
+    linear_records
+        The point statistics' records in the series' units are kept in its own linear
+        units (not on the compressed scale), and their record gate reads only these: how
+        many times larger than the largest remembered burst a burst is, in the series'
+        units. On the compressed (log-like) scale a burst of a size the series has shown
+        looked new when it came at a lower level (a quieter hour, a smaller base rate),
+        and the records in residual scales looked new after a quiet spell. Until a side
+        has such a record (the first points, or once forgotten) its records in scales
+        gate as before. False: records on the modelled scale, and the gate's edge is the
+        larger of those and the records in scales.
     """
 
     warmup_points: int = 150
@@ -329,6 +340,7 @@ class DetectorParams:
     seen_rank: float = 2.0
     unit_records: bool = True
     cycle_in_profile: bool = True
+    linear_records: bool = True
 
     def __post_init__(self) -> None:
         for name in _RATES:
