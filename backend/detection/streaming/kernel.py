@@ -186,12 +186,15 @@ def _inverse(st: np.ndarray, v: float) -> float:
 
 
 @njit
-def _emit_band(st: np.ndarray, out: np.ndarray, row: int, e: float, down: float, up: float) -> None:
+def _emit_band(
+    st: np.ndarray, out: np.ndarray, row: int, e: float, down: float, up: float, grow: float
+) -> None:
     """Write forecast and band in the series' own units.
 
     A compressed gauge needs sinh of three nearby arguments; away from overflow they come
     from three ``exp`` (cheaper than ``sinh``): sinh(a) = (e^a − e^−a) / 2, except near 0,
-    where that difference would cancel and ``sinh`` itself is used.
+    where that difference would cancel and ``sinh`` itself is used. ``grow`` is e^``e``
+    where the caller has it already (0: not).
     """
     unit = st[ly.I_UNIT]
     if unit <= 0.0:
@@ -205,7 +208,8 @@ def _emit_band(st: np.ndarray, out: np.ndarray, row: int, e: float, down: float,
         out[row, OUT_UPPER] = _inverse(st, e + up)
         return
     half = 0.5 * unit
-    grow = math.exp(e)
+    if grow <= 0.0:
+        grow = math.exp(e)
     shrink = 1.0 / grow
     value = (grow - shrink) * half if abs(e) >= 1.0 else math.sinh(e) * unit
     out[row, OUT_EXPECTED] = _finite(value)
@@ -523,24 +527,16 @@ def _reads_linear(st: np.ndarray, pr: np.ndarray, j: int) -> bool:
 
 
 @njit
-def _linear_size(st: np.ndarray, e: float, r: float) -> float:
-    """How far the value ``e + r`` (modelled scale) lies from the forecast ``e``, in the
-    series' own linear units."""
-    return abs(_inverse(st, e + r) - _inverse(st, e))
-
-
-@njit
-def _linear_cap(st: np.ndarray, pr: np.ndarray, j: int, size: float, e: float) -> float:
-    """log10 p that point statistic ``j`` with residual ``size`` (modelled scale, ≥ 0) is
-    a new record, judged in the series' linear units: within its record, that of a record
-    (1 / points remembered); beyond it, falling by e per margin of log ratio.
+def _linear_cap(st: np.ndarray, pr: np.ndarray, j: int, size: float) -> float:
+    """log10 p that point statistic ``j`` with a residual of ``size`` in the series' linear
+    units is a new record: within its record, that of a record (1 / points remembered);
+    beyond it, falling by e per margin of log ratio.
 
     On the compressed scale ratios shrink: an error-rate burst twice as large as any
     before lay only a few tenths of a scale beyond the record there.
     """
-    r = size if j == ly.S_POINT_UP else -size
     record = st[ly.I_UNIT_RECORD + ly.UNIT_RECORD_OF[j]]
-    ratio = _linear_size(st, e, r) / record
+    ratio = size / record
     beyond = math.log(ratio) if ratio > 1.0 else 0.0
     return st[ly.I_REC_LP] - beyond / _gate_excess(st, pr, j) / _LN10
 
@@ -553,7 +549,7 @@ def _combine(
     seen: bool,
     n: float,
     sce: float,
-    e: float,
+    size: float,
 ) -> tuple[float, int]:
     """Smallest calibrated log10 p over the enabled statistics, and which one it was.
 
@@ -561,7 +557,8 @@ def _combine(
     (:func:`_seen_log10p`). The record gate's edge is the larger of the record in scales
     and, with ``unit_records``, the record in the series' units at today's scale ``sce``;
     with ``linear_records`` a point statistic's gate reads its record in the series' own
-    linear units alone (:func:`_linear_cap`), measured from the forecast ``e``.
+    linear units alone (:func:`_linear_cap`), against ``size``, the value's distance from
+    the forecast in those units.
     """
     mask = int(pr[pa.P_STAT_MASK])
     records = _record_mask(pr)
@@ -574,7 +571,7 @@ def _combine(
             continue
         lp = cal.log10_tail(st, j, stats[j], (records >> j) & 1 == 1)
         if gate > 0.0 and lp < st[ly.I_REC_LP] and _reads_linear(st, pr, j):
-            lp = max(lp, _linear_cap(st, pr, j, stats[ly.X_UNIT + j] * sce, e))
+            lp = max(lp, _linear_cap(st, pr, j, size))
         elif gate > 0.0 and lp < st[ly.I_REC_LP]:
             edge = cal.record_edge(st, j)
             unit = ly.UNIT_RECORD_OF[j]
@@ -606,7 +603,9 @@ def _combine(
 
 
 @njit
-def _band(st: np.ndarray, pr: np.ndarray, sce: float, e: float, n: float) -> tuple[float, float]:
+def _band(
+    st: np.ndarray, pr: np.ndarray, sce: float, e: float, n: float, e_lin: float
+) -> tuple[float, float]:
     """Residuals below/above the forecast ``e`` at which one point alone would score 0.5:
     through its residual (the point statistics) or through its novelty (the value beyond
     the remembered range), whichever is nearer.
@@ -630,8 +629,10 @@ def _band(st: np.ndarray, pr: np.ndarray, sce: float, e: float, n: float) -> tup
         up *= sce
         down *= sce
     if pr[pa.P_UNIT_RECORDS] > 0.0 and pr[pa.P_NOVELTY_EXCESS] > 0.0:
-        up = max(up, _unit_cap(st, pr, ly.S_POINT_UP, ly.I_GATE_FACTOR_UP, sce, e))
-        down = max(down, _unit_cap(st, pr, ly.S_POINT_DOWN, ly.I_GATE_FACTOR_DOWN, sce, e))
+        up = max(up, _unit_cap(st, pr, ly.S_POINT_UP, ly.I_GATE_FACTOR_UP, sce, e, e_lin, up))
+        down = max(
+            down, _unit_cap(st, pr, ly.S_POINT_DOWN, ly.I_GATE_FACTOR_DOWN, sce, e, e_lin, down)
+        )
     record_novelty = (records >> ly.S_NOVELTY) & 1 == 1  # its fit moves at every record
     novel = _novel_alarm(st, pr) if record_novelty else st[ly.I_NOVEL]
     if novel < _NEVER:
@@ -653,13 +654,24 @@ def _band(st: np.ndarray, pr: np.ndarray, sce: float, e: float, n: float) -> tup
 
 
 @njit
-def _unit_cap(st: np.ndarray, pr: np.ndarray, j: int, factor: int, sce: float, e: float) -> float:
+def _unit_cap(
+    st: np.ndarray,
+    pr: np.ndarray,
+    j: int,
+    factor: int,
+    sce: float,
+    e: float,
+    e_lin: float,
+    known: float,
+) -> float:
     """Residual (modelled units) at which the gate of the record in the series' units alone
     lets point statistic ``j`` reach the alarm level: ``cal.invert_cap`` from the edge
     log1p(record / ``sce``), with e^(margin) cached in slot ``factor``.
 
     With ``linear_records`` the record is in linear units and the value that far beyond
-    it (record × e^(margin) from the forecast ``e``) is taken back to the modelled scale;
+    it (record × e^(margin) from the forecast ``e``, ``e_lin`` in the series' units) is
+    taken back to the modelled scale (not at all where a bound from asinh's slope shows it
+    cannot pass ``known``, the band's edge so far);
     where a side has no such record, its record in scales gates (left out of the cached
     band, see :func:`_cache_caps`).
     """
@@ -670,22 +682,28 @@ def _unit_cap(st: np.ndarray, pr: np.ndarray, j: int, factor: int, sce: float, e
         target = -pr[pa.P_ALARM_LOG10P]
         cap = cal.invert_cap(st, target, _gate_excess(st, pr, j), cal.record_edge(st, j)) * sce
     else:
-        base = _inverse(st, e)
+        size = record * st[factor]
+        unit = st[ly.I_UNIT]
+        if unit > 0.0:  # asinh is steepest (1 / unit) at 0 and flattens either way
+            low = e_lin if j == ly.S_POINT_UP else e_lin - size
+            if low >= 0.0 and size / math.sqrt(low * low + unit * unit) <= known:
+                return known  # at most this far: the nearer edge stays (spares the asinh)
         if j == ly.S_POINT_UP:
-            cap = _modelled(st, base + record * st[factor]) - e
+            cap = _modelled(st, e_lin + size) - e
         else:
-            cap = e - _modelled(st, base - record * st[factor])
+            cap = e - _modelled(st, e_lin - size)
     return min(max(cap, 0.0), _Z_MAX * sce)
 
 
 @njit
 def _learn_unit_records(
-    st: np.ndarray, pr: np.ndarray, stats: np.ndarray, sce: float, n: float, e: float
+    st: np.ndarray, pr: np.ndarray, stats: np.ndarray, sce: float, n: float, linear_size: float
 ) -> None:
     """Raise the records in the series' units. A residual within a calibrator bin's width
     of a record keeps its side remembered, as a count in the record's bin would; a side's
     records are forgotten once the calibrators' memory has passed without one. With
-    ``linear_records`` the point residuals' records are in linear units (from ``e``)."""
+    ``linear_records`` the point residuals' records are in linear units: ``linear_size``,
+    the value's distance from the forecast in the series' units."""
     linear = pr[pa.P_LINEAR_RECORDS] > 0.0
     memory = _LN20 / pr[pa.P_ALPHA_CAL]  # a count fades below 1/20 of a fresh one
     for i in range(len(ly.UNIT_RECORD_STATS)):
@@ -695,9 +713,9 @@ def _learn_unit_records(
         if n - st[ly.I_UNIT_RECORD_AT + side] > memory:
             st[ly.I_UNIT_RECORD_AT + side] = n
     for i in range(len(ly.UNIT_RECORD_STATS)):
-        size = stats[ly.X_UNIT + i] * sce
+        size = stats[ly.X_UNIT + i] * sce  # modelled units
         if linear and i < 2 and size > 0.0:  # the point residuals: up, then down
-            size = _linear_size(st, e, size if i == 0 else -size)
+            size = linear_size
         record = st[ly.I_UNIT_RECORD + i]
         if size >= _NEAR_RECORD * record and size > 0.0:  # as a count in the record's bin
             st[ly.I_UNIT_RECORD_AT + ly.UNIT_RECORD_SIDE[i]] = n
@@ -1086,7 +1104,22 @@ def _score_and_learn(
         stats[ly.S_SLOW_SWING] = 0.0
         stats[ly.S_FLAT] = 0.0  # nor the share of repeats: let a few nights' spells be seen
         stuck = False
-    best, best_j = _combine(st, pr, stats, _seen(st, pr, linear), n, sce, expected)
+    # with records in linear units: the forecast and the value's distance from it there
+    e_lin = expected
+    grow = 0.0  # e^expected, shared with the band's way back to the series' units
+    linear_size = 0.0
+    if pr[pa.P_LINEAR_RECORDS] > 0.0 and pr[pa.P_UNIT_RECORDS] > 0.0:
+        unit = st[ly.I_UNIT]
+        if unit > 0.0 and abs(expected) < _EXP_SAFE:
+            grow = math.exp(expected)
+            if abs(expected) >= 1.0:
+                e_lin = _finite((grow - 1.0 / grow) * 0.5 * unit)
+            else:
+                e_lin = math.sinh(expected) * unit
+        else:
+            e_lin = _inverse(st, expected)
+        linear_size = abs(linear - e_lin)
+    best, best_j = _combine(st, pr, stats, _seen(st, pr, linear), n, sce, linear_size)
     guard = pr[pa.P_FAR_RANGES] > 1.0  # far_ranges 0: the guard is off
     heard = (int(pr[pa.P_STAT_MASK]) >> ly.S_NOVELTY) & 1 == 1  # a record is the value's novelty
     width = _far_width(st) if guard or pr[pa.P_RECORD_MARGIN] > 0.0 else 0.0
@@ -1103,9 +1136,9 @@ def _score_and_learn(
     recent = st[ly.I_RECENT]
     decay = pr[pa.P_SUPPRESS_DECAY] if k == 1.0 else pr[pa.P_SUPPRESS_DECAY] ** k
     st[ly.I_RECENT] = max(raw, recent * decay)
-    down, up = _band(st, pr, sce, expected, n)
+    down, up = _band(st, pr, sce, expected, n, e_lin)
     out[row, OUT_SCORE] = raw if raw > recent else raw * (1.0 - pr[pa.P_SUPPRESS])
-    _emit_band(st, out, row, expected, down, up)
+    _emit_band(st, out, row, expected, down, up, grow)
     if guard:
         _clamp_band(st, pr, out, row, width)
     st[ly.I_MAX_SEEN] = max(st[ly.I_MAX_SEEN], linear)
@@ -1124,7 +1157,7 @@ def _score_and_learn(
     if not stuck:  # a held value is no sample of the series' behaviour (see ``_learn``)
         cal.count(st, stats, max(_rate(pr[pa.P_ALPHA_CAL], k), 1.0 / (n + 1.0)), records, share)
         if pr[pa.P_UNIT_RECORDS] > 0.0:
-            _learn_unit_records(st, pr, stats, sce, n, expected)
+            _learn_unit_records(st, pr, stats, sce, n, linear_size)
     refit_due = int(n) % _REFIT_EVERY == 0
     if n < _REFIT_ALWAYS or refit_due:
         if pr[pa.P_SHAPE_RATE] > 0.0:
