@@ -532,8 +532,8 @@ def _linear_cap(st: np.ndarray, pr: np.ndarray, j: int, size: float) -> float:
     units is a new record: within its record, that of a record (1 / points remembered);
     beyond it, falling by e per margin of log ratio.
 
-    On the compressed scale ratios shrink: an error-rate burst twice as large as any
-    before lay only a few tenths of a scale beyond the record there.
+    On the compressed scale ratios shrink: an error-rate burst 2.15 times the largest one
+    before it (from the forecast, in percent) was 1.25 times it there.
     """
     record = st[ly.I_UNIT_RECORD + ly.UNIT_RECORD_OF[j]]
     ratio = size / record
