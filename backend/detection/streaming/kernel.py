@@ -186,6 +186,15 @@ def _inverse(st: np.ndarray, v: float) -> float:
 
 
 @njit
+def _unit_sinh(a: float, grow: float, unit: float) -> float:
+    """``unit`` × sinh(``a``) from ``grow`` = e^``a`` (near 0, where e^a − e^−a would
+    cancel, from ``sinh`` itself)."""
+    if abs(a) >= 1.0:
+        return _finite((grow - 1.0 / grow) * 0.5 * unit)
+    return math.sinh(a) * unit
+
+
+@njit
 def _emit_band(
     st: np.ndarray, out: np.ndarray, row: int, e: float, down: float, up: float, grow: float
 ) -> None:
@@ -211,8 +220,7 @@ def _emit_band(
     if grow <= 0.0:
         grow = math.exp(e)
     shrink = 1.0 / grow
-    value = (grow - shrink) * half if abs(e) >= 1.0 else math.sinh(e) * unit
-    out[row, OUT_EXPECTED] = _finite(value)
+    out[row, OUT_EXPECTED] = _unit_sinh(e, grow, unit)
     d = math.exp(down)
     a = e - down
     value = (grow / d - shrink * d) * half if abs(a) >= 1.0 else math.sinh(a) * unit
@@ -516,10 +524,17 @@ def _gate_excess(st: np.ndarray, pr: np.ndarray, j: int) -> float:
 
 
 @njit
+def _linear_on(pr: np.ndarray) -> bool:
+    """Whether the point residuals' records are kept in linear units (``linear_records``,
+    with ``unit_records`` on)."""
+    return pr[pa.P_LINEAR_RECORDS] > 0.0 and pr[pa.P_UNIT_RECORDS] > 0.0
+
+
+@njit
 def _reads_linear(st: np.ndarray, pr: np.ndarray, j: int) -> bool:
     """Whether statistic ``j``'s record gate reads its record in linear units: a point
-    statistic, with ``linear_records`` and ``unit_records`` on and a record remembered."""
-    if pr[pa.P_LINEAR_RECORDS] <= 0.0 or pr[pa.P_UNIT_RECORDS] <= 0.0:
+    statistic, with :func:`_linear_on` and a record remembered."""
+    if not _linear_on(pr):
         return False
     if j != ly.S_POINT_UP and j != ly.S_POINT_DOWN:
         return False
@@ -676,7 +691,7 @@ def _unit_cap(
     band, see :func:`_cache_caps`).
     """
     record = st[ly.I_UNIT_RECORD + ly.UNIT_RECORD_OF[j]]
-    if pr[pa.P_LINEAR_RECORDS] <= 0.0:
+    if not _linear_on(pr):
         cap = (sce + record) * st[factor] - sce
     elif record <= 0.0:
         target = -pr[pa.P_ALARM_LOG10P]
@@ -704,7 +719,7 @@ def _learn_unit_records(
     records are forgotten once the calibrators' memory has passed without one. With
     ``linear_records`` the point residuals' records are in linear units: ``linear_size``,
     the value's distance from the forecast in the series' units."""
-    linear = pr[pa.P_LINEAR_RECORDS] > 0.0
+    linear = _linear_on(pr)
     memory = _LN20 / pr[pa.P_ALPHA_CAL]  # a count fades below 1/20 of a fresh one
     for i in range(len(ly.UNIT_RECORD_STATS)):
         if n - st[ly.I_UNIT_RECORD_AT + ly.UNIT_RECORD_SIDE[i]] > memory:
@@ -754,8 +769,7 @@ def _cache_caps(st: np.ndarray, pr: np.ndarray) -> None:
     down = 0.0
     # with records in linear units the point statistics' gate is the band's own part
     # (``_unit_cap``), whichever record it reads at the point
-    linear = pr[pa.P_LINEAR_RECORDS] > 0.0 and pr[pa.P_UNIT_RECORDS] > 0.0
-    if gate > 0.0 and not linear:
+    if gate > 0.0 and not _linear_on(pr):
         up = cal.invert_cap(
             st, target, _gate_excess(st, pr, ly.S_POINT_UP), cal.record_edge(st, ly.S_POINT_UP)
         )
@@ -1108,14 +1122,11 @@ def _score_and_learn(
     e_lin = expected
     grow = 0.0  # e^expected, shared with the band's way back to the series' units
     linear_size = 0.0
-    if pr[pa.P_LINEAR_RECORDS] > 0.0 and pr[pa.P_UNIT_RECORDS] > 0.0:
+    if _linear_on(pr):
         unit = st[ly.I_UNIT]
         if unit > 0.0 and abs(expected) < _EXP_SAFE:
             grow = math.exp(expected)
-            if abs(expected) >= 1.0:
-                e_lin = _finite((grow - 1.0 / grow) * 0.5 * unit)
-            else:
-                e_lin = math.sinh(expected) * unit
+            e_lin = _unit_sinh(expected, grow, unit)
         else:
             e_lin = _inverse(st, expected)
         linear_size = abs(linear - e_lin)
