@@ -17,9 +17,11 @@ stuck value have fixed, conservative tails and alarm just above the alarm level 
 threshold the series is scored for, 0.5 by default) by design.
 
 Before the map, each point's residual is also judged against the tenant's pooled residual
-tail of its metric (:mod:`backend.detection.fleet_tail`): where that makes the point rarer
-than its own series' loosely fitted tail did, the point takes the pooled score (as a
-residual statistic, up or down). The map then learns from, and maps, those scores.
+tail of its metric (:mod:`backend.detection.fleet_tail`), and its pair (the smaller of it
+and the residual before, on one side) against the pooled pair tail: where either makes the
+point rarer than its own series' loosely fitted tails did, the point takes the pooled score
+(as a residual statistic, up or down, or as the pair). The map then learns from, and maps,
+those scores.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from backend.detection.fleet_tail import (
     ResidualTail,
     ResidualTally,
     count_reaching,
+    pair_residuals,
 )
 from backend.detection.streaming.detector import STATISTIC_NAMES, ScoredSeries
 from backend.detection.streaming.layout import N_STATS
@@ -56,9 +59,10 @@ __all__ = [
 
 #: Score levels whose exceedances are counted (below the lowest, scores shift with it)
 LEVELS = np.round(np.arange(0.15, 1.0 + 1e-9, 0.01), 2)
-_FORMAT = 2  # 2: with the pooled residual tails (a format-1 calibration has none yet)
+_FORMAT = 3  # 2: with the pooled residual tails; 3: and the pair tails (older: learnt anew)
 _POINT_UP = STATISTIC_NAMES.index("point_up")
 _POINT_DOWN = STATISTIC_NAMES.index("point_down")
+_PAIR = STATISTIC_NAMES.index("pair")
 _CHUNK_NS = 6 * 3600 * 10**9  # a backfill learns every 6 hours, as a live fleet would
 
 
@@ -104,14 +108,16 @@ class ScoreMap:
 @dataclass
 class FleetCalibration:
     """Per metric group (a tenant's metric name) exceedance tallies, and the map they give;
-    and per group the pooled residual tail (heard once ``residual_min_series`` series of
-    the group have been seen together and ``residual_min_points`` points counted)."""
+    and per group the pooled residual and pair tails (heard once ``residual_min_series``
+    series of the group have been seen together and ``residual_min_points`` points
+    counted)."""
 
     prior_points: float = 100_000.0
     design_points: float = 10_000.0
     log_scale: float = DetectorParams().log_scale
     groups: dict[str, ScoreTally] = field(default_factory=dict)
     residuals: dict[str, ResidualTally] = field(default_factory=dict)
+    pairs: dict[str, ResidualTally] = field(default_factory=dict)
     residual_share: float = 1e-3
     residual_min_points: float = 20_000.0
     residual_min_series: int = 10
@@ -121,19 +127,37 @@ class FleetCalibration:
         self.groups.setdefault(group, ScoreTally()).add(np.asarray(raw), np.asarray(statistic))
 
     def observe_residuals(
-        self, group: str, z: np.ndarray, statistic: np.ndarray, series: int = 1
+        self,
+        group: str,
+        z: np.ndarray,
+        statistic: np.ndarray,
+        series: int = 1,
+        pairs: np.ndarray | None = None,
     ) -> None:
-        """Learn the residuals of ``series`` series of ``group`` seen together (warm-up
-        points, which have no statistic, are left out)."""
+        """Learn the residuals of ``series`` series of ``group`` seen together, and their
+        ``pairs`` (:func:`~backend.detection.fleet_tail.pair_residuals` of each series; None:
+        of ``z`` as one series). Warm-up points, which have no statistic, are left out."""
         scored = np.asarray(statistic) >= 0
-        self.residuals.setdefault(group, ResidualTally()).add(np.asarray(z)[scored], series)
+        z = np.asarray(z)
+        pairs = pair_residuals(z) if pairs is None else np.asarray(pairs)
+        self.residuals.setdefault(group, ResidualTally()).add(z[scored], series)
+        self.pairs.setdefault(group, ResidualTally()).add(pairs[scored], series)
 
     def residual_tails(self, groups: Iterable[str]) -> dict[str, ResidualTail | None]:
         """The pooled residual tail of each group as the tallies stand (None: not heard,
         as the group has not been seen in a fleet, or not for long enough)."""
+        return self._tails(self.residuals, groups)
+
+    def pair_tails(self, groups: Iterable[str]) -> dict[str, ResidualTail | None]:
+        """The pooled pair tail of each group, heard like :meth:`residual_tails`."""
+        return self._tails(self.pairs, groups)
+
+    def _tails(
+        self, tallies: dict[str, ResidualTally], groups: Iterable[str]
+    ) -> dict[str, ResidualTail | None]:
         tails: dict[str, ResidualTail | None] = {}
         for group in set(groups):
-            tally = self.residuals.get(group)
+            tally = tallies.get(group)
             if tally is None or not self._pooled_heard(tally):
                 tails[group] = None
             else:
@@ -148,26 +172,33 @@ class FleetCalibration:
         statistic: np.ndarray,
         z: np.ndarray,
         tail: ResidualTail | None,
+        pairs: np.ndarray | None = None,
+        pair_tail: ResidualTail | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(raw scores, scores, statistics) with each point's residual also judged against
-        the group's pooled ``tail`` (see :meth:`residual_tails`): where that is the rarer,
-        the point takes its score."""
+        the group's pooled ``tail`` (see :meth:`residual_tails`) and its pair (``pairs``,
+        see :func:`~backend.detection.fleet_tail.pair_residuals`) against the pooled
+        ``pair_tail``: where one is the rarer, the point takes its score."""
         raw = np.asarray(raw, dtype=np.float64)
         scores = np.asarray(scores, dtype=np.float64)
         statistic = np.asarray(statistic)
-        if tail is None:
-            return raw, scores, statistic
+        scored = statistic >= 0  # warm-up points keep their zeros
         z = np.asarray(z, dtype=np.float64)
-        pooled = tail.scores(z, self.log_scale)
-        wins = (pooled > raw) & (statistic >= 0)
-        if not wins.any():
-            return raw, scores, statistic
-        side = np.where(z > 0.0, _POINT_UP, _POINT_DOWN).astype(statistic.dtype)
-        return (
-            np.where(wins, pooled, raw),
-            np.where(wins, pooled, scores),
-            np.where(wins, side, statistic),
-        )
+        judged: list[tuple[ResidualTail | None, np.ndarray, np.ndarray | int]] = [
+            (tail, z, np.where(z > 0.0, _POINT_UP, _POINT_DOWN))
+        ]
+        if pair_tail is not None:
+            judged.append((pair_tail, pair_residuals(z) if pairs is None else pairs, _PAIR))
+        for pooled_tail, values, name in judged:
+            if pooled_tail is None:
+                continue
+            pooled = pooled_tail.scores(np.asarray(values, dtype=np.float64), self.log_scale)
+            wins = (pooled > raw) & scored
+            if wins.any():
+                raw = np.where(wins, pooled, raw)
+                scores = np.where(wins, pooled, scores)
+                statistic = np.where(wins, name, statistic).astype(statistic.dtype)
+        return raw, scores, statistic
 
     def _pooled_heard(self, tally: ResidualTally) -> bool:
         return tally.series >= self.residual_min_series and tally.points >= self.residual_min_points
@@ -176,9 +207,11 @@ class FleetCalibration:
         """One series' scores as the platform reports them (pooled residual tail, then the
         map), with the tallies as they stand; nothing is learnt."""
         tail = self.residual_tails([group])[group]
+        pair_tail = self.pair_tails([group])[group]
         raw, scores, statistic = self.pool(
-            group, scored.raw_scores, scored.scores, scored.statistic, scored.z, tail
-        )
+            group, scored.raw_scores, scored.scores, scored.statistic, scored.z, tail,
+            pair_tail=pair_tail,
+        )  # fmt: skip
         score_map = self.score_maps([group])[group]
         if score_map is not None:
             scores = score_map.apply(scores, statistic)
@@ -232,6 +265,7 @@ class FleetCalibration:
             "residual_min_points": self.residual_min_points,
             "residual_min_series": self.residual_min_series,
             "residuals": {g: t.to_json() for g, t in self.residuals.items()},
+            "pairs": {g: t.to_json() for g, t in self.pairs.items()},
         }
         return json.dumps(body).encode()
 
@@ -240,7 +274,7 @@ class FleetCalibration:
         """The calibration saved by :meth:`to_bytes`; a typed error if it cannot be read."""
         try:
             body = json.loads(data)
-            if body["format"] not in (1, _FORMAT) or body["levels"] != LEVELS.tolist():
+            if body["format"] not in (1, 2, _FORMAT) or body["levels"] != LEVELS.tolist():
                 raise ValueError(f"format {body['format']} with other levels")
             groups = {
                 g: ScoreTally(float(t["points"]), np.asarray(t["exceed"], dtype=np.float64))
@@ -262,6 +296,10 @@ class FleetCalibration:
             calibration.residual_share = float(body["residual_share"])
             calibration.residual_min_points = float(body["residual_min_points"])
             calibration.residual_min_series = int(body["residual_min_series"])
+            if body["format"] >= 3:  # format 2 had no pair tails: they are learnt anew
+                calibration.pairs = {
+                    g: ResidualTally.from_json(t) for g, t in body["pairs"].items()
+                }
             return calibration
         except (ValueError, KeyError, TypeError) as exc:
             raise ValidationError("fleet_calibration", "<bytes>", f"unreadable: {exc}") from exc
@@ -303,6 +341,7 @@ def calibrate_batch(
             continue
         maps = calibration.score_maps(busy)
         tails = calibration.residual_tails(busy)
+        pair_tails = calibration.pair_tails(busy)
         learnt: dict[str, _Learnt] = {}
         members: dict[str, list[int]] = defaultdict(list)
         for i, ((group, _), (a, b)) in enumerate(zip(batch, spans, strict=True)):
@@ -311,18 +350,24 @@ def calibrate_batch(
         for group, rows in members.items():  # a group's chunk at once: few, long arrays
             parts = [(i, slice(*spans[i])) for i in rows]
             learnt[group] = _calibrate_chunk(
-                calibration, group, parts, batch, (raws, mapped, stats), maps[group], tails[group]
+                calibration,
+                group,
+                parts,
+                batch,
+                (raws, mapped, stats),
+                maps[group],
+                (tails[group], pair_tails[group]),
             )
-        for group, (raw, stat, z, own, n_series) in learnt.items():  # after the chunk's map
+        for group, (raw, stat, z, pairs, own, n_series) in learnt.items():  # after the map
             calibration.observe(group, raw, stat)
-            calibration.observe_residuals(group, z, own, series=n_series)
+            calibration.observe_residuals(group, z, own, series=n_series, pairs=pairs)
     return [
         dataclasses.replace(s, scores=m, raw_scores=r, statistic=st)
         for (_, s), m, r, st in zip(batch, mapped, raws, stats, strict=True)
     ]
 
 
-_Learnt = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]
+_Learnt = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]
 
 
 def _calibrate_chunk(
@@ -332,12 +377,14 @@ def _calibrate_chunk(
     batch: Sequence[tuple[str, ScoredSeries]],
     columns: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]],
     score_map: ScoreMap | None,
-    tail: ResidualTail | None,
+    tails: tuple[ResidualTail | None, ResidualTail | None],
 ) -> _Learnt:
     """Pool and map one group's points of one chunk (``parts``: series row and its slice)
-    in place in ``columns`` (raw scores, scores, statistics); returns what to learn."""
+    in place in ``columns`` (raw scores, scores, statistics); ``tails``: the group's pooled
+    residual and pair tails. Returns what to learn."""
     raws, mapped, stats = columns
     z = np.concatenate([batch[i][1].z[part] for i, part in parts])
+    pairs = np.concatenate([_chunk_pairs(batch[i][1].z, part) for i, part in parts])
     own = np.concatenate([batch[i][1].statistic[part] for i, part in parts])
     raw, out, stat = calibration.pool(
         group,
@@ -345,11 +392,19 @@ def _calibrate_chunk(
         np.concatenate([mapped[i][part] for i, part in parts]),
         own,
         z,
-        tail,
+        tails[0],
+        pairs,
+        tails[1],
     )
     if score_map is not None:
         out = score_map.apply(out, stat)
     bounds = np.cumsum([0] + [part.stop - part.start for _, part in parts])
     for (i, part), lo, hi in zip(parts, bounds[:-1], bounds[1:], strict=True):
         raws[i][part], mapped[i][part], stats[i][part] = raw[lo:hi], out[lo:hi], stat[lo:hi]
-    return raw, stat, z, own, len(parts)
+    return raw, stat, z, pairs, own, len(parts)
+
+
+def _chunk_pairs(z: np.ndarray, part: slice) -> np.ndarray:
+    """The pairs of one series' chunk, its first point paired with the chunk before."""
+    before = float(z[part.start - 1]) if part.start > 0 else 0.0
+    return pair_residuals(z[part], before)

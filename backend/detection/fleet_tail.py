@@ -14,6 +14,11 @@ the tally is the answer; beyond it the tail falls exponentially with the mean ex
 counts above that level give (:class:`ResidualTail`). The fleet calibration
 (:mod:`backend.detection.fleet_calibration`) hears the pooled tail only in a fleet, and only
 where it makes a point rarer than the series' own tail says, never less rare.
+
+The same tally, kept for :func:`pair_residuals`, gives the pooled *pair* tail: how often two
+points in a row lie this far out on one side. A burst that decays at once is one large
+point followed by a smaller one; a fault that holds, or a new cycle, keeps several points
+out together, and across a tenant such pairs are counted by the hundred thousand.
 """
 
 from __future__ import annotations
@@ -28,10 +33,12 @@ from backend.detection.streaming.layout import N_STATS
 
 __all__ = [
     "MAX_POINTS",
+    "OPINIONS",
     "Z_LEVELS",
     "ResidualTail",
     "ResidualTally",
     "count_reaching",
+    "pair_residuals",
     "pooled_log10p",
     "pooled_scores",
 ]
@@ -41,14 +48,33 @@ Z_LEVELS = np.geomspace(1.0, 1000.0, 121)
 #: Beyond this many points a tally halves: old runs fade, the counts follow the fleet
 MAX_POINTS = 1e8
 _MIN_EXCEEDANCES = 20.0  # the empirical tail is read only where this many points reach it
-# Bonferroni: the detector's statistics, and this second opinion on the residual beside
-# the series' own (the smaller of two p-values is only half as rare)
-_LOG10_TESTS = math.log10(N_STATS) + math.log10(2.0)
+#: Opinions on a point's residuals: the series' own tails, the pooled residual tail and
+#: the pooled pair tail (the smallest of three p-values is only a third as rare)
+OPINIONS = 3
+# Bonferroni: the detector's statistics, times the opinions
+_LOG10_TESTS = math.log10(N_STATS) + math.log10(OPINIONS)
 
 
 def count_reaching(ordered: np.ndarray, levels: np.ndarray) -> np.ndarray:
     """How many of the (sorted) values reach each level."""
     return ordered.size - np.searchsorted(ordered, levels, side="left")
+
+
+def pair_residuals(z: np.ndarray, before: float = 0.0) -> np.ndarray:
+    """Each residual's pair, as the detector's pair statistic reads it: the smaller of it
+    and the residual before it when both lie on one side (signed; 0 otherwise).
+
+    ``before`` is the residual before ``z[0]`` (0: none). A run of two points beyond the
+    usual is far rarer than one point as large, on a spiky series above all: a burst that
+    decays is one large point, a fault that holds is two or more.
+
+    >>> pair_residuals(np.array([3.0, 5.0, -2.0, -4.0, 1.0]), before=4.0).tolist()
+    [3.0, 3.0, 0.0, -2.0, 0.0]
+    """
+    z = np.asarray(z, dtype=np.float64)
+    previous = np.concatenate(([float(before)], z[:-1])) if z.size else z
+    same_side = z * previous > 0.0
+    return np.where(same_side, np.sign(z) * np.minimum(np.abs(z), np.abs(previous)), 0.0)
 
 
 def _zeros() -> np.ndarray:
@@ -158,7 +184,7 @@ class ResidualTail:
 
     def scores(self, z: np.ndarray, log_scale: float) -> np.ndarray:
         """The score each residual gets from the pooled tail, on the detector's scale
-        (Bonferroni-corrected for its statistics and for being a second opinion)."""
+        (Bonferroni-corrected for its statistics and for the :data:`OPINIONS`)."""
         return np.clip((-self.log10p(z) - _LOG10_TESTS) / log_scale, 0.0, 1.0)
 
 
