@@ -204,14 +204,17 @@ class FleetCalibration:
         return tally.series >= self.residual_min_series and tally.points >= self.residual_min_points
 
     def calibrate(self, group: str, scored: ScoredSeries) -> ScoredSeries:
-        """One series' scores as the platform reports them (pooled residual tail, then the
-        map), with the tallies as they stand; nothing is learnt."""
-        tail = self.residual_tails([group])[group]
-        pair_tail = self.pair_tails([group])[group]
+        """One series' scores as the platform reports them (pooled residual and pair tails,
+        then the map), with the tallies as they stand; nothing is learnt."""
         raw, scores, statistic = self.pool(
-            group, scored.raw_scores, scored.scores, scored.statistic, scored.z, tail,
-            pair_tail=pair_tail,
-        )  # fmt: skip
+            group,
+            scored.raw_scores,
+            scored.scores,
+            scored.statistic,
+            scored.z,
+            self.residual_tails([group])[group],
+            pair_tail=self.pair_tails([group])[group],
+        )
         score_map = self.score_maps([group])[group]
         if score_map is not None:
             scores = score_map.apply(scores, statistic)
