@@ -585,14 +585,15 @@ def _combine(
         if (mask >> j) & 1 == 0:
             continue
         lp = cal.log10_tail(st, j, stats[j], (records >> j) & 1 == 1)
-        if gate > 0.0 and lp < st[ly.I_REC_LP] and _reads_linear(st, pr, j):
-            lp = max(lp, _linear_cap(st, pr, j, size))
-        elif gate > 0.0 and lp < st[ly.I_REC_LP]:
-            edge = cal.record_edge(st, j)
-            unit = ly.UNIT_RECORD_OF[j]
-            if units and unit >= 0:
-                edge = max(edge, math.log1p(st[ly.I_UNIT_RECORD + unit] / sce))
-            lp = max(lp, cal.novelty_cap(st, stats[j], _gate_excess(st, pr, j), edge))
+        if gate > 0.0 and lp < st[ly.I_REC_LP]:  # rarer than a record: the gate decides
+            if _reads_linear(st, pr, j):
+                lp = max(lp, _linear_cap(st, pr, j, size))
+            else:
+                edge = cal.record_edge(st, j)
+                unit = ly.UNIT_RECORD_OF[j]
+                if units and unit >= 0:
+                    edge = max(edge, math.log1p(st[ly.I_UNIT_RECORD + unit] / sce))
+                lp = max(lp, cal.novelty_cap(st, stats[j], _gate_excess(st, pr, j), edge))
         if j == ly.S_NOVELTY and seen and lp < 0.0:  # mostly 0: inside the recent range
             lp = max(lp, _seen_log10p(pr, n))
         if lp < best or best_j < 0:
