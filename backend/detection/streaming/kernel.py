@@ -216,19 +216,11 @@ def _emit_band(
         out[row, OUT_LOWER] = _inverse(st, e - down)
         out[row, OUT_UPPER] = _inverse(st, e + up)
         return
-    half = 0.5 * unit
     if grow <= 0.0:
         grow = math.exp(e)
-    shrink = 1.0 / grow
     out[row, OUT_EXPECTED] = _unit_sinh(e, grow, unit)
-    d = math.exp(down)
-    a = e - down
-    value = (grow / d - shrink * d) * half if abs(a) >= 1.0 else math.sinh(a) * unit
-    out[row, OUT_LOWER] = _finite(value)
-    u = math.exp(up)
-    a = e + up
-    value = (grow * u - shrink / u) * half if abs(a) >= 1.0 else math.sinh(a) * unit
-    out[row, OUT_UPPER] = _finite(value)
+    out[row, OUT_LOWER] = _unit_sinh(e - down, grow / math.exp(down), unit)
+    out[row, OUT_UPPER] = _unit_sinh(e + up, grow * math.exp(up), unit)
 
 
 @njit
