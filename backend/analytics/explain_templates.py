@@ -32,6 +32,7 @@ __all__ = [
     "ExplanationTemplate",
     "ExplanationTemplateRegistry",
     "format_duration",
+    "format_range",
     "format_value",
     "template_fields",
 ]
@@ -89,6 +90,7 @@ DEFAULT_TEMPLATES: tuple[tuple[AnomalyType | AnomalyKind, str], ...] = (
 _UNITS = {"percent": "%", "%": "%", "milliseconds": "ms", "seconds": "s"}
 # (from this size on, divide by, prefix): "k" only from 10,000, so 1,234 stays 1234.0
 _PREFIXES = ((1e12, 1e12, "T"), (1e9, 1e9, "G"), (1e6, 1e6, "M"), (1e4, 1e3, "k"))
+_MAX_DECIMALS = 9  # a spread finer than 1e-8 of the unit is shown as 0.000000000
 
 
 class _Explained(Protocol):
@@ -172,7 +174,7 @@ def template_fields(explanation: _Explained) -> dict[str, str]:
         observed=format_value(observed, unit),
         baseline=format_value(baseline, unit),
         spread=format_value(context.get("spread"), unit),
-        baseline_range=_range(baseline, context.get("spread"), unit),
+        baseline_range=format_range(baseline, context.get("spread"), unit),
         usual=str(context.get("usual", "usual")),
         deviation=_deviation(explanation.deviation_percent),
         direction=_direction(observed, baseline),
@@ -193,15 +195,6 @@ def template_fields(explanation: _Explained) -> dict[str, str]:
     if context.get("score") is not None:
         fields["score"] = f"{float(context['score']):.2f}"
     return fields
-
-
-def _range(center: float | None, spread: float | None, unit: str | None) -> str:
-    """``41.0 ± 6.0 %``: the unit once, after both numbers."""
-    if center is None or spread is None:
-        return format_value(center, unit)
-    middle, shown = format_value(center), _UNITS.get(unit or "", unit or "")
-    text = f"{middle} ± {format_value(spread)}"
-    return f"{text} {shown}" if shown else text
 
 
 def _deviation(percent: float | None) -> str:
@@ -308,6 +301,27 @@ def format_value(value: float | None, unit: str | None = None) -> str:
             text = f"{value / factor:.1f} {prefix}"
             return f"{text} {shown}" if shown else text
     text = f"{value:.1f}" if abs(value) >= 1 or value == 0 else f"{value:.3g}"
+    return f"{text} {shown}" if shown else text
+
+
+def format_range(center: float | None, spread: float | None, unit: str | None = None) -> str:
+    """``41.0 ± 6.0 %``: the unit once, after both numbers, which share their decimals.
+
+    A spread below 1 is shown to two significant figures and the centre to as many
+    decimals, so the two read together: ``1.06 ± 0.11 %``, not ``1.1 ± 0.111 %``.
+
+    >>> format_range(1.0628, 0.111, "percent"), format_range(40.12, 1.93, "percent")
+    ('1.06 ± 0.11 %', '40.1 ± 1.9 %')
+    """
+    if center is None or spread is None or not math.isfinite(spread):
+        return format_value(center, unit)
+    shown = _UNITS.get(unit or "", unit or "")
+    spread = abs(spread)
+    if 0.0 < spread < 1.0 and math.isfinite(center) and abs(center) < _PREFIXES[-1][0]:
+        decimals = min(1 - math.floor(math.log10(spread)), _MAX_DECIMALS)
+        text = f"{center:.{decimals}f} ± {spread:.{decimals}f}"
+    else:
+        text = f"{format_value(center)} ± {format_value(spread)}"
     return f"{text} {shown}" if shown else text
 
 

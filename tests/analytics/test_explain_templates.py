@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from backend.analytics.explain_templates import format_duration, format_value
+from backend.analytics.explain_templates import format_duration, format_range, format_value
 
 
 @pytest.mark.parametrize(
@@ -41,3 +41,24 @@ def test_values_read_as_their_size(value: float | None, unit: str | None, text: 
 )
 def test_durations_read_in_the_largest_units(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("center", "spread", "unit", "text"),
+    [
+        (1.0628, 0.111, "percent", "1.06 ± 0.11 %"),
+        (40.12, 1.93, "percent", "40.1 ± 1.9 %"),
+        (0.0712, 0.0034, "ms", "0.0712 ± 0.0034 ms"),
+        (1234.5, 0.5, None, "1234.50 ± 0.50"),
+        (-3.2, 0.25, None, "-3.20 ± 0.25"),
+        (189_827.4, 0.4, "bytes/s", "189.8 k ± 0.4 bytes/s"),
+        (189_827.4, 12_345.0, "bytes/s", "189.8 k ± 12.3 k bytes/s"),
+        (5.0, 0.0, "percent", "5.0 ± 0.0 %"),
+        (5.0, None, "percent", "5.0 %"),
+        (None, 1.0, "percent", "n/a"),
+    ],
+)
+def test_ranges_share_their_decimals(
+    center: float | None, spread: float | None, unit: str | None, text: str
+) -> None:
+    assert format_range(center, spread, unit) == text
