@@ -90,7 +90,7 @@ DEFAULT_TEMPLATES: tuple[tuple[AnomalyType | AnomalyKind, str], ...] = (
 _UNITS = {"percent": "%", "%": "%", "milliseconds": "ms", "seconds": "s"}
 # (from this size on, divide by, prefix): "k" only from 10,000, so 1,234 stays 1234.0
 _PREFIXES = ((1e12, 1e12, "T"), (1e9, 1e9, "G"), (1e6, 1e6, "M"), (1e4, 1e3, "k"))
-_MAX_DECIMALS = 9  # a spread finer than 1e-8 of the unit is shown as 0.000000000
+_MAX_DECIMALS = 9  # a spread keeps two significant figures down to 1e-8; finer ones lose theirs
 
 
 class _Explained(Protocol):
