@@ -90,6 +90,7 @@ DEFAULT_TEMPLATES: tuple[tuple[AnomalyType | AnomalyKind, str], ...] = (
 _UNITS = {"percent": "%", "%": "%", "milliseconds": "ms", "seconds": "s"}
 # (from this size on, divide by, prefix): "k" only from 10,000, so 1,234 stays 1234.0
 _PREFIXES = ((1e12, 1e12, "T"), (1e9, 1e9, "G"), (1e6, 1e6, "M"), (1e4, 1e3, "k"))
+_PREFIXED_FROM = _PREFIXES[-1][0]  # below this, values print without a prefix
 _MAX_DECIMALS = 9  # a spread keeps two significant figures down to 1e-8; finer ones lose theirs
 
 
@@ -295,13 +296,10 @@ def format_value(value: float | None, unit: str | None = None) -> str:
     """
     if value is None or not math.isfinite(value):
         return "n/a"
-    shown = _UNITS.get(unit or "", unit or "")
     for start, factor, prefix in _PREFIXES:
         if abs(round(value / factor, 1)) >= start / factor:  # 999,999 is 1.0 M, not 1000.0 k
-            text = f"{value / factor:.1f} {prefix}"
-            return f"{text} {shown}" if shown else text
-    text = f"{value:.1f}" if abs(value) >= 1 or value == 0 else f"{value:.3g}"
-    return f"{text} {shown}" if shown else text
+            return _with_unit(f"{value / factor:.1f} {prefix}", unit)
+    return _with_unit(f"{value:.1f}" if abs(value) >= 1 or value == 0 else f"{value:.3g}", unit)
 
 
 def format_range(center: float | None, spread: float | None, unit: str | None = None) -> str:
@@ -315,13 +313,18 @@ def format_range(center: float | None, spread: float | None, unit: str | None = 
     """
     if center is None or spread is None or not math.isfinite(spread):
         return format_value(center, unit)
-    shown = _UNITS.get(unit or "", unit or "")
     spread = abs(spread)
-    if 0.0 < spread < 1.0 and math.isfinite(center) and abs(center) < _PREFIXES[-1][0]:
+    if 0.0 < spread < 1.0 and math.isfinite(center) and abs(center) < _PREFIXED_FROM:
         decimals = min(1 - math.floor(math.log10(spread)), _MAX_DECIMALS)
         text = f"{center:.{decimals}f} ± {spread:.{decimals}f}"
     else:
         text = f"{format_value(center)} ± {format_value(spread)}"
+    return _with_unit(text, unit)
+
+
+def _with_unit(text: str, unit: str | None) -> str:
+    """The number(s) in ``text``, then the unit's short name, if any."""
+    shown = _UNITS.get(unit or "", unit or "")
     return f"{text} {shown}" if shown else text
 
 
