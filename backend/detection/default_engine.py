@@ -30,7 +30,9 @@ from backend.detection.describe import (
     describe_alarm,
     describe_day_level,
     describe_excursion,
+    describe_swing,
     describe_variation,
+    distance_from_day_mean,
     recent_variation,
 )
 from backend.detection.streaming.detector import (
@@ -50,6 +52,7 @@ DEFAULT_THRESHOLD = 0.5
 _DAY_LEVEL = STATISTIC_NAMES.index("slow_shift")  # the drift statistic (the day-level range)
 _STUCK = STATISTIC_NAMES.index("flat")  # one exact value repeated for longer than ever
 _SLOW_VOLATILITY = STATISTIC_NAMES.index("slow_volatility")
+_SLOW_SWING = STATISTIC_NAMES.index("slow_swing")  # a new cycle of hours
 
 
 def is_counter_hint(series: MetricSeries) -> bool:
@@ -317,12 +320,17 @@ def _detector_text(
     if stat == _DAY_LEVEL:
         last, days = daily_means(ts, scored.modelled, int(ts[peak]), day_ns)
         return describe_day_level(series.metric_name, series.node_id, last, days, unit)
-    if stat == _SLOW_VOLATILITY:
-        points = max(round(1.0 / params.alpha_slow), 1)
+    if stat in (_SLOW_VOLATILITY, _SLOW_SWING):
+        swing = stat == _SLOW_SWING
+        points = max(round(1.0 / (params.alpha_swing if swing else params.alpha_slow)), 1)
         step_ns = (int(ts[-1]) - int(ts[0])) / max(ts.shape[0] - 1, 1)
         history = int(EARLIER_DAYS * day_ns / max(step_ns, 1.0))
-        recent, usual = recent_variation(scored.z, peak, points, history)
         seconds = points * step_ns / 1e9
+        if swing:  # the forecast's distance from its daily mean, in the series' units
+            away = distance_from_day_mean(ts, scored.expected, day_ns)
+            recent, usual = recent_variation(away, peak, points, history)
+            return describe_swing(series.metric_name, series.node_id, recent, usual, seconds, unit)
+        recent, usual = recent_variation(scored.z, peak, points, history)
         return describe_variation(series.metric_name, series.node_id, recent, usual, seconds)
     return describe_alarm(
         series.metric_name,

@@ -6,8 +6,9 @@ traffic, disk operations) a fall to a tenth of the usual value can sit within it
 spread, so it may find nothing unusual where the detector, which models such series on a
 logarithmic scale, alarmed. The alarm then must not read "looks normal": it says what the
 detector saw, with the detector's own numbers. The same holds where the classifier names a
-slow statistic's alarm a spike: the drift is told in daily means (:func:`describe_day_level`)
-and a change of volatility against the usual (:func:`describe_variation`).
+slow statistic's alarm a spike: the drift is told in daily means (:func:`describe_day_level`),
+a change of volatility against the usual (:func:`describe_variation`) and a new cycle by how
+far the series now strays from its daily mean (:func:`describe_swing`).
 
 >>> describe_alarm("network_in", "node-2", "point_down", 189_827.4, 1.1e6, 0.6e6, 1.9e6, 0.0,
 ...                "bytes/s")
@@ -29,7 +30,9 @@ __all__ = [
     "describe_alarm",
     "describe_day_level",
     "describe_excursion",
+    "describe_swing",
     "describe_variation",
+    "distance_from_day_mean",
     "recent_variation",
 ]
 
@@ -62,11 +65,8 @@ def describe_alarm(
             f"{metric} on {node} has moved to {shown}, a daily level it has not shown before "
             f"(expected about {usual}){lasting}"
         )
-    if statistic == "slow_swing":
-        return (
-            f"{metric} on {node} has taken up a new cycle of hours: it swings further from its "
-            f"daily mean than it used to (now {shown}, expected about {usual}){lasting}"
-        )
+    if statistic == "slow_swing":  # the forecast's numbers say nothing of a swing
+        return describe_swing(metric, node, math.nan, math.nan, 0.0, unit)
     if statistic in ("volatility", "slow_volatility"):
         return (
             f"{metric} on {node} varies far more than usual: {shown} where about {usual} "
@@ -177,6 +177,48 @@ def describe_variation(metric: str, node: str, recent: float, usual: float, seco
         text += (
             f": over the last {format_duration(seconds)} its values strayed "
             f"{recent / usual:.1f} times as far from the expected as they usually do"
+        )
+    return text
+
+
+def distance_from_day_mean(t_ns: np.ndarray, values: np.ndarray, day_ns: int) -> np.ndarray:
+    """Each value less the mean of the values over the day up to it (the trailing mean of
+    the points in (t − day, t]): how far the series strays from its daily mean.
+
+    >>> hour = 3_600 * 10**9
+    >>> v = np.array([1.0, 3.0, 1.0, 3.0, 5.0, 5.0])
+    >>> distance_from_day_mean(np.arange(6) * hour, v, 2 * hour).tolist()  # a "day" of 2 h
+    [0.0, 1.0, -1.0, 1.0, 1.0, 0.0]
+    """
+    t_ns = np.asarray(t_ns, dtype=np.int64)
+    values = np.asarray(values, dtype=np.float64)
+    sums = np.r_[0.0, np.cumsum(values)]
+    first = np.searchsorted(t_ns, t_ns - day_ns, "right")
+    upto = np.arange(1, values.shape[0] + 1)
+    return values - (sums[upto] - sums[first]) / (upto - first)
+
+
+def describe_swing(
+    metric: str, node: str, recent: float, usual: float, seconds: float, unit: str | None = None
+) -> str:
+    """A new cycle of hours heard by the level-swing statistic: how far the expected value
+    strayed from its daily mean over the last hours, against how far it usually does, in
+    the series' own units (the value at the alarm's point, near its daily mean or not, says
+    nothing of a swing).
+
+    >>> describe_swing("memory_used", "node-6", 11.9, 4.62, 14_400.0, "%")
+    'memory_used on node-6 has taken up a new cycle of hours: it swings further from its \
+daily mean than it used to, by 11.9 % on average over the last 4 h: 2.6 times the usual 4.6 %'
+    """
+    text = (
+        f"{metric} on {node} has taken up a new cycle of hours: it swings further from its "
+        f"daily mean than it used to"
+    )
+    if math.isfinite(usual) and usual > 0 and recent > usual and seconds > 0:
+        text += (
+            f", by {format_value(recent, unit)} on average over the last "
+            f"{format_duration(seconds)}: {recent / usual:.1f} times the usual "
+            f"{format_value(usual, unit)}"
         )
     return text
 
