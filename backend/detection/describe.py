@@ -13,7 +13,7 @@ far the series now strays from its daily mean (:func:`describe_swing`).
 >>> describe_alarm("network_in", "node-2", "point_down", 189_827.4, 1.1e6, 0.6e6, 1.9e6, 0.0,
 ...                "bytes/s")
 'network_in on node-2 fell to 189.8 k bytes/s where about 1.1 M bytes/s was expected \
-(values outside 600.0 k – 1.9 M bytes/s are unusual here)'
+(values below 600.0 k bytes/s are unusual here)'
 """
 
 from __future__ import annotations
@@ -74,12 +74,14 @@ def describe_alarm(
         )
     if statistic == "gap":
         return f"{metric} on {node} sent no data for longer than usual before {shown}"
-    moved = "rose" if observed >= expected else "fell"
+    rose = observed >= expected
+    moved, beyond = ("rose", "above") if rose else ("fell", "below")
     text = f"{metric} on {node} {moved} to {shown} where about {usual} was expected"
-    reach = _SANE_BAND * max(abs(observed), abs(expected))
-    if math.isfinite(lower) and math.isfinite(upper) and max(abs(lower), abs(upper)) <= reach:
-        band = f"{format_value(lower)} – {format_value(upper, unit)}"
-        text += f" (values outside {band} are unusual here)"
+    # the band's edge on the side the value moved: the other one (a memory's band reaching
+    # 180.9 %, a dip's upper edge ten times the usual) is no help to the reader
+    edge = upper if rose else lower
+    if math.isfinite(edge) and abs(edge) <= _SANE_BAND * max(abs(observed), abs(expected)):
+        text += f" (values {beyond} {format_value(edge, unit)} are unusual here)"
     return text + lasting
 
 

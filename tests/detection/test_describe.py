@@ -29,8 +29,21 @@ def test_a_fall_names_the_value_the_expectation_and_a_sane_band() -> None:
     text = describe_alarm("cpu_usage", "node-1", "point_down", 15.6, 24.8, 16.2, 41.4, 600.0, "%")
     assert text == (
         "cpu_usage on node-1 fell to 15.6 % where about 24.8 % was expected "
-        "(values outside 16.2 – 41.4 % are unusual here), for 10 min"
+        "(values below 16.2 % are unusual here), for 10 min"
     )
+
+
+def test_only_the_edge_on_the_side_the_value_moved_is_named() -> None:
+    """A memory band reaching 180.9 % or a dip's upper edge ten times the usual is no help:
+    a fall names the lower edge, a rise the upper one, each only where it is sane."""
+    fall = describe_alarm("memory_used", "n", "point_down", 48.5, 61.4, 48.7, 180.9, 0.0, "%")
+    assert fall.endswith("was expected (values below 48.7 % are unusual here)")
+    rise = describe_alarm("memory_used", "n", "point_up", 57.7, 52.5, 33.4, 57.6, 0.0, "%")
+    assert rise.endswith("was expected (values above 57.6 % are unusual here)")
+    wild = describe_alarm("disk_io", "n", "point_up", 90.0, 80.0, -5e6, 95.0, 0.0, "ops/s")
+    assert wild.endswith("(values above 95.0 ops/s are unusual here)")  # the far side is not read
+    insane = describe_alarm("disk_io", "n", "point_down", 9.0, 80.0, -5e6, 95.0, 0.0, "ops/s")
+    assert insane.endswith("where about 80.0 ops/s was expected")
 
 
 def test_a_band_far_beyond_the_values_is_left_out() -> None:
