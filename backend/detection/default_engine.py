@@ -320,18 +320,15 @@ def _detector_text(
     if stat == _DAY_LEVEL:
         last, days = daily_means(ts, scored.modelled, int(ts[peak]), day_ns)
         return describe_day_level(series.metric_name, series.node_id, last, days, unit)
-    if stat in (_SLOW_VOLATILITY, _SLOW_SWING):
-        swing = stat == _SLOW_SWING
-        points = max(round(1.0 / (params.alpha_swing if swing else params.alpha_slow)), 1)
-        step_ns = (int(ts[-1]) - int(ts[0])) / max(ts.shape[0] - 1, 1)
-        history = int(EARLIER_DAYS * day_ns / max(step_ns, 1.0))
-        seconds = points * step_ns / 1e9
-        if swing:  # the forecast's distance from its daily mean, in the series' units
-            away = distance_from_day_mean(ts, scored.expected, day_ns)
-            recent, usual = recent_variation(away, peak, points, history)
-            return describe_swing(series.metric_name, series.node_id, recent, usual, seconds, unit)
+    if stat == _SLOW_VOLATILITY:
+        points, history, seconds = _averaged_span(ts, params.alpha_slow, day_ns)
         recent, usual = recent_variation(scored.z, peak, points, history)
         return describe_variation(series.metric_name, series.node_id, recent, usual, seconds)
+    if stat == _SLOW_SWING:  # the forecast's distance from its daily mean, in series units
+        points, history, seconds = _averaged_span(ts, params.alpha_swing, day_ns)
+        away = distance_from_day_mean(ts, scored.expected, day_ns)
+        recent, usual = recent_variation(away, peak, points, history)
+        return describe_swing(series.metric_name, series.node_id, recent, usual, seconds, unit)
     return describe_alarm(
         series.metric_name,
         series.node_id,
@@ -343,6 +340,15 @@ def _detector_text(
         (int(ts[end]) - int(ts[start])) / 1e9,
         unit,
     )
+
+
+def _averaged_span(ts: np.ndarray, alpha: float, day_ns: int) -> tuple[int, int, float]:
+    """The points an hours-long mean at rate ``alpha`` averages, the points of the week
+    before to compare them with, and the seconds the first span covers."""
+    points = max(round(1.0 / alpha), 1)
+    step_ns = (int(ts[-1]) - int(ts[0])) / max(ts.shape[0] - 1, 1)
+    history = int(EARLIER_DAYS * day_ns / max(step_ns, 1.0))
+    return points, history, points * step_ns / 1e9
 
 
 def _load_classifier() -> Any:
