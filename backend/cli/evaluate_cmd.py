@@ -6,6 +6,7 @@ and/or event metrics on a simulated, labelled fleet.
     aboutcloud evaluate /path/to/nab --engine default --json out.json --plot plots/
     aboutcloud evaluate /path/to/nab --per-file     # where the score is won and lost
     aboutcloud evaluate --simulated 1000 --seed 7    # 14 days of 5-minute points per series
+    aboutcloud evaluate --simulated 1000 --seeds 1-10  # ten fleets, pooled: does a target hold?
     aboutcloud evaluate --simulated 1000 --sweep 0.3,0.4,0.5,0.6 --plot plots/  # trade-off
 """
 
@@ -30,6 +31,7 @@ from backend.evaluation.fleet import (
     evaluation_fleet_spec,
     sweep_fleet,
 )
+from backend.evaluation.fleets import parse_seeds, pool_fleets
 from backend.evaluation.nab import NabEvaluation, evaluate_nab, series_of
 from backend.evaluation.plotting import plot_fleet_tradeoff, plot_scored_series
 from backend.evaluation.report import (
@@ -38,6 +40,8 @@ from backend.evaluation.report import (
     fleet_sweep_to_dict,
     fleet_table,
     fleet_to_dict,
+    fleets_table,
+    fleets_to_dict,
     nab_file_table,
     nab_table,
     nab_to_dict,
@@ -89,9 +93,9 @@ def _run_fleet(
 
     spec = evaluation_fleet_spec(n_series, seed, anomaly_ratio, num_points, freq)
     with _progress(console) as bar:
-        task = bar.add_task("simulating fleet", total=n_series)
+        task = bar.add_task(f"simulating fleet (seed {seed})", total=n_series)
         fleet = simulate_fleet(spec, lambda done, total: bar.update(task, completed=done))
-        task = bar.add_task("detecting", total=n_series)
+        task = bar.add_task(f"detecting (seed {seed})", total=n_series)
 
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
@@ -174,7 +178,17 @@ def evaluate(
         int,
         typer.Option("--simulated", min=0, help="Also evaluate on a simulated fleet of N series."),
     ] = 0,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated fleet.")] = 7,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed of the simulated fleet [default: 7].")
+    ] = None,
+    seeds: Annotated[
+        str | None,
+        typer.Option(
+            "--seeds",
+            help="Evaluate one fleet per seed (e.g. 1-10 or 1,4,9) and pool them: each "
+            "fleet's figures, the pooled ones, and how many fleets meet each target.",
+        ),
+    ] = None,
     anomaly_ratio: Annotated[
         float,
         typer.Option(
@@ -228,6 +242,14 @@ def evaluate(
     cuts = _thresholds(sweep)
     if cuts and not simulated:
         raise ValidationError("--sweep", sweep, "sweeps a simulated fleet: add --simulated N")
+    many = parse_seeds(seeds) if seeds is not None else ()
+    if many and not simulated:
+        raise ValidationError("--seeds", seeds, "seeds simulated fleets: add --simulated N")
+    if many and seed is not None:
+        raise ValidationError("--seeds", seeds, "give either --seed or --seeds, not both")
+    if many and cuts:
+        raise ValidationError("--seeds", seeds, "--sweep runs one fleet: drop --seeds or --sweep")
+    seed = 7 if seed is None else seed
     console = Console()
     detector = EngineRegistry.get(engine, {} if threshold is None else {"threshold": threshold})
     report: dict[str, Any] = {"engine": engine}
@@ -240,7 +262,28 @@ def evaluate(
         if plot_dir is not None:
             count = _plot_nab(detector, dataset_dir, plot_dir)
             console.print(f"{count} plots written to {plot_dir}")
-    if simulated:
+    if simulated and many:
+        pooled = pool_fleets(
+            many,
+            [
+                _run_fleet(
+                    detector,
+                    simulated,
+                    each,
+                    anomaly_ratio,
+                    console,
+                    fleet_points,
+                    fleet_freq,
+                    fleet_calibration,
+                )[0]
+                for each in many
+            ],
+        )
+        console.print(fleets_table(pooled))
+        console.print(fleet_table(pooled.pooled))
+        console.print(fleet_metric_table(pooled.pooled))
+        report["fleets"] = fleets_to_dict(pooled) | {"fleet_calibration": fleet_calibration}
+    elif simulated:
         fleet, swept = _run_fleet(
             detector,
             simulated,

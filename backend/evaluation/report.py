@@ -9,6 +9,7 @@ from typing import Any
 from rich.table import Table
 
 from backend.evaluation.fleet import FleetEvaluation
+from backend.evaluation.fleets import PooledFleets
 from backend.evaluation.nab import NabEvaluation
 
 __all__ = [
@@ -17,6 +18,8 @@ __all__ = [
     "fleet_sweep_to_dict",
     "fleet_table",
     "fleet_to_dict",
+    "fleets_table",
+    "fleets_to_dict",
     "nab_file_table",
     "nab_table",
     "nab_to_dict",
@@ -199,3 +202,68 @@ def fleet_sweep_to_dict(results: Sequence[FleetEvaluation]) -> list[dict[str, An
         }
         for r in results
     ]
+
+
+_TARGET_NAMES = {
+    "recall": "recall",
+    "false_alarms_per_10k": "false alarms",
+    "kind_accuracy": "kind",
+}
+
+
+def fleets_table(result: PooledFleets) -> Table:
+    """One row per fleet (seed) and a pooled row: does each target hold on fleets never
+    tuned on, and on all of them together?"""
+    t = result.targets
+    table = Table(
+        title=f"Simulated fleets — {result.pooled.engine} ({len(result.fleets)} seeds, "
+        f"{result.pooled.series:,} series)"
+    )
+    for column in ("seed", "recall", "found", "false alarms", "per 10k", "kind", "misses"):
+        table.add_column(column, justify="left" if column == "misses" else "right")
+
+    def row(name: str, fleet: FleetEvaluation) -> list[str]:
+        missed = [_TARGET_NAMES[k] for k, met in t.met(fleet).items() if not met]
+        return [
+            name,
+            f"{fleet.recall:.3f}",
+            f"{fleet.detected}/{fleet.events}",
+            str(fleet.false_alarms),
+            f"{fleet.false_alarms_per_10k:.2f}",
+            f"{fleet.kind_accuracy:.3f}",
+            ", ".join(missed) or "—",
+        ]
+
+    for seed, fleet in zip(result.seeds, result.fleets, strict=True):
+        table.add_row(*row(str(seed), fleet))
+    table.add_section()
+    table.add_row(*row("pooled", result.pooled))
+    low, high = result.recall_interval
+    count = len(result.fleets)
+    table.caption = (
+        f"targets: recall ≥ {t.recall:g}, ≤ {t.false_alarms_per_10k:g} false alarm per 10k "
+        f"normal points, kind ≥ {t.kind_accuracy:g}. Pooled recall {result.pooled.recall:.3f} "
+        f"(95 % interval {low:.3f}–{high:.3f}). Fleets meeting each: recall "
+        f"{result.fleets_meeting('recall')}/{count}, false alarms "
+        f"{result.fleets_meeting('false_alarms_per_10k')}/{count}, kind "
+        f"{result.fleets_meeting('kind_accuracy')}/{count}"
+    )
+    return table
+
+
+def fleets_to_dict(result: PooledFleets) -> dict[str, Any]:
+    """JSON-ready form of several fleets: each seed's headline figures and the pooled
+    evaluation in full."""
+    low, high = result.recall_interval
+    per_seed = fleet_sweep_to_dict(result.fleets)
+    for seed, fleet, entry in zip(result.seeds, result.fleets, per_seed, strict=True):
+        entry["seed"] = seed
+        entry["meets"] = result.targets.met(fleet)
+    return {
+        "seeds": list(result.seeds),
+        "targets": asdict(result.targets),
+        "per_seed": per_seed,
+        "pooled": fleet_to_dict(result.pooled) | {"meets": result.targets.met(result.pooled)},
+        "pooled_recall_interval": [low, high],
+        "fleets_meeting": {name: result.fleets_meeting(name) for name in asdict(result.targets)},
+    }

@@ -117,3 +117,32 @@ def test_evaluate_sweep_needs_a_fleet_and_numbers(tmp_path) -> None:
     for bad in ("0.4,high", "0.4,1.5", ","):
         result = CliRunner().invoke(_app(), ["evaluate", "--simulated", "4", "--sweep", bad])
         assert result.exit_code != 0 and "--sweep" in str(result.exception)
+
+
+def test_evaluate_several_seeds_pools_the_fleets(tmp_path) -> None:
+    out = tmp_path / "fleets.json"
+    args = ["evaluate", "--simulated", "8", "--seeds", "1-2", "--fleet-points", "600"]
+    result = CliRunner().invoke(_app(), [*args, "--json", str(out)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())["fleets"]
+    assert report["seeds"] == [1, 2]
+    per_seed = report["per_seed"]
+    assert report["pooled"]["events"] == sum(row["events"] for row in per_seed)
+    assert report["pooled"]["series"] == 16
+    assert "Simulated fleets" in result.output and "pooled" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (["NAB", "--seeds", "1-2"], "--simulated"),
+        (["--simulated", "4", "--seeds", "1-2", "--seed", "3"], "not both"),
+        (["--simulated", "4", "--seeds", "1-2", "--sweep", "0.4"], "--sweep runs one fleet"),
+        (["--simulated", "4", "--seeds", "two"], "neither a seed nor a range"),
+    ],
+)
+def test_evaluate_seeds_errors_name_the_option(tmp_path, args: list[str], reason: str) -> None:
+    args = [str(_tiny_corpus(tmp_path)) if arg == "NAB" else arg for arg in args]
+    result = CliRunner().invoke(_app(), ["evaluate", *args])
+    assert result.exit_code != 0
+    assert "--seeds" in str(result.exception) and reason in str(result.exception)
