@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, fields
+from typing import TypeVar
 
 from backend.errors import ValidationError
 from backend.evaluation.fleet import FleetEvaluation, KindStats, MetricStats
@@ -26,6 +27,7 @@ __all__ = [
     "wilson_interval",
 ]
 
+_Stats = TypeVar("_Stats", KindStats, MetricStats)
 _MAX_SEEDS = 1000
 _RANGE = re.compile(r"^(-?\d+)\s*-\s*(-?\d+)$")
 
@@ -116,31 +118,28 @@ class PooledFleets:
         return sum(self.targets.met(fleet)[target] for fleet in self.fleets)
 
 
-def _merged_kinds(fleets: Sequence[FleetEvaluation]) -> dict[str, KindStats]:
-    kinds: dict[str, KindStats] = {}
-    for fleet in fleets:
-        for name, stats in fleet.per_kind.items():
-            into = kinds.setdefault(name, KindStats())
-            into.events += stats.events
-            into.detected += stats.detected
-            into.kind_right += stats.kind_right
-            into.delay_seconds += stats.delay_seconds
-            for other, count in stats.confused_with.items():
-                into.confused_with[other] = into.confused_with.get(other, 0) + count
-    return dict(sorted(kinds.items()))
+def _summed(parts: Sequence[_Stats], make: Callable[[], _Stats]) -> _Stats:
+    """One tally's fields summed over ``parts`` (counts added, per-name counts merged)."""
+    total = make()
+    for part in parts:
+        for column in fields(part):
+            value = getattr(part, column.name)
+            if isinstance(value, dict):
+                into = getattr(total, column.name)
+                for name, count in value.items():
+                    into[name] = into.get(name, 0) + count
+            else:
+                setattr(total, column.name, getattr(total, column.name) + value)
+    return total
 
 
-def _merged_metrics(fleets: Sequence[FleetEvaluation]) -> dict[str, MetricStats]:
-    metrics: dict[str, MetricStats] = {}
-    for fleet in fleets:
-        for name, stats in fleet.per_metric.items():
-            into = metrics.setdefault(name, MetricStats())
-            into.series += stats.series
-            into.events += stats.events
-            into.detected += stats.detected
-            into.false_alarms += stats.false_alarms
-            into.normal_points += stats.normal_points
-    return dict(sorted(metrics.items()))
+def _merged(tables: Iterable[dict[str, _Stats]], make: Callable[[], _Stats]) -> dict[str, _Stats]:
+    """Tallies by name (per kind, per metric) of several fleets, summed name by name."""
+    grouped: dict[str, list[_Stats]] = {}
+    for table in tables:
+        for name, stats in table.items():
+            grouped.setdefault(name, []).append(stats)
+    return {name: _summed(parts, make) for name, parts in sorted(grouped.items())}
 
 
 def pool_fleets(
@@ -160,7 +159,7 @@ def pool_fleets(
     if len(engines) != 1:
         raise ValidationError("fleets", sorted(engines), "must all come from one engine")
     thresholds = {fleet.threshold for fleet in fleets}
-    kinds = _merged_kinds(fleets)
+    kinds = _merged((fleet.per_kind for fleet in fleets), KindStats)
     detected = sum(fleet.detected for fleet in fleets)
     pooled = FleetEvaluation(
         fleets[0].engine,
@@ -175,7 +174,7 @@ def pool_fleets(
         sum(k.delay_seconds for k in kinds.values()) / max(detected, 1),
         kinds,
         sum(fleet.seconds for fleet in fleets),
-        _merged_metrics(fleets),
+        _merged((fleet.per_metric for fleet in fleets), MetricStats),
         thresholds.pop() if len(thresholds) == 1 else None,
     )
     return PooledFleets(tuple(seeds), tuple(fleets), pooled, targets)
