@@ -71,7 +71,7 @@ def parse_seeds(text: str) -> tuple[int, ...]:
             ) from None
         if low > high:
             raise ValidationError("--seeds", text, f"range {part!r} runs backwards")
-        if high - low >= _MAX_SEEDS or len(seeds) + high - low >= _MAX_SEEDS:
+        if len(seeds) + high - low >= _MAX_SEEDS:
             raise ValidationError("--seeds", text, f"at most {_MAX_SEEDS} seeds")
         seeds.update(dict.fromkeys(range(low, high + 1)))
     if not seeds:

@@ -243,10 +243,11 @@ def fleets_table(result: PooledFleets) -> Table:
     table.caption = (
         f"targets: recall ≥ {t.recall:g}, ≤ {t.false_alarms_per_10k:g} false alarm per 10k "
         f"normal points, kind ≥ {t.kind_accuracy:g}. Pooled recall {result.pooled.recall:.3f} "
-        f"(95 % interval {low:.3f}–{high:.3f}). Fleets meeting each: recall "
-        f"{result.fleets_meeting('recall')}/{count}, false alarms "
-        f"{result.fleets_meeting('false_alarms_per_10k')}/{count}, kind "
-        f"{result.fleets_meeting('kind_accuracy')}/{count}"
+        f"(95 % interval {low:.3f}–{high:.3f}). Fleets meeting each: "
+        + ", ".join(
+            f"{label} {result.fleets_meeting(name)}/{count}"
+            for name, label in _TARGET_NAMES.items()
+        )
     )
     return table
 
