@@ -22,6 +22,11 @@ and the residual before, on one side) against the pooled pair tail: where either
 point rarer than its own series' loosely fitted tails did, the point takes the pooled score
 (as a residual statistic, up or down, or as the pair). The map then learns from, and maps,
 those scores.
+
+Where a group's series all move at once (the first weekend's drop, a fleet-wide deploy),
+each point of a fast statistic is finally limited to what its residual *relative to its
+peers' move* scores against those pooled tails (:mod:`backend.detection.peer_context`), so
+the fleet's move does not alarm on every node while a node that stands out still does.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from backend.detection.fleet_tail import (
     count_reaching,
     pair_residuals,
 )
+from backend.detection.peer_context import bucket_medians, peer_residuals, typical_step
 from backend.detection.streaming.detector import STATISTIC_NAMES, ScoredSeries
 from backend.detection.streaming.layout import N_STATS
 from backend.detection.streaming.params import DetectorParams
@@ -64,6 +70,11 @@ _POINT_UP = STATISTIC_NAMES.index("point_up")
 _POINT_DOWN = STATISTIC_NAMES.index("point_down")
 _PAIR = STATISTIC_NAMES.index("pair")
 _CHUNK_NS = 6 * 3600 * 10**9  # a backfill learns every 6 hours, as a live fleet would
+# the statistics a peer move can explain (indexed by statistic + 1, so warm-up's −1 is not):
+# the calibrated ones read from the residual and the value, not the gap
+_PEER_LIMITED = np.array(
+    [False] + [i < N_STATS and name != "gap" for i, name in enumerate(STATISTIC_NAMES)]
+)
 
 
 @dataclass
@@ -110,7 +121,9 @@ class FleetCalibration:
     """Per metric group (a tenant's metric name) exceedance tallies, and the map they give;
     and per group the pooled residual and pair tails (heard once ``residual_min_series``
     series of the group have been seen together and ``residual_min_points`` points
-    counted)."""
+    counted). Where the median residual of at least ``peer_min_series`` of a group's series
+    in one sampling step is ``peer_floor`` scales or more, the fleet moved and each point is
+    judged against its peers (:mod:`backend.detection.peer_context`; 0 switches it off)."""
 
     prior_points: float = 100_000.0
     design_points: float = 10_000.0
@@ -121,6 +134,8 @@ class FleetCalibration:
     residual_share: float = 1e-3
     residual_min_points: float = 20_000.0
     residual_min_series: int = 10
+    peer_floor: float = 1.0
+    peer_min_series: int = 10
 
     def observe(self, group: str, raw: np.ndarray, statistic: np.ndarray) -> None:
         """Learn from scores of ``group`` (after they were mapped: the map never sees them)."""
@@ -267,6 +282,8 @@ class FleetCalibration:
             "residual_share": self.residual_share,
             "residual_min_points": self.residual_min_points,
             "residual_min_series": self.residual_min_series,
+            "peer_floor": self.peer_floor,
+            "peer_min_series": self.peer_min_series,
             "residuals": {g: t.to_json() for g, t in self.residuals.items()},
             "pairs": {g: t.to_json() for g, t in self.pairs.items()},
         }
@@ -299,6 +316,9 @@ class FleetCalibration:
             calibration.residual_share = float(body["residual_share"])
             calibration.residual_min_points = float(body["residual_min_points"])
             calibration.residual_min_series = int(body["residual_min_series"])
+            # saved before peer context: the defaults
+            calibration.peer_floor = float(body.get("peer_floor", cls.peer_floor))
+            calibration.peer_min_series = int(body.get("peer_min_series", cls.peer_min_series))
             if body["format"] >= 3:  # format 2 had no pair tails: they are learnt anew
                 calibration.pairs = {
                     g: ResidualTally.from_json(t) for g, t in body["pairs"].items()
@@ -335,6 +355,7 @@ def calibrate_batch(
     first = min(starts) // chunk_ns * chunk_ns  # aligned: a resumed run cuts alike
     edges = np.arange(first, max(ends) + chunk_ns + 1, chunk_ns, dtype=np.int64)
     cuts = [np.searchsorted(s.timestamps_ns, edges) for _, s in batch]  # per series, once
+    steps = _group_steps(batch)  # the peers' time buckets
     raws = [np.array(s.raw_scores, dtype=np.float64, copy=True) for _, s in batch]
     stats = [np.array(s.statistic, copy=True) for _, s in batch]
     for chunk in range(edges.size - 1):
@@ -360,6 +381,7 @@ def calibrate_batch(
                 (raws, mapped, stats),
                 maps[group],
                 (tails[group], pair_tails[group]),
+                steps[group],
             )
         for group, (raw, stat, z, pairs, own, n_series) in learnt.items():  # after the map
             calibration.observe(group, raw, stat)
@@ -381,10 +403,12 @@ def _calibrate_chunk(
     columns: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]],
     score_map: ScoreMap | None,
     tails: tuple[ResidualTail | None, ResidualTail | None],
+    step: int,
 ) -> _Learnt:
     """Pool and map one group's points of one chunk (``parts``: series row and its slice)
-    in place in ``columns`` (raw scores, scores, statistics); ``tails``: the group's pooled
-    residual and pair tails. Returns what to learn."""
+    in place in ``columns`` (raw scores, scores, statistics), then judge them against their
+    peers; ``tails``: the group's pooled residual and pair tails, ``step``: its sampling
+    step (ns). Returns what to learn."""
     raws, mapped, stats = columns
     z = np.concatenate([batch[i][1].z[part] for i, part in parts])
     pairs = np.concatenate([_chunk_pairs(batch[i][1].z, part) for i, part in parts])
@@ -402,12 +426,89 @@ def _calibrate_chunk(
     if score_map is not None:
         out = score_map.apply(out, stat)
     bounds = np.cumsum([0] + [part.stop - part.start for _, part in parts])
+    out = _judged_by_peers(calibration, parts, batch, (z, stat, out), score_map, tails, step)
     for (i, part), lo, hi in zip(parts, bounds[:-1], bounds[1:], strict=True):
         raws[i][part], mapped[i][part], stats[i][part] = raw[lo:hi], out[lo:hi], stat[lo:hi]
     return raw, stat, z, pairs, own, len(parts)
 
 
+def _before(z: np.ndarray, part: slice) -> float:
+    """The residual before a series' chunk (0: none)."""
+    return float(z[part.start - 1]) if part.start > 0 else 0.0
+
+
 def _chunk_pairs(z: np.ndarray, part: slice) -> np.ndarray:
     """The pairs of one series' chunk, its first point paired with the chunk before."""
-    before = float(z[part.start - 1]) if part.start > 0 else 0.0
-    return pair_residuals(z[part], before)
+    return pair_residuals(z[part], _before(z, part))
+
+
+def _group_steps(batch: Sequence[tuple[str, ScoredSeries]]) -> dict[str, int]:
+    """Each group's typical sampling step (ns): the width of its peers' time buckets."""
+    stamps: dict[str, list[np.ndarray]] = defaultdict(list)
+    for group, scored in batch:
+        stamps[group].append(scored.timestamps_ns)
+    return {group: typical_step(ts) for group, ts in stamps.items()}
+
+
+def _judged_by_peers(
+    calibration: FleetCalibration,
+    parts: list[tuple[int, slice]],
+    batch: Sequence[tuple[str, ScoredSeries]],
+    columns: tuple[np.ndarray, np.ndarray, np.ndarray],
+    score_map: ScoreMap | None,
+    tails: tuple[ResidualTail | None, ResidualTail | None],
+    step: int,
+) -> np.ndarray:
+    """A group chunk's scores (``columns``: residuals, statistics, scores of its ``parts``)
+    each limited, where the peers moved, to what it scores relative to their move."""
+    z, statistic, scores = columns
+    ts = np.concatenate([batch[i][1].timestamps_ns[part] for i, part in parts])
+    relative, moved = _peer_moves(calibration, ts, z, statistic, step, tails[0])
+    if not moved.any():
+        return scores
+    bounds = np.cumsum([0] + [part.stop - part.start for _, part in parts])
+    relative_pairs = np.concatenate(
+        [
+            pair_residuals(relative[lo:hi], _before(batch[i][1].z, part))
+            for (i, part), lo, hi in zip(parts, bounds[:-1], bounds[1:], strict=True)
+        ]
+    )
+    limit = _peer_limit(calibration, relative, relative_pairs, score_map, tails)
+    return np.where(moved, np.minimum(scores, limit), scores)
+
+
+def _peer_moves(
+    calibration: FleetCalibration,
+    ts: np.ndarray,
+    z: np.ndarray,
+    statistic: np.ndarray,
+    step: int,
+    tail: ResidualTail | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(residuals relative to the peers' move, the points whose fast statistic a peer move
+    of at least ``peer_floor`` may explain); none without a heard pooled tail to judge by."""
+    if calibration.peer_floor <= 0.0 or tail is None or step <= 0:
+        return z, np.zeros(z.shape, dtype=bool)
+    medians = bucket_medians(ts // step, z, calibration.peer_min_series)
+    relative, moved = peer_residuals(z, medians, calibration.peer_floor)
+    return relative, moved & _PEER_LIMITED[np.asarray(statistic).astype(np.int64) + 1]
+
+
+def _peer_limit(
+    calibration: FleetCalibration,
+    relative: np.ndarray,
+    relative_pairs: np.ndarray,
+    score_map: ScoreMap | None,
+    tails: tuple[ResidualTail | None, ResidualTail | None],
+) -> np.ndarray:
+    """What each point's residual and pair relative to its peers score against the group's
+    pooled tails, mapped like any score of the group."""
+    tail, pair_tail = tails
+    limit = (
+        np.zeros(relative.shape) if tail is None else tail.scores(relative, calibration.log_scale)
+    )
+    if pair_tail is not None:
+        limit = np.maximum(limit, pair_tail.scores(relative_pairs, calibration.log_scale))
+    if score_map is not None:
+        limit = score_map.apply(limit, np.full(limit.shape, _POINT_UP))
+    return limit
