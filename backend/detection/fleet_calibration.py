@@ -462,8 +462,10 @@ def _judged_by_peers(
     """A group chunk's scores (``columns``: residuals, statistics, scores of its ``parts``)
     each limited, where the peers moved, to what it scores relative to their move."""
     z, statistic, scores = columns
+    if calibration.peer_floor <= 0.0 or tails[0] is None or step <= 0:
+        return scores  # switched off, or no pooled tail yet to judge by
     ts = np.concatenate([batch[i][1].timestamps_ns[part] for i, part in parts])
-    relative, moved = _peer_moves(calibration, ts, z, statistic, step, tails[0])
+    relative, moved = _peer_moves(calibration, ts, z, statistic, step)
     if not moved.any():
         return scores
     bounds = np.cumsum([0] + [part.stop - part.start for _, part in parts])
@@ -483,12 +485,9 @@ def _peer_moves(
     z: np.ndarray,
     statistic: np.ndarray,
     step: int,
-    tail: ResidualTail | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(residuals relative to the peers' move, the points whose fast statistic a peer move
-    of at least ``peer_floor`` may explain); none without a heard pooled tail to judge by."""
-    if calibration.peer_floor <= 0.0 or tail is None or step <= 0:
-        return z, np.zeros(z.shape, dtype=bool)
+    of at least ``peer_floor`` may explain)."""
     medians = bucket_medians(ts // step, z, calibration.peer_min_series)
     relative, moved = peer_residuals(z, medians, calibration.peer_floor)
     return relative, moved & _PEER_LIMITED[np.asarray(statistic).astype(np.int64) + 1]
