@@ -411,7 +411,7 @@ def _calibrate_chunk(
     step (ns). Returns what to learn."""
     raws, mapped, stats = columns
     z = np.concatenate([batch[i][1].z[part] for i, part in parts])
-    pairs = np.concatenate([_chunk_pairs(batch[i][1].z, part) for i, part in parts])
+    pairs = _part_pairs(z, parts, batch)
     own = np.concatenate([batch[i][1].statistic[part] for i, part in parts])
     raw, out, stat = calibration.pool(
         group,
@@ -432,14 +432,22 @@ def _calibrate_chunk(
     return raw, stat, z, pairs, own, len(parts)
 
 
-def _before(z: np.ndarray, part: slice) -> float:
-    """The residual before a series' chunk (0: none)."""
-    return float(z[part.start - 1]) if part.start > 0 else 0.0
-
-
-def _chunk_pairs(z: np.ndarray, part: slice) -> np.ndarray:
-    """The pairs of one series' chunk, its first point paired with the chunk before."""
-    return pair_residuals(z[part], _before(z, part))
+def _part_pairs(
+    values: np.ndarray,
+    parts: list[tuple[int, slice]],
+    batch: Sequence[tuple[str, ScoredSeries]],
+) -> np.ndarray:
+    """The pairs of a group chunk's residuals (``values``: its ``parts`` concatenated), each
+    series' first point paired with its residual before the chunk."""
+    bounds = np.cumsum([0] + [part.stop - part.start for _, part in parts])
+    return np.concatenate(
+        [
+            pair_residuals(
+                values[lo:hi], float(batch[i][1].z[part.start - 1]) if part.start > 0 else 0.0
+            )
+            for (i, part), lo, hi in zip(parts, bounds[:-1], bounds[1:], strict=True)
+        ]
+    )
 
 
 def _group_steps(batch: Sequence[tuple[str, ScoredSeries]]) -> dict[str, int]:
@@ -468,14 +476,13 @@ def _judged_by_peers(
     relative, moved = _peer_moves(calibration, ts, z, statistic, step)
     if not moved.any():
         return scores
-    bounds = np.cumsum([0] + [part.stop - part.start for _, part in parts])
-    relative_pairs = np.concatenate(
-        [
-            pair_residuals(relative[lo:hi], _before(batch[i][1].z, part))
-            for (i, part), lo, hi in zip(parts, bounds[:-1], bounds[1:], strict=True)
-        ]
-    )
-    limit = _peer_limit(calibration, relative, relative_pairs, score_map, tails)
+    pair_tail = tails[1]
+    limit = tails[0].scores(relative, calibration.log_scale)
+    if pair_tail is not None:
+        relative_pairs = _part_pairs(relative, parts, batch)
+        limit = np.maximum(limit, pair_tail.scores(relative_pairs, calibration.log_scale))
+    if score_map is not None:  # mapped like any score of the group
+        limit = score_map.apply(limit, np.full(limit.shape, _POINT_UP))
     return np.where(moved, np.minimum(scores, limit), scores)
 
 
@@ -491,23 +498,3 @@ def _peer_moves(
     medians = bucket_medians(ts // step, z, calibration.peer_min_series)
     relative, moved = peer_residuals(z, medians, calibration.peer_floor)
     return relative, moved & _PEER_LIMITED[np.asarray(statistic).astype(np.int64) + 1]
-
-
-def _peer_limit(
-    calibration: FleetCalibration,
-    relative: np.ndarray,
-    relative_pairs: np.ndarray,
-    score_map: ScoreMap | None,
-    tails: tuple[ResidualTail | None, ResidualTail | None],
-) -> np.ndarray:
-    """What each point's residual and pair relative to its peers score against the group's
-    pooled tails, mapped like any score of the group."""
-    tail, pair_tail = tails
-    limit = (
-        np.zeros(relative.shape) if tail is None else tail.scores(relative, calibration.log_scale)
-    )
-    if pair_tail is not None:
-        limit = np.maximum(limit, pair_tail.scores(relative_pairs, calibration.log_scale))
-    if score_map is not None:
-        limit = score_map.apply(limit, np.full(limit.shape, _POINT_UP))
-    return limit
