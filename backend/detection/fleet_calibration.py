@@ -5,9 +5,11 @@ history, but beyond the last 1 % it remembers, a tail is extrapolated, and how w
 on the metric: on the reference fleet a score ≥ 0.5 came 33 times as often on disk I/O
 (bursts beyond anything a series remembers) as on latency (light tails). A fleet holds many
 series of each metric, so the platform learns, per tenant and metric name, how often the
-detector's scores exceed each level, and maps every score of a calibrated statistic to the
-level the whole tenant's scores exceed equally often: where a metric's scores run high they
-are lowered, where they run low they are raised. Like an empirical p-value of the score, it
+detector's scores rise to each level (the alarms they would start, not the points: one
+incident that holds a score high for an hour is one alarm, as an operator counts them),
+and maps every score of a calibrated statistic to the level the whole tenant's scores rise to
+equally often: where a metric's alarms come often they are lowered, where they come seldom
+they are raised. Like an empirical p-value of the score, it
 is learnt from scores already seen (earlier runs, earlier hours of a backfill), never from
 the points being mapped. A metric seen little stays near its own scores (a prior of
 ``prior_points`` points at the tenant's rate), so a tenant of one series is left as it is.
@@ -56,16 +58,23 @@ from backend.errors import ValidationError
 
 __all__ = [
     "LEVELS",
+    "QUIET_POINTS",
     "FleetCalibration",
     "ScoreMap",
     "ScoreTally",
     "calibrate_batch",
     "fleet_group",
+    "recent_peaks",
 ]
 
-#: Score levels whose exceedances are counted (below the lowest, scores shift with it)
+#: Score levels whose alarms are counted (below the lowest, scores shift with it)
 LEVELS = np.round(np.arange(0.15, 1.0 + 1e-9, 0.01), 2)
-_FORMAT = 3  # 2: with the pooled residual tails; 3: and the pair tails (older: learnt anew)
+#: A score starts an alarm at a level when none of the this many points before it of its
+#: series reached that level (an hour at 5-minute sampling)
+QUIET_POINTS = 12
+# 2: with the pooled residual tails; 3: and the pair tails; 4: the score tallies count
+# alarms (older: what is missing, or counted otherwise, is learnt anew)
+_FORMAT = 4
 _POINT_UP = STATISTIC_NAMES.index("point_up")
 _POINT_DOWN = STATISTIC_NAMES.index("point_down")
 _PAIR = STATISTIC_NAMES.index("pair")
@@ -77,21 +86,54 @@ _PEER_LIMITED = np.array(
 )
 
 
+def recent_peaks(values: np.ndarray, before: np.ndarray, quiet: int = QUIET_POINTS) -> np.ndarray:
+    """Per point of ``values``, the largest of the ``quiet`` values before it in its series
+    (``before``: the series' values preceding ``values[0]``, oldest first; 0 where there
+    are none).
+
+    >>> recent_peaks(np.array([0.1, 0.7, 0.2, 0.0]), np.array([0.4]), quiet=2).tolist()
+    [0.4, 0.4, 0.7, 0.7]
+    """
+    values = np.asarray(values, dtype=np.float64)
+    before = np.asarray(before, dtype=np.float64)[-quiet:] if quiet else np.empty(0)
+    if values.size == 0 or quiet <= 0:
+        return np.zeros(values.size)
+    padded = np.concatenate((np.zeros(quiet), before, values[:-1]))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, quiet)
+    return windows[before.size : before.size + values.size].max(axis=1)
+
+
 @dataclass
 class ScoreTally:
-    """How many scored points one metric group has seen, and how many reached each level."""
+    """How many scored points one metric group has seen, and how many alarms started at
+    each level (a point reaching it after :data:`QUIET_POINTS` below it)."""
 
     points: float = 0.0
-    exceed: np.ndarray = field(default_factory=lambda: np.zeros(LEVELS.size))
+    onsets: np.ndarray = field(default_factory=lambda: np.zeros(LEVELS.size))
 
-    def add(self, raw: np.ndarray, statistic: np.ndarray) -> None:
-        """Count the points of a calibrated statistic (the others count as below every level)."""
-        values = np.sort(np.where(_calibrated(statistic), raw, 0.0))
+    def add(self, raw: np.ndarray, statistic: np.ndarray, recent: np.ndarray | None = None) -> None:
+        """Count the points of a calibrated statistic (the others count as below every
+        level) and the alarms they start; ``recent``: each point's :func:`recent_peaks` in
+        its series (None: ``raw`` is one series' points, with nothing before them)."""
+        values = np.where(_calibrated(np.asarray(statistic)), np.asarray(raw), 0.0)
+        if recent is None:
+            recent = recent_peaks(values, np.empty(0))
+        held = np.minimum(values, recent)  # reaches a level it already held: no new alarm
         self.points += float(values.size)
-        self.exceed += count_reaching(values, LEVELS)
+        self.onsets += count_reaching(np.sort(values), LEVELS) - count_reaching(
+            np.sort(held), LEVELS
+        )
         if self.points > MAX_POINTS:
             self.points *= 0.5
-            self.exceed *= 0.5
+            self.onsets *= 0.5
+
+
+def _at_least_above(onsets: np.ndarray) -> np.ndarray:
+    """Alarms per level, as many at a level as at any level above it (an alarm at 0.7 is
+    one at 0.5 too). Counted at a lower level, runs merge: a series that holds 0.3 for a
+    day starts fewer alarms at 0.3 than its spikes do at 0.6, but the map needs a rate
+    that falls with the level."""
+    return np.maximum.accumulate(np.asarray(onsets)[::-1])[::-1]
 
 
 def _calibrated(statistic: np.ndarray) -> np.ndarray:
@@ -100,7 +142,7 @@ def _calibrated(statistic: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ScoreMap:
-    """One group's map: its log exceedance rate and the tenant's, per level."""
+    """One group's map: its log rate of alarms and the tenant's, per level."""
 
     own: np.ndarray
     pooled: np.ndarray
@@ -118,7 +160,7 @@ class ScoreMap:
 
 @dataclass
 class FleetCalibration:
-    """Per metric group (a tenant's metric name) exceedance tallies, and the map they give;
+    """Per metric group (a tenant's metric name) alarm tallies, and the map they give;
     and per group the pooled residual and pair tails (heard once ``residual_min_series``
     series of the group have been seen together and ``residual_min_points`` points
     counted). Where the median residual of at least ``peer_min_series`` of a group's series
@@ -137,9 +179,18 @@ class FleetCalibration:
     peer_floor: float = 1.0
     peer_min_series: int = 10
 
-    def observe(self, group: str, raw: np.ndarray, statistic: np.ndarray) -> None:
-        """Learn from scores of ``group`` (after they were mapped: the map never sees them)."""
-        self.groups.setdefault(group, ScoreTally()).add(np.asarray(raw), np.asarray(statistic))
+    def observe(
+        self,
+        group: str,
+        raw: np.ndarray,
+        statistic: np.ndarray,
+        recent: np.ndarray | None = None,
+    ) -> None:
+        """Learn from scores of ``group`` (after they were mapped: the map never sees them);
+        ``recent``: see :meth:`ScoreTally.add`."""
+        self.groups.setdefault(group, ScoreTally()).add(
+            np.asarray(raw), np.asarray(statistic), recent
+        )
 
     def observe_residuals(
         self,
@@ -236,8 +287,8 @@ class FleetCalibration:
         return dataclasses.replace(scored, raw_scores=raw, scores=scores, statistic=statistic)
 
     def renormalise(self, group: str, scores: np.ndarray, statistic: np.ndarray) -> np.ndarray:
-        """``scores`` mapped to the level the tenant's scores exceed as often as the group's
-        exceed them; unchanged where the statistic is not a calibrated one."""
+        """``scores`` mapped to the level the tenant's scores rise to as often as the group's
+        rise to them; unchanged where the statistic is not a calibrated one."""
         score_map = self.score_maps([group])[group]
         scores = np.asarray(scores, dtype=np.float64)
         return scores.copy() if score_map is None else score_map.apply(scores, statistic)
@@ -248,12 +299,12 @@ class FleetCalibration:
         total = sum(t.points for t in self.groups.values())
         if total <= 0.0:
             return dict.fromkeys(wanted)
-        exceed = sum(t.exceed for t in self.groups.values())
+        onsets = _at_least_above(np.sum([t.onsets for t in self.groups.values()], axis=0))
         # where the tenant's counts are few, its curve follows the design rate of the scores
-        # (a score s is reached with probability 10^(−log_scale·s) per point), so sparse
+        # (a score s starts an alarm with probability 10^(−log_scale·s) per point), so sparse
         # counts (a plateau between two counted scores) cannot make the map jump
         design = 10.0 ** (-self.log_scale * LEVELS)
-        pooled = (exceed + self.design_points * design) / (total + self.design_points)
+        pooled = (onsets + self.design_points * design) / (total + self.design_points)
         # strictly decreasing, so the inverse is defined where counts plateau
         tiny = 1e-9 * np.arange(LEVELS.size)
         maps: dict[str, ScoreMap | None] = {}
@@ -261,7 +312,8 @@ class FleetCalibration:
             tally = self.groups.get(group, ScoreTally())
             # the group's own curve, smoothed the same way, then drawn towards the tenant's
             # by the prior: a tenant of one metric maps every score to itself
-            own = (tally.exceed + self.design_points * design + self.prior_points * pooled) / (
+            counted = _at_least_above(tally.onsets)
+            own = (counted + self.design_points * design + self.prior_points * pooled) / (
                 tally.points + self.design_points + self.prior_points
             )
             maps[group] = ScoreMap(np.log(own) - tiny, np.log(pooled) - tiny)
@@ -276,7 +328,7 @@ class FleetCalibration:
             "log_scale": self.log_scale,
             "levels": LEVELS.tolist(),
             "groups": {
-                g: {"points": t.points, "exceed": t.exceed.tolist()} for g, t in self.groups.items()
+                g: {"points": t.points, "onsets": t.onsets.tolist()} for g, t in self.groups.items()
             },
             "z_levels": Z_LEVELS.tolist(),
             "residual_share": self.residual_share,
@@ -294,11 +346,13 @@ class FleetCalibration:
         """The calibration saved by :meth:`to_bytes`; a typed error if it cannot be read."""
         try:
             body = json.loads(data)
-            if body["format"] not in (1, 2, _FORMAT) or body["levels"] != LEVELS.tolist():
+            if body["format"] not in (1, 2, 3, _FORMAT) or body["levels"] != LEVELS.tolist():
                 raise ValueError(f"format {body['format']} with other levels")
+            # before format 4 the tallies counted points, not alarms: those are learnt anew
             groups = {
-                g: ScoreTally(float(t["points"]), np.asarray(t["exceed"], dtype=np.float64))
+                g: ScoreTally(float(t["points"]), np.asarray(t["onsets"], dtype=np.float64))
                 for g, t in body["groups"].items()
+                if body["format"] >= 4
             }
             calibration = cls(
                 float(body["prior_points"]),
@@ -383,8 +437,8 @@ def calibrate_batch(
                 (tails[group], pair_tails[group]),
                 steps[group],
             )
-        for group, (raw, stat, z, pairs, own, n_series) in learnt.items():  # after the map
-            calibration.observe(group, raw, stat)
+        for group, (raw, stat, recent, z, pairs, own, n_series) in learnt.items():  # mapped
+            calibration.observe(group, raw, stat, recent)
             calibration.observe_residuals(group, z, own, series=n_series, pairs=pairs)
     return [
         dataclasses.replace(s, scores=m, raw_scores=r, statistic=st)
@@ -392,7 +446,7 @@ def calibrate_batch(
     ]
 
 
-_Learnt = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]
+_Learnt = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]
 
 
 def _calibrate_chunk(
@@ -429,7 +483,28 @@ def _calibrate_chunk(
     out = _judged_by_peers(calibration, parts, batch, (z, stat, out), score_map, tails, step)
     for (i, part), lo, hi in zip(parts, bounds[:-1], bounds[1:], strict=True):
         raws[i][part], mapped[i][part], stats[i][part] = raw[lo:hi], out[lo:hi], stat[lo:hi]
-    return raw, stat, z, pairs, own, len(parts)
+    recent = _part_recent_peaks(np.where(_calibrated(stat), raw, 0.0), parts, raws, stats)
+    return raw, stat, recent, z, pairs, own, len(parts)
+
+
+def _part_recent_peaks(
+    values: np.ndarray,
+    parts: list[tuple[int, slice]],
+    raws: list[np.ndarray],
+    stats: list[np.ndarray],
+) -> np.ndarray:
+    """Each point's :func:`recent_peaks` within its series (``values``: a group chunk's
+    calibrated scores, its ``parts`` concatenated), reading the points before the chunk
+    from the series' scores as earlier chunks left them."""
+    bounds = np.cumsum([0] + [part.stop - part.start for _, part in parts])
+    peaks = []
+    for (i, part), lo, hi in zip(parts, bounds[:-1], bounds[1:], strict=True):
+        start = max(part.start - QUIET_POINTS, 0)
+        before = np.where(
+            _calibrated(stats[i][start : part.start]), raws[i][start : part.start], 0.0
+        )
+        peaks.append(recent_peaks(values[lo:hi], before))
+    return np.concatenate(peaks) if peaks else np.zeros(0)
 
 
 def _part_pairs(

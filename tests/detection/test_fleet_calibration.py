@@ -9,6 +9,7 @@ import pytest
 
 from backend.detection.fleet_calibration import (
     LEVELS,
+    QUIET_POINTS,
     FleetCalibration,
     calibrate_batch,
 )
@@ -137,7 +138,7 @@ def test_calibration_round_trips_through_bytes() -> None:
         np.testing.assert_allclose(
             restored.renormalise(group, scores, stat), calibration.renormalise(group, scores, stat)
         )
-    assert restored.groups["disk_io"].exceed.shape == LEVELS.shape
+    assert restored.groups["disk_io"].onsets.shape == LEVELS.shape
 
 
 @pytest.mark.parametrize("data", [b"not json", b'{"format": 99}', b"[]"])
@@ -199,19 +200,71 @@ def test_the_pooled_tail_never_lowers_a_score_or_renames_a_louder_statistic() ->
     np.testing.assert_array_equal(pooled_stat, statistic)
 
 
+def _older_document(calibration: FleetCalibration, version: int) -> dict:
+    """``calibration`` as a release before format 4 saved it: score tallies of points."""
+    body = json.loads(calibration.to_bytes())
+    body["format"] = version
+    body["groups"] = {
+        g: {"points": t["points"], "exceed": t["onsets"]} for g, t in body["groups"].items()
+    }
+    if version == 1:
+        keep = ("format", "prior_points", "design_points", "log_scale", "levels", "groups")
+        body = {k: body[k] for k in keep}
+    return body
+
+
 def test_a_calibration_saved_before_the_pooled_tails_still_loads() -> None:
     calibration = _two_metrics(np.random.default_rng(10))
-    body = json.loads(calibration.to_bytes())
-    old = {k: body[k] for k in ("prior_points", "design_points", "log_scale", "levels", "groups")}
-    old["format"] = 1
-    restored = FleetCalibration.from_bytes(json.dumps(old).encode())
+    restored = FleetCalibration.from_bytes(json.dumps(_older_document(calibration, 1)).encode())
     assert restored.residuals == {}
+    assert restored.groups == {}  # it counted points, not alarms: learnt anew
     scores = np.linspace(0.0, 1.0, 11)
     stat = np.full(scores.size, POINT_UP)
-    np.testing.assert_allclose(
-        restored.renormalise("disk_io", scores, stat),
-        calibration.renormalise("disk_io", scores, stat),
-    )
+    np.testing.assert_allclose(restored.renormalise("disk_io", scores, stat), scores)
+
+
+def test_an_older_calibration_keeps_its_tails_and_learns_its_alarm_counts_anew() -> None:
+    rng = np.random.default_rng(12)
+    calibration = FleetCalibration()
+    calibrate_batch(calibration, _light_fleet(rng, 20))
+    assert calibration.groups["cpu_usage"].points > 0
+    older = _older_document(calibration, 3)
+    restored = FleetCalibration.from_bytes(json.dumps(older).encode())
+    assert restored.groups == {}
+    assert restored.residuals["cpu_usage"].points == calibration.residuals["cpu_usage"].points
+    assert restored.pairs["cpu_usage"].points == calibration.pairs["cpu_usage"].points
+
+
+def test_alarms_are_counted_once_per_incident_not_once_per_point() -> None:
+    held = np.zeros(1_000)
+    held[100:160] = 0.8  # one incident held for five hours
+    spikes = np.zeros(1_000)
+    spikes[100:700:100] = 0.8  # six incidents of one point each
+    statistic = np.full(1_000, POINT_UP)
+    one, six = FleetCalibration(), FleetCalibration()
+    one.observe("cpu_usage", held, statistic)
+    six.observe("cpu_usage", spikes, statistic)
+    at = int(np.flatnonzero(LEVELS == 0.5)[0])
+    assert one.groups["cpu_usage"].onsets[at] == 1
+    assert six.groups["cpu_usage"].onsets[at] == 6
+    # a point after a quiet hour starts a new alarm; one within the hour does not
+    spaced = np.zeros(1_000)
+    spaced[[100, 100 + QUIET_POINTS, 100 + 2 * QUIET_POINTS + 1]] = 0.8
+    counted = FleetCalibration()
+    counted.observe("cpu_usage", spaced, statistic)
+    assert counted.groups["cpu_usage"].onsets[at] == 2
+
+
+def test_a_chunk_continues_the_alarm_its_series_held_before_it() -> None:
+    rng = np.random.default_rng(13)
+    batch = _light_fleet(rng, 12, n=288)
+    for _, scored in batch:  # every series holds 0.8 across the first chunk boundary
+        scored.raw_scores[60:84] = scored.scores[60:84] = 0.8
+    calibration = FleetCalibration()
+    calibrate_batch(calibration, batch)
+    at = int(np.flatnonzero(LEVELS == 0.8)[0])
+    # each held stretch is one alarm, though it spans two chunks
+    assert calibration.groups["cpu_usage"].onsets[at] == 12
 
 
 def test_the_pooled_tails_round_trip_through_bytes() -> None:

@@ -51,6 +51,31 @@ def test_beyond_the_counted_tail_a_light_tail_falls_fast_and_steadily() -> None:
     assert pooled_scores(tally, np.array([6.0]), 1e-3, 8.1)[0] > 0.55
 
 
+def test_a_light_tail_is_not_widened_by_the_fleets_few_faults() -> None:
+    """Gaussian noise plus a few hundred fault points of 6-40 scales (level shifts before
+    adoption, spikes): the faults sit beyond the 0.1 % edge, and priced from the integral
+    above it they would make each other look usual. The body sets the tail instead."""
+    rng = np.random.default_rng(3)
+    noise = rng.standard_normal(480_000)
+    faults = rng.uniform(6.0, 40.0, 300)
+    tally = ResidualTally()
+    tally.add(np.concatenate([noise, faults]), series=120)
+    z = np.array([7.0])
+    # a 7-scale spike stays far rarer than the 1-in-10⁴ budget (the integral above the
+    # edge, 300 faults in it, says 10^-3.0: score 0.21)
+    assert pooled_log10p(tally, z, 1e-3)[0] < -6.5
+    assert pooled_scores(tally, z, 1e-3, 8.1)[0] > 0.6
+
+
+def test_where_the_body_widens_the_counts_above_the_edge_stand() -> None:
+    rng = np.random.default_rng(4)
+    bursty = rng.lognormal(0.0, 1.0, 480_000)  # the body widens decade by decade
+    tally = ResidualTally()
+    tally.add(bursty, series=120)
+    level = float(np.quantile(bursty, 1 - 1e-5))
+    assert pooled_log10p(tally, np.array([level]), 1e-3)[0] > -5.6  # not priced rarer
+
+
 def test_a_heavy_tail_is_read_as_heavy() -> None:
     rng = np.random.default_rng(1)
     heavy = rng.standard_t(3, 500_000)
