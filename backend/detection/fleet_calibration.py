@@ -47,7 +47,6 @@ from backend.detection.fleet_tail import (
     Z_LEVELS,
     ResidualTail,
     ResidualTally,
-    count_reaching,
     pair_residuals,
 )
 from backend.detection.peer_context import bucket_medians, peer_residuals, typical_step
@@ -120,12 +119,21 @@ class ScoreTally:
             recent = recent_peaks(values, np.empty(0))
         held = np.minimum(values, recent)  # reaches a level it already held: no new alarm
         self.points += float(values.size)
-        self.onsets += count_reaching(np.sort(values), LEVELS) - count_reaching(
-            np.sort(held), LEVELS
-        )
+        self.onsets += _reaching(values) - _reaching(held)
         if self.points > MAX_POINTS:
             self.points *= 0.5
             self.onsets *= 0.5
+
+
+def _reaching(values: np.ndarray) -> np.ndarray:
+    """How many ``values`` reach each of :data:`LEVELS` (binned: no sort).
+
+    >>> _reaching(np.array([0.1, 0.15, 0.5, 1.0]))[[0, 1, 35, 85]].tolist()
+    [3, 2, 2, 1]
+    """
+    below = np.searchsorted(LEVELS, values, side="right")  # levels each value reaches
+    per_bin = np.bincount(below, minlength=LEVELS.size + 1)
+    return np.cumsum(per_bin[::-1])[::-1][1:]
 
 
 def _at_least_above(onsets: np.ndarray) -> np.ndarray:
@@ -495,16 +503,44 @@ def _part_recent_peaks(
 ) -> np.ndarray:
     """Each point's :func:`recent_peaks` within its series (``values``: a group chunk's
     calibrated scores, its ``parts`` concatenated), reading the points before the chunk
-    from the series' scores as earlier chunks left them."""
-    bounds = np.cumsum([0] + [part.stop - part.start for _, part in parts])
-    peaks = []
-    for (i, part), lo, hi in zip(parts, bounds[:-1], bounds[1:], strict=True):
-        start = max(part.start - QUIET_POINTS, 0)
-        before = np.where(
-            _calibrated(stats[i][start : part.start]), raws[i][start : part.start], 0.0
-        )
-        peaks.append(recent_peaks(values[lo:hi], before))
-    return np.concatenate(peaks) if peaks else np.zeros(0)
+    from the series' scores as earlier chunks left them. One pass over the whole chunk:
+    each part is laid out after the :data:`QUIET_POINTS` points before it (uncounted
+    padding where the series has fewer), so no window reaches into another series."""
+    quiet = QUIET_POINTS
+    if values.size == 0:
+        return np.zeros(0)
+    pad = np.full(quiet, -1, dtype=np.int8)  # "no statistic": counts as 0
+    scores: list[np.ndarray] = []
+    statistics: list[np.ndarray] = []
+    lo = 0
+    for i, part in parts:
+        start = max(part.start - quiet, 0)
+        hi = lo + part.stop - part.start
+        missing = quiet - (part.start - start)
+        scores += [np.zeros(missing), raws[i][start : part.start], values[lo:hi]]
+        statistics += [pad[:missing], stats[i][start : part.start], np.zeros(hi - lo, np.int8)]
+        lo = hi
+    laid = np.where(_calibrated(np.concatenate(statistics)), np.concatenate(scores), 0.0)
+    peak = _running_max(laid, quiet)  # peak[k]: the largest of laid[k : k + quiet]
+    lengths = np.array([part.stop - part.start for _, part in parts])
+    first = np.cumsum(np.r_[0, lengths[:-1] + quiet])  # where each part's window opens
+    return peak[np.repeat(first - np.r_[0, np.cumsum(lengths)[:-1]], lengths) + np.arange(lo)]
+
+
+def _running_max(values: np.ndarray, width: int) -> np.ndarray:
+    """``out[k]`` = the largest of ``values[k : k + width]`` (by doubling: log2(width)
+    passes, not one per point).
+
+    >>> _running_max(np.array([1.0, 5.0, 2.0, 0.0, 3.0]), 3).tolist()
+    [5.0, 5.0, 3.0]
+    """
+    out, span = values, 1
+    while span * 2 <= width:
+        out = np.maximum(out[:-span], out[span:])
+        span *= 2
+    if span < width:  # cover the rest with a window shifted to end at width
+        out = np.maximum(out[: out.size - (width - span)], out[width - span :])
+    return out
 
 
 def _part_pairs(

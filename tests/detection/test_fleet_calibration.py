@@ -11,6 +11,7 @@ from backend.detection.fleet_calibration import (
     LEVELS,
     QUIET_POINTS,
     FleetCalibration,
+    ScoreTally,
     calibrate_batch,
 )
 from backend.detection.streaming.detector import STATISTIC_NAMES, ScoredSeries
@@ -278,3 +279,21 @@ def test_the_pooled_tails_round_trip_through_bytes() -> None:
         calibration.calibrate("cpu_usage", probe).scores,
     )
     assert calibration.calibrate("cpu_usage", probe).scores[0] > 0.5
+
+
+def test_a_backfill_counts_the_alarms_each_whole_series_would() -> None:
+    """Cut into 6-hour chunks and pooled per group, a backfill counts the same alarms as
+    each series counted alone, start to end."""
+    rng = np.random.default_rng(14)
+    batch = []
+    for _ in range(15):
+        raw = np.where(rng.random(288 * 3) < 0.03, rng.random(288 * 3), 0.0)
+        stat = np.where(rng.random(raw.size) < 0.1, SLOW_SHIFT, POINT_UP).astype(np.float64)
+        batch.append(("cpu_usage", _scored(raw, statistic=stat)))
+    calibration = FleetCalibration()
+    calibrate_batch(calibration, batch)
+    alone = ScoreTally()
+    for _, scored in batch:
+        alone.add(scored.raw_scores, scored.statistic)
+    np.testing.assert_allclose(calibration.groups["cpu_usage"].onsets, alone.onsets)
+    assert alone.onsets[int(np.flatnonzero(LEVELS == 0.5)[0])] > 20
