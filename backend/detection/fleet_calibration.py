@@ -68,7 +68,7 @@ __all__ = [
 
 #: Score levels whose alarms are counted (below the lowest, scores shift with it)
 LEVELS = np.round(np.arange(0.15, 1.0 + 1e-9, 0.01), 2)
-#: A score starts an alarm at a level when none of the this many points before it of its
+#: A score starts an alarm at a level when none of this many points before it in its
 #: series reached that level (an hour at 5-minute sampling)
 QUIET_POINTS = 12
 # 2: with the pooled residual tails; 3: and the pair tails; 4: the score tallies count
@@ -94,12 +94,11 @@ def recent_peaks(values: np.ndarray, before: np.ndarray, quiet: int = QUIET_POIN
     [0.4, 0.4, 0.7, 0.7]
     """
     values = np.asarray(values, dtype=np.float64)
-    before = np.asarray(before, dtype=np.float64)[-quiet:] if quiet else np.empty(0)
     if values.size == 0 or quiet <= 0:
         return np.zeros(values.size)
-    padded = np.concatenate((np.zeros(quiet), before, values[:-1]))
-    windows = np.lib.stride_tricks.sliding_window_view(padded, quiet)
-    return windows[before.size : before.size + values.size].max(axis=1)
+    before = np.asarray(before, dtype=np.float64)[-quiet:]
+    laid = np.concatenate((np.zeros(quiet - before.size), before, values))
+    return _running_max(laid, quiet)[: values.size]
 
 
 @dataclass

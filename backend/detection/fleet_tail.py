@@ -87,7 +87,7 @@ def body_excess(counts: np.ndarray, points: float, top: int) -> float | None:
     is thinning, as Gaussian-like noise does (CPU, latency, throughput), and the body's last
     decade is the widest the tail beyond may be fairly given. The integral above the edge
     would say more: there the counts hold the fleet's few largest residuals, which on such
-    a metric are mostly its faults (on the reference fleets the CPU tail's mean excess read
+    a metric are mostly its faults (on a simulated fleet the CPU tail's mean excess read
     0.70 scales from them, its last decade 0.47; normal CPU residuals of 7 scales came fewer
     than once in 460,000 points), so the faults would price themselves as usual. Where the
     body widens (bursty disk I/O, network, error rates), heavy tails are the metric's own
