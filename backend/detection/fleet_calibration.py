@@ -490,40 +490,37 @@ def _calibrate_chunk(
     out = _judged_by_peers(calibration, parts, batch, (z, stat, out), score_map, tails, step)
     for (i, part), lo, hi in zip(parts, bounds[:-1], bounds[1:], strict=True):
         raws[i][part], mapped[i][part], stats[i][part] = raw[lo:hi], out[lo:hi], stat[lo:hi]
-    recent = _part_recent_peaks(np.where(_calibrated(stat), raw, 0.0), parts, raws, stats)
+    recent = _part_recent_peaks(parts, raws, stats)
     return raw, stat, recent, z, pairs, own, len(parts)
 
 
 def _part_recent_peaks(
-    values: np.ndarray,
     parts: list[tuple[int, slice]],
     raws: list[np.ndarray],
     stats: list[np.ndarray],
 ) -> np.ndarray:
-    """Each point's :func:`recent_peaks` within its series (``values``: a group chunk's
-    calibrated scores, its ``parts`` concatenated), reading the points before the chunk
-    from the series' scores as earlier chunks left them. One pass over the whole chunk:
-    each part is laid out after the :data:`QUIET_POINTS` points before it (uncounted
-    padding where the series has fewer), so no window reaches into another series."""
+    """Each point's :func:`recent_peaks` within its series, for a group chunk's ``parts``
+    (series row and slice; their concatenation's order), read from the series' scores
+    as this chunk and the earlier ones left them. One pass over the whole chunk: each part
+    is laid out after the :data:`QUIET_POINTS` points before it (uncounted padding where
+    the series has fewer), so no window reaches into another series."""
     quiet = QUIET_POINTS
-    if values.size == 0:
+    lengths = np.array([part.stop - part.start for _, part in parts], dtype=np.int64)
+    if lengths.sum() == 0:
         return np.zeros(0)
     pad = np.full(quiet, -1, dtype=np.int8)  # "no statistic": counts as 0
     scores: list[np.ndarray] = []
     statistics: list[np.ndarray] = []
-    lo = 0
     for i, part in parts:
         start = max(part.start - quiet, 0)
-        hi = lo + part.stop - part.start
         missing = quiet - (part.start - start)
-        scores += [np.zeros(missing), raws[i][start : part.start], values[lo:hi]]
-        statistics += [pad[:missing], stats[i][start : part.start], np.zeros(hi - lo, np.int8)]
-        lo = hi
+        scores += [np.zeros(missing), raws[i][start : part.stop]]
+        statistics += [pad[:missing], stats[i][start : part.stop]]
     laid = np.where(_calibrated(np.concatenate(statistics)), np.concatenate(scores), 0.0)
     peak = _running_max(laid, quiet)  # peak[k]: the largest of laid[k : k + quiet]
-    lengths = np.array([part.stop - part.start for _, part in parts])
     first = np.cumsum(np.r_[0, lengths[:-1] + quiet])  # where each part's window opens
-    return peak[np.repeat(first - np.r_[0, np.cumsum(lengths)[:-1]], lengths) + np.arange(lo)]
+    within = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return peak[np.repeat(first, lengths) + within]
 
 
 def _running_max(values: np.ndarray, width: int) -> np.ndarray:
