@@ -61,6 +61,7 @@ __all__ = [
     "FleetCalibration",
     "ScoreMap",
     "ScoreTally",
+    "SeriesEnd",
     "calibrate_batch",
     "fleet_group",
     "recent_peaks",
@@ -73,7 +74,7 @@ LEVELS = np.round(np.arange(0.15, 1.0 + 1e-9, 0.01), 2)
 QUIET_POINTS = 12
 # 2: with the pooled residual tails; 3: and the pair tails; 4: the score tallies count
 # alarms (older: what is missing, or counted otherwise, is learnt anew)
-_FORMAT = 4
+_FORMAT = 5
 _POINT_UP = STATISTIC_NAMES.index("point_up")
 _POINT_DOWN = STATISTIC_NAMES.index("point_down")
 _PAIR = STATISTIC_NAMES.index("pair")
@@ -122,6 +123,32 @@ class ScoreTally:
         if self.points > MAX_POINTS:
             self.points *= 0.5
             self.onsets *= 0.5
+
+
+@dataclass(frozen=True)
+class SeriesEnd:
+    """Where one series' calibrated scores stood at the end of a run: its last residual (the
+    first new point's pair is read with it) and the last :data:`QUIET_POINTS` scores the
+    alarm count reads (below every counted level: 0). Carried in the calibration document,
+    so a live run of a few new points per series counts and pairs them as one pass over the
+    whole series would."""
+
+    z: float
+    peaks: np.ndarray
+
+    def to_json(self) -> list[object]:
+        """``[z, [peaks]]``: the peaks below the lowest counted level written as 0."""
+        peaks = np.where(self.peaks >= LEVELS[0], self.peaks, 0.0)
+        return [float(self.z), [float(p) if p else 0 for p in peaks]]
+
+    @classmethod
+    def from_json(cls, body: list[object]) -> SeriesEnd:
+        """The end written by :meth:`to_json`; a ``ValueError`` if it is not one."""
+        z, peaks = body
+        values = np.asarray(peaks, dtype=np.float64)
+        if values.shape != (QUIET_POINTS,) or not np.isfinite(values).all():
+            raise ValueError(f"series end needs {QUIET_POINTS} finite scores")
+        return cls(float(z), values)  # type: ignore[arg-type]
 
 
 def _reaching(values: np.ndarray) -> np.ndarray:
@@ -185,6 +212,7 @@ class FleetCalibration:
     residual_min_series: int = 10
     peer_floor: float = 1.0
     peer_min_series: int = 10
+    carried: dict[str, SeriesEnd] = field(default_factory=dict)
 
     def observe(
         self,
@@ -345,6 +373,7 @@ class FleetCalibration:
             "peer_min_series": self.peer_min_series,
             "residuals": {g: t.to_json() for g, t in self.residuals.items()},
             "pairs": {g: t.to_json() for g, t in self.pairs.items()},
+            "carried": {key: end.to_json() for key, end in self.carried.items()},
         }
         return json.dumps(body).encode()
 
@@ -353,7 +382,7 @@ class FleetCalibration:
         """The calibration saved by :meth:`to_bytes`; a typed error if it cannot be read."""
         try:
             body = json.loads(data)
-            if body["format"] not in (1, 2, 3, _FORMAT) or body["levels"] != LEVELS.tolist():
+            if body["format"] not in (1, 2, 3, 4, _FORMAT) or body["levels"] != LEVELS.tolist():
                 raise ValueError(f"format {body['format']} with other levels")
             # before format 4 the tallies counted points, not alarms: those are learnt anew
             groups = {
@@ -384,6 +413,10 @@ class FleetCalibration:
                 calibration.pairs = {
                     g: ResidualTally.from_json(t) for g, t in body["pairs"].items()
                 }
+            # before format 5 no series' ends were carried: the next run starts afresh
+            calibration.carried = {
+                key: SeriesEnd.from_json(end) for key, end in body.get("carried", {}).items()
+            }
             return calibration
         except (ValueError, KeyError, TypeError) as exc:
             raise ValidationError("fleet_calibration", "<bytes>", f"unreadable: {exc}") from exc
@@ -398,6 +431,7 @@ def calibrate_batch(
     calibration: FleetCalibration,
     batch: Sequence[tuple[str, ScoredSeries]],
     chunk_ns: int = _CHUNK_NS,
+    keys: Sequence[str] | None = None,
 ) -> list[ScoredSeries]:
     """Map a batch of series' scores (e.g. a backfill of a whole fleet) in time order.
 
@@ -405,7 +439,14 @@ def calibrate_batch(
     every series is mapped with what the calibration learnt before that chunk, then learnt
     from. So a score is never mapped with a tally that holds it, and a backfill is
     calibrated much as a live fleet, run every few minutes, would have been.
+
+    ``keys`` (one per series, e.g. ``str(series.key)``) name the series across runs: each
+    series' first new points are then paired and counted after where its last run left it
+    (:class:`SeriesEnd`, carried in the calibration), and where this run leaves it is kept.
+    Without keys each series starts afresh, as a backfill of whole series does.
     """
+    if keys is not None and len(keys) != len(batch):
+        raise ValidationError("keys", len(keys), f"must name each of the {len(batch)} series")
     if not batch:
         return []
     starts = [int(s.timestamps_ns[0]) for _, s in batch if len(s)]
@@ -419,6 +460,9 @@ def calibrate_batch(
     steps = _group_steps(batch)  # the peers' time buckets
     raws = [np.array(s.raw_scores, dtype=np.float64, copy=True) for _, s in batch]
     stats = [np.array(s.statistic, copy=True) for _, s in batch]
+    left: list[SeriesEnd | None] = (  # where each series' last run left it
+        [None] * len(batch) if keys is None else [calibration.carried.get(key) for key in keys]
+    )
     for chunk in range(edges.size - 1):
         spans = [(int(c[chunk]), int(c[chunk + 1])) for c in cuts]
         busy = [group for (group, _), (a, b) in zip(batch, spans, strict=True) if b > a]
@@ -443,10 +487,15 @@ def calibrate_batch(
                 maps[group],
                 (tails[group], pair_tails[group]),
                 steps[group],
+                left,
             )
         for group, (raw, stat, recent, z, pairs, own, n_series) in learnt.items():  # mapped
             calibration.observe(group, raw, stat, recent)
             calibration.observe_residuals(group, z, own, series=n_series, pairs=pairs)
+    if keys is not None:
+        for key, (_, scored), raw, stat, end in zip(keys, batch, raws, stats, left, strict=True):
+            if len(scored):
+                calibration.carried[key] = _series_end(scored.z, raw, stat, end)
     return [
         dataclasses.replace(s, scores=m, raw_scores=r, statistic=st)
         for (_, s), m, r, st in zip(batch, mapped, raws, stats, strict=True)
@@ -465,14 +514,16 @@ def _calibrate_chunk(
     score_map: ScoreMap | None,
     tails: tuple[ResidualTail | None, ResidualTail | None],
     step: int,
+    ends: Sequence[SeriesEnd | None],
 ) -> _Learnt:
     """Pool and map one group's points of one chunk (``parts``: series row and its slice)
     in place in ``columns`` (raw scores, scores, statistics), then judge them against their
     peers; ``tails``: the group's pooled residual and pair tails, ``step``: its sampling
-    step (ns). Returns what to learn."""
+    step (ns), ``ends``: per series row where its last run left it (None: nothing before).
+    Returns what to learn."""
     raws, mapped, stats = columns
     z = np.concatenate([batch[i][1].z[part] for i, part in parts])
-    pairs = _part_pairs(z, parts, batch)
+    pairs = _part_pairs(z, parts, batch, ends)
     own = np.concatenate([batch[i][1].statistic[part] for i, part in parts])
     raw, out, stat = calibration.pool(
         group,
@@ -487,10 +538,10 @@ def _calibrate_chunk(
     if score_map is not None:
         out = score_map.apply(out, stat)
     bounds = np.cumsum([0] + [part.stop - part.start for _, part in parts])
-    out = _judged_by_peers(calibration, parts, batch, (z, stat, out), score_map, tails, step)
+    out = _judged_by_peers(calibration, parts, batch, (z, stat, out), score_map, tails, step, ends)
     for (i, part), lo, hi in zip(parts, bounds[:-1], bounds[1:], strict=True):
         raws[i][part], mapped[i][part], stats[i][part] = raw[lo:hi], out[lo:hi], stat[lo:hi]
-    recent = _part_recent_peaks(parts, raws, stats)
+    recent = _part_recent_peaks(parts, raws, stats, ends)
     return raw, stat, recent, z, pairs, own, len(parts)
 
 
@@ -498,12 +549,13 @@ def _part_recent_peaks(
     parts: list[tuple[int, slice]],
     raws: list[np.ndarray],
     stats: list[np.ndarray],
+    ends: Sequence[SeriesEnd | None],
 ) -> np.ndarray:
     """Each point's :func:`recent_peaks` within its series, for a group chunk's ``parts``
     (series row and slice; their concatenation's order), read from the series' scores
     as this chunk and the earlier ones left them. One pass over the whole chunk: each part
-    is laid out after the :data:`QUIET_POINTS` points before it (uncounted padding where
-    the series has fewer), so no window reaches into another series."""
+    is laid out after the :data:`QUIET_POINTS` points before it (its last run's where this
+    run has fewer, else uncounted padding), so no window reaches into another series."""
     quiet = QUIET_POINTS
     lengths = np.array([part.stop - part.start for _, part in parts], dtype=np.int64)
     if lengths.sum() == 0:
@@ -514,8 +566,13 @@ def _part_recent_peaks(
     for i, part in parts:
         start = max(part.start - quiet, 0)
         missing = quiet - (part.start - start)
-        scores += [np.zeros(missing), raws[i][start : part.stop]]
-        statistics += [pad[:missing], stats[i][start : part.stop]]
+        end = ends[i]
+        earlier = np.zeros(missing) if end is None else end.peaks[quiet - missing :]
+        scores += [earlier, raws[i][start : part.stop]]
+        statistics += [
+            np.full(missing, _POINT_UP) if end else pad[:missing],
+            stats[i][start : part.stop],
+        ]
     laid = np.where(_calibrated(np.concatenate(statistics)), np.concatenate(scores), 0.0)
     peak = _running_max(laid, quiet)  # peak[k]: the largest of laid[k : k + quiet]
     first = np.cumsum(np.r_[0, lengths[:-1] + quiet])  # where each part's window opens
@@ -543,18 +600,33 @@ def _part_pairs(
     values: np.ndarray,
     parts: list[tuple[int, slice]],
     batch: Sequence[tuple[str, ScoredSeries]],
+    ends: Sequence[SeriesEnd | None],
 ) -> np.ndarray:
     """The pairs of a group chunk's residuals (``values``: its ``parts`` concatenated), each
-    series' first point paired with its residual before the chunk."""
+    series' first point paired with its residual before the chunk (or the run)."""
     bounds = np.cumsum([0] + [part.stop - part.start for _, part in parts])
     return np.concatenate(
         [
-            pair_residuals(
-                values[lo:hi], float(batch[i][1].z[part.start - 1]) if part.start > 0 else 0.0
-            )
+            pair_residuals(values[lo:hi], _residual_before(batch[i][1], part, ends[i]))
             for (i, part), lo, hi in zip(parts, bounds[:-1], bounds[1:], strict=True)
         ]
     )
+
+
+def _residual_before(scored: ScoredSeries, part: slice, end: SeriesEnd | None) -> float:
+    if part.start > 0:
+        return float(scored.z[part.start - 1])
+    return 0.0 if end is None else end.z
+
+
+def _series_end(
+    z: np.ndarray, raw: np.ndarray, statistic: np.ndarray, before: SeriesEnd | None
+) -> SeriesEnd:
+    """Where a series' run leaves it: its last residual and last counted scores."""
+    counted = np.where(_calibrated(statistic), raw, 0.0)[-QUIET_POINTS:]
+    earlier = np.zeros(QUIET_POINTS) if before is None else before.peaks
+    peaks = np.concatenate((earlier, counted))[-QUIET_POINTS:]
+    return SeriesEnd(float(z[-1]), np.where(peaks >= LEVELS[0], peaks, 0.0))
 
 
 def _group_steps(batch: Sequence[tuple[str, ScoredSeries]]) -> dict[str, int]:
@@ -573,6 +645,7 @@ def _judged_by_peers(
     score_map: ScoreMap | None,
     tails: tuple[ResidualTail | None, ResidualTail | None],
     step: int,
+    ends: Sequence[SeriesEnd | None],
 ) -> np.ndarray:
     """A group chunk's scores (``columns``: residuals, statistics, scores of its ``parts``)
     each limited, where the peers moved, to what it scores relative to their move."""
@@ -586,7 +659,7 @@ def _judged_by_peers(
     pair_tail = tails[1]
     limit = tails[0].scores(relative, calibration.log_scale)
     if pair_tail is not None:
-        relative_pairs = _part_pairs(relative, parts, batch)
+        relative_pairs = _part_pairs(relative, parts, batch, ends)
         limit = np.maximum(limit, pair_tail.scores(relative_pairs, calibration.log_scale))
     if score_map is not None:  # mapped like any score of the group
         limit = score_map.apply(limit, np.full(limit.shape, _POINT_UP))

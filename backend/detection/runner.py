@@ -193,7 +193,9 @@ class IncrementalDetector:
         scores = [p.scored for p in batch]
         if calibration is not None:
             scores = calibrate_batch(
-                calibration, [(fleet_group(p.series), p.scored) for p in batch]
+                calibration,
+                [(fleet_group(p.series), p.scored) for p in batch],
+                keys=[str(p.series.key) for p in batch],  # the next run goes on from here
             )
         for pending, scored in zip(batch, scores, strict=True):
             series = pending.series
@@ -203,6 +205,8 @@ class IncrementalDetector:
                 self.storage.save_detector_state(series.key, self._state_name, pending.state)
             except AboutCloudError as exc:
                 report.stats.errors.append(f"{series.key}: {type(exc).__name__}: {exc}")
+                if calibration is not None:  # its points are scored again: not gone on from
+                    calibration.carried.pop(str(series.key), None)
                 continue
             summary = self._summary(series, scored, results)
             self._count(report, summaries, results, summary, len(scored))

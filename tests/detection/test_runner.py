@@ -210,6 +210,27 @@ def test_runner_builds_on_the_calibration_of_earlier_runs(storage: StorageBacken
     assert learnt is not None and learnt.groups["cpu_usage"].points == 3000
 
 
+def test_runner_carries_where_each_series_ended_into_the_next_run(
+    storage: StorageBackend,
+) -> None:
+    keys = [SeriesKey("t1", "c1", f"n{i}", "cpu_usage") for i in range(3)]
+    values = [_normal(2100, 200 + i) for i in range(3)]
+    for key, series in zip(keys, values, strict=True):
+        _store(storage, key, series[:2000])
+    IncrementalDetector(storage).run("t1")
+    first = _calibration(storage, "t1")
+    assert first is not None and set(first.carried) == {str(k) for k in keys}
+    for key, series in zip(keys, values, strict=True):  # a live tick: one new point each
+        _store(storage, key, series[2000:2001], offset=2000)
+    IncrementalDetector(storage).run("t1")
+    later = _calibration(storage, "t1")
+    assert later is not None
+    for key in keys:  # the end moved on by the one new point
+        before, after = first.carried[str(key)], later.carried[str(key)]
+        np.testing.assert_array_equal(after.peaks[:-1], before.peaks[1:])
+        assert after.z != before.z
+
+
 def test_runner_keeps_the_pooled_residual_tail_of_a_fleet(storage: StorageBackend) -> None:
     keys = [SeriesKey("t1", "c1", f"n{i}", "cpu_usage") for i in range(12)]
     values = [_normal(1500, 100 + i) for i in range(12)]
