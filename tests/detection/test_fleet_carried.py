@@ -3,6 +3,7 @@ a time counts alarms and pairs as one pass over its whole history would."""
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -55,7 +56,7 @@ def _in_runs(
     calibration = FleetCalibration()
     scores: list[list[np.ndarray]] = [[] for _ in batch]
     bounds = [0, *cuts, len(batch[0][1])]
-    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+    for lo, hi in itertools.pairwise(bounds):
         run = [(group, _part(scored, slice(lo, hi))) for group, scored in batch]
         for i, out in enumerate(calibrate_batch(calibration, run, keys=keys)):
             scores[i].append(out.scores)
