@@ -73,7 +73,8 @@ LEVELS = np.round(np.arange(0.15, 1.0 + 1e-9, 0.01), 2)
 #: series reached that level (an hour at 5-minute sampling)
 QUIET_POINTS = 12
 # 2: with the pooled residual tails; 3: and the pair tails; 4: the score tallies count
-# alarms (older: what is missing, or counted otherwise, is learnt anew)
+# alarms; 5: and each series' end (older: what is missing, or counted otherwise, is learnt
+# anew)
 _FORMAT = 5
 _POINT_UP = STATISTIC_NAMES.index("point_up")
 _POINT_DOWN = STATISTIC_NAMES.index("point_down")
@@ -570,7 +571,7 @@ def _part_recent_peaks(
         earlier = np.zeros(missing) if end is None else end.peaks[quiet - missing :]
         scores += [earlier, raws[i][start : part.stop]]
         statistics += [
-            np.full(missing, _POINT_UP) if end else pad[:missing],
+            pad[:missing] if end is None else np.full(missing, _POINT_UP),  # ends: counted
             stats[i][start : part.stop],
         ]
     laid = np.where(_calibrated(np.concatenate(statistics)), np.concatenate(scores), 0.0)
