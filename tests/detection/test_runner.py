@@ -34,6 +34,14 @@ def _store(storage: StorageBackend, key: SeriesKey, values: np.ndarray, offset: 
     storage.store_metrics([MetricSeries.from_arrays(key, ts, values)])
 
 
+def _store_part(
+    storage: StorageBackend, keys: list[SeriesKey], values: list[np.ndarray], part: slice
+) -> None:
+    """Store the same stretch (``part``) of every series of a fleet."""
+    for key, series in zip(keys, values, strict=True):
+        _store(storage, key, series[part], offset=part.start or 0)
+
+
 def _normal(n: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     return 40 + 5 * np.sin(np.arange(n) * 2 * np.pi / 1440) + rng.normal(0, 1, n)
@@ -215,13 +223,11 @@ def test_runner_carries_where_each_series_ended_into_the_next_run(
 ) -> None:
     keys = [SeriesKey("t1", "c1", f"n{i}", "cpu_usage") for i in range(3)]
     values = [_normal(2100, 200 + i) for i in range(3)]
-    for key, series in zip(keys, values, strict=True):
-        _store(storage, key, series[:2000])
+    _store_part(storage, keys, values, slice(0, 2000))
     IncrementalDetector(storage).run("t1")
     first = _calibration(storage, "t1")
     assert first is not None and set(first.carried) == {str(k) for k in keys}
-    for key, series in zip(keys, values, strict=True):  # a live tick: one new point each
-        _store(storage, key, series[2000:2001], offset=2000)
+    _store_part(storage, keys, values, slice(2000, 2001))  # a live tick: one new point each
     IncrementalDetector(storage).run("t1")
     later = _calibration(storage, "t1")
     assert later is not None
@@ -234,8 +240,7 @@ def test_runner_carries_where_each_series_ended_into_the_next_run(
 def test_runner_keeps_the_pooled_residual_tail_of_a_fleet(storage: StorageBackend) -> None:
     keys = [SeriesKey("t1", "c1", f"n{i}", "cpu_usage") for i in range(12)]
     values = [_normal(1500, 100 + i) for i in range(12)]
-    for key, series in zip(keys, values, strict=True):
-        _store(storage, key, series[:1000])
+    _store_part(storage, keys, values, slice(0, 1000))
     IncrementalDetector(storage).run("t1")
     learnt = _calibration(storage, "t1")
     assert learnt is not None
@@ -245,8 +250,7 @@ def test_runner_keeps_the_pooled_residual_tail_of_a_fleet(storage: StorageBacken
     )
     assert tally.series == 12  # seen together: a fleet
     assert tally.points == 12 * (1000 - warmup)  # every scored point, no warm-up point
-    for key, series in zip(keys, values, strict=True):
-        _store(storage, key, series[1000:], offset=1000)
+    _store_part(storage, keys, values, slice(1000, 1500))
     IncrementalDetector(storage).run("t1")
     later = _calibration(storage, "t1")
     assert later is not None and later.residuals["cpu_usage"].points == 12 * (1500 - warmup)
