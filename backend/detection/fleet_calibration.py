@@ -56,6 +56,7 @@ from backend.detection.streaming.params import DetectorParams
 from backend.errors import ValidationError
 
 __all__ = [
+    "END_HORIZON_NS",
     "LEVELS",
     "QUIET_POINTS",
     "FleetCalibration",
@@ -73,9 +74,13 @@ LEVELS = np.round(np.arange(0.15, 1.0 + 1e-9, 0.01), 2)
 #: series reached that level (an hour at 5-minute sampling)
 QUIET_POINTS = 12
 # 2: with the pooled residual tails; 3: and the pair tails; 4: the score tallies count
-# alarms; 5: and each series' end (older: what is missing, or counted otherwise, is learnt
-# anew)
-_FORMAT = 5
+# alarms; 5: and each series' end; 6: with the time of its last point (older: what is
+# missing, or counted otherwise, is learnt anew)
+_FORMAT = 6
+#: A series' end is kept this long after its last point (7 days): a series silent for that
+#: long is gone (a replaced pod, a retired node) or starts afresh when it returns, and a
+#: fleet that churns series must not grow its calibration document without bound
+END_HORIZON_NS = 7 * 86_400 * 10**9
 _POINT_UP = STATISTIC_NAMES.index("point_up")
 _POINT_DOWN = STATISTIC_NAMES.index("point_down")
 _PAIR = STATISTIC_NAMES.index("pair")
@@ -132,24 +137,31 @@ class SeriesEnd:
     first new point's pair is read with it) and the last :data:`QUIET_POINTS` scores the
     alarm count reads (below every counted level: 0). Carried in the calibration document,
     so a live run of a few new points per series counts and pairs them as one pass over the
-    whole series would."""
+    whole series would. ``t_ns``: the time of that last point (0: not known, an end saved
+    before format 6), by which ends of series gone silent are dropped."""
 
     z: float
     peaks: np.ndarray
+    t_ns: int = 0
 
     def to_json(self) -> list[object]:
-        """``[z, [peaks]]``: the peaks below the lowest counted level written as 0."""
+        """``[z, [peaks], t_ns]``: the peaks below the lowest counted level written as 0."""
         peaks = np.where(self.peaks >= LEVELS[0], self.peaks, 0.0)
-        return [float(self.z), [float(p) if p else 0 for p in peaks]]
+        return [float(self.z), [float(p) if p else 0 for p in peaks], int(self.t_ns)]
 
     @classmethod
     def from_json(cls, body: list[object]) -> SeriesEnd:
-        """The end written by :meth:`to_json`; a ``ValueError`` if it is not one."""
-        z, peaks = body
+        """The end written by :meth:`to_json` (or by format 5, without its time); a
+        ``ValueError`` if it is not one."""
+        if len(body) == 2:
+            body = [*body, 0]
+        z, peaks, t_ns = body
         values = np.asarray(peaks, dtype=np.float64)
         if values.shape != (QUIET_POINTS,) or not np.isfinite(values).all():
             raise ValueError(f"series end needs {QUIET_POINTS} finite scores")
-        return cls(float(z), values)  # type: ignore[arg-type]
+        if not isinstance(t_ns, int) or isinstance(t_ns, bool) or t_ns < 0:
+            raise ValueError(f"series end's time must be epoch nanoseconds, got {t_ns!r}")
+        return cls(float(z), values, t_ns)  # type: ignore[arg-type]
 
 
 def _reaching(values: np.ndarray) -> np.ndarray:
@@ -355,6 +367,18 @@ class FleetCalibration:
             maps[group] = ScoreMap(np.log(own) - tiny, np.log(pooled) - tiny)
         return maps
 
+    def drop_silent_ends(self, now_ns: int, horizon_ns: int = END_HORIZON_NS) -> None:
+        """Forget the ends of series whose last point is more than ``horizon_ns`` before
+        ``now_ns`` (the newest point a run saw: data time, not the clock). An end of unknown
+        time (saved before format 6) is timed ``now_ns``, so it too is dropped if its series
+        stays silent."""
+        oldest = now_ns - horizon_ns
+        for key, end in list(self.carried.items()):
+            if end.t_ns == 0:
+                self.carried[key] = dataclasses.replace(end, t_ns=now_ns)
+            elif end.t_ns < oldest:
+                del self.carried[key]
+
     def to_bytes(self) -> bytes:
         """JSON, for storage next to the detector states."""
         body = {
@@ -383,7 +407,7 @@ class FleetCalibration:
         """The calibration saved by :meth:`to_bytes`; a typed error if it cannot be read."""
         try:
             body = json.loads(data)
-            if body["format"] not in (1, 2, 3, 4, _FORMAT) or body["levels"] != LEVELS.tolist():
+            if body["format"] not in (1, 2, 3, 4, 5, _FORMAT) or body["levels"] != LEVELS.tolist():
                 raise ValueError(f"format {body['format']} with other levels")
             # before format 4 the tallies counted points, not alarms: those are learnt anew
             groups = {
@@ -414,7 +438,8 @@ class FleetCalibration:
                 calibration.pairs = {
                     g: ResidualTally.from_json(t) for g, t in body["pairs"].items()
                 }
-            # before format 5 no series' ends were carried: the next run starts afresh
+            # before format 5 no series' ends were carried: the next run starts afresh; format
+            # 5's ends have no time, and are timed by the next run that keeps ends
             calibration.carried = {
                 key: SeriesEnd.from_json(end) for key, end in body.get("carried", {}).items()
             }
@@ -496,7 +521,8 @@ def calibrate_batch(
     if keys is not None:
         for key, (_, scored), raw, stat, end in zip(keys, batch, raws, stats, left, strict=True):
             if len(scored):
-                calibration.carried[key] = _series_end(scored.z, raw, stat, end)
+                calibration.carried[key] = _series_end(scored, raw, stat, end)
+        calibration.drop_silent_ends(max(ends))
     return [
         dataclasses.replace(s, scores=m, raw_scores=r, statistic=st)
         for (_, s), m, r, st in zip(batch, mapped, raws, stats, strict=True)
@@ -621,13 +647,14 @@ def _residual_before(scored: ScoredSeries, part: slice, end: SeriesEnd | None) -
 
 
 def _series_end(
-    z: np.ndarray, raw: np.ndarray, statistic: np.ndarray, before: SeriesEnd | None
+    scored: ScoredSeries, raw: np.ndarray, statistic: np.ndarray, before: SeriesEnd | None
 ) -> SeriesEnd:
-    """Where a series' run leaves it: its last residual and last counted scores."""
+    """Where a series' run leaves it: its last residual, last counted scores and last time."""
     counted = np.where(_calibrated(statistic), raw, 0.0)[-QUIET_POINTS:]
     earlier = np.zeros(QUIET_POINTS) if before is None else before.peaks
     peaks = np.concatenate((earlier, counted))[-QUIET_POINTS:]
-    return SeriesEnd(float(z[-1]), np.where(peaks >= LEVELS[0], peaks, 0.0))
+    last = int(scored.timestamps_ns[-1])
+    return SeriesEnd(float(scored.z[-1]), np.where(peaks >= LEVELS[0], peaks, 0.0), last)
 
 
 def _group_steps(batch: Sequence[tuple[str, ScoredSeries]]) -> dict[str, int]:

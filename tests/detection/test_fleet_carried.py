@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from backend.detection.fleet_calibration import (
+    END_HORIZON_NS,
     LEVELS,
     QUIET_POINTS,
     FleetCalibration,
@@ -132,7 +133,13 @@ def test_a_document_from_before_carried_ends_loads_without_them() -> None:
 
 @pytest.mark.parametrize(
     "end",
-    [[1.0, [0.5] * (QUIET_POINTS - 1)], [1.0, [float("nan")] * QUIET_POINTS], [1.0]],
+    [
+        [1.0, [0.5] * (QUIET_POINTS - 1)],
+        [1.0, [float("nan")] * QUIET_POINTS],
+        [1.0],
+        [1.0, [0.5] * QUIET_POINTS, -5],
+        [1.0, [0.5] * QUIET_POINTS, "2026-11-24"],
+    ],
 )
 def test_a_malformed_series_end_is_a_typed_error(end: list[object]) -> None:
     batch, keys = _fleet()
@@ -151,6 +158,73 @@ def test_keys_must_name_every_series() -> None:
 
 def test_a_series_end_writes_scores_below_the_counted_levels_as_zero() -> None:
     peaks = np.linspace(0.0, 0.9, QUIET_POINTS)
-    z, written = SeriesEnd(2.5, peaks).to_json()
-    assert z == 2.5
+    z, written, t_ns = SeriesEnd(2.5, peaks).to_json()
+    assert (z, t_ns) == (2.5, 0)
     assert written == [float(p) if p >= LEVELS[0] else 0 for p in peaks]
+
+
+def _later(scored: ScoredSeries, after_ns: int, points: int = 24) -> ScoredSeries:
+    """``points`` more points of ``scored``'s shape, the first ``after_ns`` after its last."""
+    part = _part(scored, slice(0, points))
+    ts = part.timestamps_ns - part.timestamps_ns[0] + scored.timestamps_ns[-1] + after_ns
+    return ScoredSeries(ts, *(getattr(part, f) for f in list(part.__dataclass_fields__)[1:]))
+
+
+def test_an_end_keeps_the_time_of_its_series_last_point() -> None:
+    batch, keys = _fleet(n_series=2)
+    calibration, _ = _in_runs(batch, keys, [SPLIT])
+    assert calibration.carried[keys[0]].t_ns == int(batch[0][1].timestamps_ns[-1])
+    restored = FleetCalibration.from_bytes(calibration.to_bytes())
+    assert restored.carried[keys[0]].t_ns == calibration.carried[keys[0]].t_ns
+
+
+@pytest.mark.parametrize(("silent_days", "kept"), [(6, True), (8, False)])
+def test_the_end_of_a_series_silent_past_the_horizon_is_dropped(
+    silent_days: int, kept: bool
+) -> None:
+    batch, keys = _fleet(n_series=12)
+    calibration, _ = _in_runs(batch, keys, [])
+    day_ns = 86_400 * 10**9
+    assert 7 * day_ns == END_HORIZON_NS
+    # only the first 11 series go on; the last one falls silent
+    going_on = [(group, _later(scored, silent_days * day_ns)) for group, scored in batch[:-1]]
+    calibrate_batch(calibration, going_on, keys=keys[:-1])
+    assert set(keys[:-1]) <= calibration.carried.keys()
+    assert (keys[-1] in calibration.carried) is kept
+
+
+def test_a_series_back_after_the_horizon_starts_afresh() -> None:
+    batch, keys = _fleet(n_series=12)
+    batch[0][1].z[-1] = 50.0  # its last residual before it falls silent ...
+    calibration, _ = _in_runs(batch, keys, [])
+    eight_days = 8 * 86_400 * 10**9
+    others = [(group, _later(scored, eight_days, points=1)) for group, scored in batch[1:]]
+    calibrate_batch(calibration, others, keys=keys[1:])  # the fleet goes on without it
+    assert keys[0] not in calibration.carried
+    back = _later(batch[0][1], eight_days + 300 * 10**9)
+    back.z[0] = 50.0  # ... and its first on return: paired, they would make a pair of 50
+    as_kept, afresh = (FleetCalibration.from_bytes(calibration.to_bytes()) for _ in range(2))
+    as_kept.carried[keys[0]] = SeriesEnd(50.0, np.zeros(QUIET_POINTS), 1)
+    calibrate_batch(calibration, [("cpu_usage", back)], keys=keys[:1])
+    calibrate_batch(afresh, [("cpu_usage", back)])
+    calibrate_batch(as_kept, [("cpu_usage", back)], keys=keys[:1])
+    assert _tallies(calibration) == _tallies(afresh)
+    assert _tallies(calibration)[1] != _tallies(as_kept)[1]
+
+
+def test_ends_saved_without_their_time_are_timed_by_the_next_run() -> None:
+    batch, keys = _fleet(n_series=12)
+    calibration, _ = _in_runs(batch, keys, [])
+    body = json.loads(calibration.to_bytes())
+    body["format"] = 5
+    body["carried"] = {key: end[:2] for key, end in body["carried"].items()}
+    old = FleetCalibration.from_bytes(json.dumps(body).encode())
+    assert {end.t_ns for end in old.carried.values()} == {0}
+    day_ns = 86_400 * 10**9
+    first = [(group, _later(scored, day_ns)) for group, scored in batch[:-1]]
+    calibrate_batch(old, first, keys=keys[:-1])
+    newest = int(first[0][1].timestamps_ns[-1])
+    assert old.carried[keys[-1]].t_ns == newest  # kept, timed by this run
+    later = [(group, _later(scored, 8 * day_ns)) for group, scored in first]
+    calibrate_batch(old, later, keys=keys[:-1])
+    assert keys[-1] not in old.carried
