@@ -469,7 +469,9 @@ def calibrate_batch(
     ``keys`` (one per series, e.g. ``str(series.key)``) name the series across runs: each
     series' first new points are then paired and counted after where its last run left it
     (:class:`SeriesEnd`, carried in the calibration), and where this run leaves it is kept.
-    Without keys each series starts afresh, as a backfill of whole series does.
+    Without keys each series starts afresh, as a backfill of whole series does. Ends of
+    series that have fallen silent are dropped by :meth:`FleetCalibration.drop_silent_ends`,
+    once a run (all its batches) is done.
     """
     if keys is not None and len(keys) != len(batch):
         raise ValidationError("keys", len(keys), f"must name each of the {len(batch)} series")
@@ -522,7 +524,6 @@ def calibrate_batch(
         for key, (_, scored), raw, stat, end in zip(keys, batch, raws, stats, left, strict=True):
             if len(scored):
                 calibration.carried[key] = _series_end(scored, raw, stat, end)
-        calibration.drop_silent_ends(max(ends))
     return [
         dataclasses.replace(s, scores=m, raw_scores=r, statistic=st)
         for (_, s), m, r, st in zip(batch, mapped, raws, stats, strict=True)

@@ -134,6 +134,7 @@ class IncrementalDetector:
         summaries: list[AnomalyResult] = []
         calibration = self._load_calibration(tenant_id, fresh=reset)
         batch: list[_Pending] = []
+        newest_ns = 0  # the newest point this run scored: what "silent" is judged against
         for done, key in enumerate(keys, 1):
             try:
                 outcome = self._run_series(key, since_ns, reset)
@@ -148,6 +149,8 @@ class IncrementalDetector:
                 report.series_skipped += 1
             elif outcome.pending is not None:
                 batch.append(outcome.pending)
+                if len(outcome.pending.scored):
+                    newest_ns = max(newest_ns, int(outcome.pending.scored.timestamps_ns[-1]))
             else:
                 self._count(report, summaries, outcome.results, outcome.summary, outcome.points)
             if len(batch) >= self.batch_series:
@@ -155,6 +158,8 @@ class IncrementalDetector:
                 batch = []
         self._finish(batch, calibration, report, summaries)
         if calibration is not None and report.series_processed:
+            if newest_ns:  # series silent for days are gone: their ends go with them
+                calibration.drop_silent_ends(newest_ns)
             self.storage.save_detector_state(
                 fleet_calibration_key(tenant_id),
                 fleet_calibration_name(self.engine),

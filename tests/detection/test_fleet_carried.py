@@ -189,6 +189,8 @@ def test_the_end_of_a_series_silent_past_the_horizon_is_dropped(
     # only the first 11 series go on; the last one falls silent
     going_on = [(group, _later(scored, silent_days * day_ns)) for group, scored in batch[:-1]]
     calibrate_batch(calibration, going_on, keys=keys[:-1])
+    assert keys[-1] in calibration.carried  # a run's batches all read the ends as they were
+    calibration.drop_silent_ends(int(going_on[0][1].timestamps_ns[-1]))  # the run is done
     assert set(keys[:-1]) <= calibration.carried.keys()
     assert (keys[-1] in calibration.carried) is kept
 
@@ -200,6 +202,7 @@ def test_a_series_back_after_the_horizon_starts_afresh() -> None:
     eight_days = 8 * 86_400 * 10**9
     others = [(group, _later(scored, eight_days, points=1)) for group, scored in batch[1:]]
     calibrate_batch(calibration, others, keys=keys[1:])  # the fleet goes on without it
+    calibration.drop_silent_ends(int(others[0][1].timestamps_ns[-1]))
     assert keys[0] not in calibration.carried
     back = _later(batch[0][1], eight_days + 300 * 10**9)
     back.z[0] = 50.0  # ... and its first on return: paired, they would make a pair of 50
@@ -224,7 +227,9 @@ def test_ends_saved_without_their_time_are_timed_by_the_next_run() -> None:
     first = [(group, _later(scored, day_ns)) for group, scored in batch[:-1]]
     calibrate_batch(old, first, keys=keys[:-1])
     newest = int(first[0][1].timestamps_ns[-1])
+    old.drop_silent_ends(newest)
     assert old.carried[keys[-1]].t_ns == newest  # kept, timed by this run
     later = [(group, _later(scored, 8 * day_ns)) for group, scored in first]
     calibrate_batch(old, later, keys=keys[:-1])
+    old.drop_silent_ends(int(later[0][1].timestamps_ns[-1]))
     assert keys[-1] not in old.carried

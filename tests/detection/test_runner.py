@@ -237,6 +237,19 @@ def test_runner_carries_where_each_series_ended_into_the_next_run(
         assert after.z != before.z
 
 
+def test_runner_drops_the_end_of_a_series_silent_for_a_week(storage: StorageBackend) -> None:
+    keys = [SeriesKey("t1", "c1", f"n{i}", "cpu_usage") for i in range(3)]
+    values = [_normal(2100, 300 + i) for i in range(3)]
+    _store_part(storage, keys, values, slice(0, 2000))
+    IncrementalDetector(storage).run("t1")
+    eight_days = 8 * 1440  # minutes
+    for key, series in zip(keys[:2], values[:2], strict=True):  # n2 sends nothing more
+        _store(storage, key, series[2000:], offset=2000 + eight_days)
+    IncrementalDetector(storage).run("t1")
+    later = _calibration(storage, "t1")
+    assert later is not None and set(later.carried) == {str(k) for k in keys[:2]}
+
+
 def test_runner_keeps_the_pooled_residual_tail_of_a_fleet(storage: StorageBackend) -> None:
     keys = [SeriesKey("t1", "c1", f"n{i}", "cpu_usage") for i in range(12)]
     values = [_normal(1500, 100 + i) for i in range(12)]
