@@ -52,7 +52,7 @@ def serve(
     engine: EngineOpt = "default",
 ) -> None:
     """Serve the API (OpenAPI at /docs) and the dashboard (at /), with the periodic retention
-    job (roll-ups and expiry, see ``ABOUTCLOUD_RETENTION_*``) running beside it."""
+    job (roll-ups and expiry, set by the ABOUTCLOUD_RETENTION_* variables) running beside it."""
     settings = build_settings(database_url, engine)
     storage = open_storage(settings.database_url)
     app = create_app(settings, storage, EngineRegistry.get(settings.engine))

@@ -31,3 +31,18 @@ def test_main_domain_error_prints_type_name_and_exits_one(
     code = main(["ingest", str(bad), "--tenant", "t1", "--database-url", "memory://"])
     assert code == 1
     assert "MetricFileError:" in capsys.readouterr().err
+
+
+def _command_names() -> list[str]:
+    app = build_app()
+    names = [c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands]
+    return sorted(n.replace("_", "-") for n in names if n)
+
+
+@pytest.mark.parametrize("command", _command_names())
+def test_help_text_reads_as_plain_text(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # docstrings are written for Sphinx, but ``--help`` prints them as they are
+    assert main([command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "Usage" in out
+    assert "``" not in out and ":class:" not in out and ":func:" not in out
