@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import logging
 import os
 import subprocess
 import sys
@@ -201,6 +202,8 @@ class MerlionAnomalyEngine(AnomalyDetectionEngine):
     def _build_model(self) -> Any:
         from merlion.models.factory import ModelFactory
 
+        _quiet_granularity_notice()
+
         try:
             kwargs = {**MODEL_DEFAULTS.get(self.model, {}), **self.model_config}
             return ModelFactory.create(self.model, **kwargs)
@@ -329,3 +332,18 @@ def _constant_history_z(values: np.ndarray, train: int) -> np.ndarray:
 def _alarm_level(model: Any) -> float:
     level = getattr(getattr(model, "threshold", None), "alm_threshold", None)
     return float(level) if level else 3.0
+
+
+class _GranularityNotice(logging.Filter):
+    """Drops Merlion's "Inferred granularity" warning, logged once per model trained: taking
+    the step from the data is what this engine asks of Merlion, so over a batch of series
+    the warning is only noise (other Merlion warnings still show)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Inferred granularity")
+
+
+def _quiet_granularity_notice() -> None:
+    resample = logging.getLogger("merlion.transform.resample")
+    if not any(isinstance(f, _GranularityNotice) for f in resample.filters):
+        resample.addFilter(_GranularityNotice())

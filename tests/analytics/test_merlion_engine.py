@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import sys
@@ -49,6 +50,17 @@ def test_detect_flags_the_window_with_an_injected_spike() -> None:
     assert flagged[0].anomaly_score >= 0.8
     assert "rose to" in (flagged[0].explanation or "")
     assert flagged[0].engine_metadata["model"] == "ZMS"
+
+
+def test_detect_leaves_out_merlions_granularity_notice_only(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.INFO, logger="merlion"):
+        MerlionAnomalyEngine().detect(_series(400))
+        logging.getLogger("merlion.transform.resample").warning("another warning")
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("merlion")]
+    assert not any(m.startswith("Inferred granularity") for m in messages)
+    assert "another warning" in messages
 
 
 def test_detect_names_a_level_shift() -> None:
