@@ -114,7 +114,9 @@ def merlion_rate(files: list[tuple[np.ndarray, np.ndarray]]) -> float | None:
     except ImportError:
         return None
     os.environ.setdefault("JAVA_TOOL_OPTIONS", "-Xmx512m")
-    from backend.analytics.merlion_engine import shutdown_jvm
+    from backend.analytics.merlion_engine import quiet_granularity_notice, shutdown_jvm
+
+    quiet_granularity_notice()  # one line per model: noise between the figures
 
     points, seconds = 0, 0.0
     with warnings.catch_warnings():

@@ -76,6 +76,7 @@ __all__ = [
     "MODEL_DEFAULTS",
     "MerlionAnomalyEngine",
     "MerlionScores",
+    "quiet_granularity_notice",
     "require_merlion",
     "shutdown_jvm",
 ]
@@ -202,7 +203,7 @@ class MerlionAnomalyEngine(AnomalyDetectionEngine):
     def _build_model(self) -> Any:
         from merlion.models.factory import ModelFactory
 
-        _quiet_granularity_notice()
+        quiet_granularity_notice()
 
         try:
             kwargs = {**MODEL_DEFAULTS.get(self.model, {}), **self.model_config}
@@ -343,7 +344,9 @@ class _GranularityNotice(logging.Filter):
         return not record.getMessage().startswith("Inferred granularity")
 
 
-def _quiet_granularity_notice() -> None:
+def quiet_granularity_notice() -> None:
+    """Leave out Merlion's "Inferred granularity" warning from here on (see
+    :class:`_GranularityNotice`); calling it again adds nothing."""
     resample = logging.getLogger("merlion.transform.resample")
     if not any(isinstance(f, _GranularityNotice) for f in resample.filters):
         resample.addFilter(_GranularityNotice())
