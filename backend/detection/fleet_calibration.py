@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from backend.analytics._timeconv import NS_PER_DAY
 from backend.analytics.types import MetricSeries
 from backend.detection.fleet_tail import (
     MAX_POINTS,
@@ -80,7 +81,7 @@ _FORMAT = 6
 #: A series' end is kept this long after its last point (7 days): a series silent for that
 #: long is gone (a replaced pod, a retired node) or starts afresh when it returns, and a
 #: fleet that churns series must not grow its calibration document without bound
-END_HORIZON_NS = 7 * 86_400 * 10**9
+END_HORIZON_NS = 7 * NS_PER_DAY
 _POINT_UP = STATISTIC_NAMES.index("point_up")
 _POINT_DOWN = STATISTIC_NAMES.index("point_down")
 _PAIR = STATISTIC_NAMES.index("pair")

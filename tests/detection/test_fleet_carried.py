@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 
+from backend.analytics._timeconv import NS_PER_DAY
 from backend.detection.fleet_calibration import (
     END_HORIZON_NS,
     LEVELS,
@@ -184,10 +185,9 @@ def test_the_end_of_a_series_silent_past_the_horizon_is_dropped(
 ) -> None:
     batch, keys = _fleet(n_series=12)
     calibration, _ = _in_runs(batch, keys, [])
-    day_ns = 86_400 * 10**9
-    assert 7 * day_ns == END_HORIZON_NS
+    assert 7 * NS_PER_DAY == END_HORIZON_NS
     # only the first 11 series go on; the last one falls silent
-    going_on = [(group, _later(scored, silent_days * day_ns)) for group, scored in batch[:-1]]
+    going_on = [(group, _later(scored, silent_days * NS_PER_DAY)) for group, scored in batch[:-1]]
     calibrate_batch(calibration, going_on, keys=keys[:-1])
     assert keys[-1] in calibration.carried  # a run's batches all read the ends as they were
     calibration.drop_silent_ends(int(going_on[0][1].timestamps_ns[-1]))  # the run is done
@@ -199,7 +199,7 @@ def test_a_series_back_after_the_horizon_starts_afresh() -> None:
     batch, keys = _fleet(n_series=12)
     batch[0][1].z[-1] = 50.0  # its last residual before it falls silent ...
     calibration, _ = _in_runs(batch, keys, [])
-    eight_days = 8 * 86_400 * 10**9
+    eight_days = 8 * NS_PER_DAY
     others = [(group, _later(scored, eight_days, points=1)) for group, scored in batch[1:]]
     calibrate_batch(calibration, others, keys=keys[1:])  # the fleet goes on without it
     calibration.drop_silent_ends(int(others[0][1].timestamps_ns[-1]))
@@ -223,13 +223,12 @@ def test_ends_saved_without_their_time_are_timed_by_the_next_run() -> None:
     body["carried"] = {key: end[:2] for key, end in body["carried"].items()}
     old = FleetCalibration.from_bytes(json.dumps(body).encode())
     assert {end.t_ns for end in old.carried.values()} == {0}
-    day_ns = 86_400 * 10**9
-    first = [(group, _later(scored, day_ns)) for group, scored in batch[:-1]]
+    first = [(group, _later(scored, NS_PER_DAY)) for group, scored in batch[:-1]]
     calibrate_batch(old, first, keys=keys[:-1])
     newest = int(first[0][1].timestamps_ns[-1])
     old.drop_silent_ends(newest)
     assert old.carried[keys[-1]].t_ns == newest  # kept, timed by this run
-    later = [(group, _later(scored, 8 * day_ns)) for group, scored in first]
+    later = [(group, _later(scored, 8 * NS_PER_DAY)) for group, scored in first]
     calibrate_batch(old, later, keys=keys[:-1])
     old.drop_silent_ends(int(later[0][1].timestamps_ns[-1]))
     assert keys[-1] not in old.carried
