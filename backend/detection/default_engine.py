@@ -44,7 +44,7 @@ from backend.detection.streaming.kinds import SLOW_KINDS, guess_kind, returning_
 from backend.detection.streaming.params import DetectorParams
 from backend.detection.streaming.runs import anomalous_runs, normal_runs
 from backend.detection.stuck import describe_stuck, stuck_start
-from backend.errors import ConfigError
+from backend.errors import ConfigError, ValidationError
 
 __all__ = ["DEFAULT_THRESHOLD", "DefaultAnomalyEngine", "is_counter_hint"]
 
@@ -101,6 +101,20 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
         if threshold is not None and threshold != self.threshold:
             params = dataclasses.replace(params, anomaly_cut=float(threshold))
         return params
+
+    def validate_input(self, series: MetricSeries) -> bool:
+        """A counter's values must not be negative: its rates (increases per second) would
+        be meaningless, and a swing from -1e308 to 1e308 would overflow them."""
+        super().validate_input(series)
+        if self.params_for(series).counter == 1 and bool(np.any(series.values_array < 0)):
+            lowest = float(np.min(series.values_array))
+            raise ValidationError(
+                "values",
+                lowest,
+                f"{series.key} is a counter (a name ending in _total or metadata "
+                "metric_type=counter), and a counter's values must be >= 0",
+            )
+        return True
 
     def score_series(self, series: MetricSeries, threshold: float | None = None) -> ScoredSeries:
         """Per-point scores in [0, 1], each using only the points up to it.

@@ -7,7 +7,7 @@ from backend.analytics.engine import EngineRegistry
 from backend.analytics.types import AnomalyKind
 from backend.detection.default_engine import DefaultAnomalyEngine, is_counter_hint
 from backend.detection.streaming.detector import STATISTIC_NAMES
-from backend.errors import ConfigError
+from backend.errors import ConfigError, ValidationError
 from tests.detection._series import noisy, series
 
 
@@ -90,3 +90,21 @@ def test_a_drift_found_by_the_day_level_is_named_a_drift(seed: int) -> None:
     alarm = int(np.flatnonzero(scored.statistic == STATISTIC_NAMES.index("slow_shift"))[-1])
     evidence = engine._evidence(drifting, scored, alarm, alarm, AnomalyKind.SPIKE)
     assert (evidence.window_end - evidence.window_start).total_seconds() == 86_400
+
+
+def test_a_counter_with_negative_values_is_rejected_with_the_field_named() -> None:
+    # Counters only grow (or reset to 0); negative values would make their rates garbage,
+    # and a swing between ±1.8e308 used to overflow them into a nan magnitude.
+    top = np.finfo(np.float64).max
+    values = np.where(np.random.default_rng(1).random(3000) < 0.5, top, -top)
+    with pytest.raises(ValidationError) as raised:
+        DefaultAnomalyEngine().detect(series(values, metric="requests_total"))
+    assert raised.value.field == "values" and "counter" in str(raised.value)
+    # the same values as a gauge are scored
+    assert DefaultAnomalyEngine().score_series(series(values, metric="balance")).scores.size
+
+
+def test_a_counter_from_zero_is_accepted() -> None:
+    values = np.cumsum(np.random.default_rng(2).integers(0, 50, 800)).astype(float)
+    values[400:] -= values[400]  # a reset to 0
+    assert DefaultAnomalyEngine().score_series(series(values, metric="requests_total")).scores.size
