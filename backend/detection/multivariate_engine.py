@@ -145,6 +145,7 @@ class MultivariateNodeEngine(AnomalyDetectionEngine):
         if train < self.min_train_points:
             reason = f"needs {self.min_train_points} aligned training points, has {train}"
             raise ValidationError("series_list", f"{n} aligned points", reason)
+        _check_spans(series_list, matrix)
         scaled = _robust_scale(matrix, train)
         mean, precision = _robust_moments(scaled[:train])
         terms = _distance_terms(scaled, mean, precision)
@@ -258,6 +259,16 @@ def _nearest(t: np.ndarray, grid: np.ndarray, tolerance: float) -> tuple[np.ndar
     closer_left = np.abs(t[left] - grid) < np.abs(t[right] - grid)
     index = np.where(closer_left, left, right)
     return index, np.abs(t[index] - grid) <= tolerance
+
+
+def _check_spans(series_list: list[MetricSeries], matrix: np.ndarray) -> None:
+    """Values whose differences overflow a float (±1e308) cannot be scaled: reject them."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        spans = matrix.max(axis=0) - matrix.min(axis=0) if matrix.size else np.zeros(0)
+    for series, span in zip(series_list, spans, strict=True):
+        if not np.isfinite(span):
+            reason = "values too far apart to compare: their differences overflow a float"
+            raise ValidationError("values", str(series.key), reason)
 
 
 def _robust_scale(matrix: np.ndarray, train: int) -> np.ndarray:

@@ -163,6 +163,18 @@ def test_detect_node_rejects_too_little_training_data() -> None:
         MultivariateNodeEngine().detect_node([s.slice(0, 20) for s in _node()])
 
 
+@pytest.mark.parametrize("method", ["mahalanobis", "knn"])
+def test_values_whose_differences_overflow_are_rejected_naming_the_series(method: str) -> None:
+    # ±1.7e308 are finite floats, but their differences are not: the scaling gave NaN,
+    # which the knn method passed to scikit-learn (a bare ValueError about NaN input).
+    node = _node()
+    swing = np.where(np.arange(node[1].length) % 2 == 0, 1.7e308, -1.7e308)
+    wild = node[1].with_arrays(node[1].timestamps_ns, swing)
+    with pytest.raises(ValidationError, match="overflow") as raised:
+        MultivariateNodeEngine({"method": method}).detect_node([node[0], wild])
+    assert raised.value.field == "values" and "network_in" in str(raised.value)
+
+
 @pytest.mark.parametrize(
     ("config", "field"),
     [({"method": "lof"}, "method"), ({"window_size": 0}, "window_size"),
