@@ -143,8 +143,8 @@ class ExplanationClassifier:
         kind = finding.kind if result.is_anomaly else None
         explanation = AnomalyExplanation(
             anomaly_type=kind.label if kind else AnomalyType.NORMAL,
-            baseline_value=finding.baseline,
-            observed_value=finding.observed,
+            baseline_value=_finite(finding.baseline),  # an average of ±1e308 overflows
+            observed_value=_finite(finding.observed),
             deviation_percent=_deviation_percent(finding),
             confidence=_confidence(finding, kind, result),
             severity=_severity(finding, kind),
@@ -153,6 +153,11 @@ class ExplanationClassifier:
         )
         registry = self.templates or ExplanationTemplateRegistry.shared()
         return replace(explanation, description=registry.render(explanation))
+
+
+def _finite(value: float | None) -> float | None:
+    """``value``, or None (shown as n/a) where values near the float limit overflowed it."""
+    return value if value is not None and math.isfinite(value) else None
 
 
 def _confidence(finding: Finding, kind: AnomalyKind | None, result: AnomalyResult) -> float:
@@ -170,6 +175,8 @@ def _severity(finding: Finding, kind: AnomalyKind | None) -> float:
     z = abs(finding.peak_z)
     if kind in (AnomalyKind.LEVEL_SHIFT, AnomalyKind.DRIFT) and finding.observed is not None:
         z = abs(finding.observed - finding.baseline) / finding.spread
+    if math.isnan(z) or z > 1e150:  # values near the float limit (inf / inf, or z * z = inf)
+        return 1.0
     return z * z / (z * z + SEVERITY_Z * SEVERITY_Z)
 
 

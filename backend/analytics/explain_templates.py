@@ -293,9 +293,13 @@ def format_value(value: float | None, unit: str | None = None) -> str:
 
     >>> format_value(189_827.4, "bytes/s"), format_value(1234.0), format_value(97.25, "percent")
     ('189.8 k bytes/s', '1234.0', '97.2 %')
+    >>> format_value(5.75e306, "bytes"), format_value(-2.5e15)
+    ('5.75e+306 bytes', '-2.5e+15')
     """
     if value is None or not math.isfinite(value):
         return "n/a"
+    if abs(round(value / 1e12, 1)) >= 1000:  # beyond 999.9 T: a mantissa, not 300 digits
+        return _with_unit(f"{value:.3g}", unit)
     for start, factor, prefix in _PREFIXES:
         if abs(round(value / factor, 1)) >= start / factor:  # 999,999 is 1.0 M, not 1000.0 k
             return _with_unit(f"{value / factor:.1f} {prefix}", unit)
