@@ -238,6 +238,7 @@ class IncrementalDetector:
         if not isinstance(self.engine, DefaultAnomalyEngine):
             found, summary, points = self._run_stateless(series, first_new)
             return _Outcome(series, None, found, summary, points)
+        self.engine.validate_input(series)  # e.g. a counter's values must be >= 0
         # the alarm level (the metric's threshold) and a counter's params differ from the
         # engine's own
         params = self.engine.params_for(series, self._threshold(series))

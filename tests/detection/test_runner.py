@@ -137,6 +137,18 @@ def test_runner_resumes_a_counter(storage: StorageBackend) -> None:
     assert (again.points_scored, again.states_relearnt) == (1000, 0)
 
 
+def test_runner_reports_a_counter_with_negative_values_and_scores_the_rest(
+    storage: StorageBackend,
+) -> None:
+    bad, good = SeriesKey("t1", "c1", "n1", "requests_total"), SeriesKey("t1", "c1", "n2", "cpu")
+    _store(storage, bad, np.r_[np.arange(500.0), -5.0, np.arange(500.0)])
+    _store(storage, good, _normal(1000, 3))
+    report = IncrementalDetector(storage).run("t1")
+    assert report.series_processed == 1 and report.points_scored == 1000
+    assert len(report.stats.errors) == 1
+    assert "requests_total" in report.stats.errors[0] and "values=-5.0" in report.stats.errors[0]
+
+
 def _state_name() -> str:
     """The name the runner stores the default engine's detector state under."""
     engine = DefaultAnomalyEngine()
