@@ -106,8 +106,8 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
         """A counter's values must not be negative: its rates (increases per second) would
         be meaningless, and a swing from -1e308 to 1e308 would overflow them."""
         super().validate_input(series)
-        if self.params_for(series).counter == 1 and bool(np.any(series.values_array < 0)):
-            lowest = float(np.min(series.values_array))
+        lowest = float(np.min(series.values_array))
+        if lowest < 0 and self.params_for(series).counter == 1:
             raise ValidationError(
                 "values",
                 lowest,

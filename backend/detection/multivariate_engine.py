@@ -264,7 +264,7 @@ def _nearest(t: np.ndarray, grid: np.ndarray, tolerance: float) -> tuple[np.ndar
 def _check_spans(series_list: list[MetricSeries], matrix: np.ndarray) -> None:
     """Values whose differences overflow a float (±1e308) cannot be scaled: reject them."""
     with np.errstate(over="ignore", invalid="ignore"):
-        spans = matrix.max(axis=0) - matrix.min(axis=0) if matrix.size else np.zeros(0)
+        spans = matrix.max(axis=0) - matrix.min(axis=0)  # rows exist: training was checked
     for series, span in zip(series_list, spans, strict=True):
         if not np.isfinite(span):
             reason = "values too far apart to compare: their differences overflow a float"
