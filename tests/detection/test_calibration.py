@@ -95,3 +95,22 @@ def test_a_forgotten_record_falls_back_to_the_highest_remembered_bin() -> None:
     assert _record_edge(st, ly.S_POINT_UP) == pytest.approx(top)
     recent = _counted(np.r_[quiet, 20.0], 0.002, ly.S_POINT_UP)
     assert _record_edge(recent, ly.S_POINT_UP) == pytest.approx(math.log1p(20.0))
+
+
+@pytest.mark.parametrize(("statistic", "bin_index"), [(math.inf, ly.CAL_BINS - 1), (math.nan, 0)])
+def test_an_overflowed_statistic_is_counted_inside_the_histogram(
+    statistic: float, bin_index: int
+) -> None:
+    # Compiled code has no bounds checks and int(inf) is the most negative integer, which
+    # once wrote past the end of the state; the state here is a view with guard cells behind.
+    guarded = np.zeros(2 * ly.STATE_SIZE)
+    st = guarded[: ly.STATE_SIZE]
+    cal.reset(st)
+    after_reset = guarded[ly.STATE_SIZE :].copy()
+    stats = np.zeros(ly.N_STATS)
+    stats[ly.S_POINT_UP] = statistic
+    cal.count(st, stats, 1.0, 0, 1.0)
+    np.testing.assert_array_equal(guarded[ly.STATE_SIZE :], after_reset)
+    base = ly.I_CAL + ly.S_POINT_UP * ly.CAL_BINS
+    assert st[base + bin_index] > 0.0
+    assert math.isfinite(cal.log10_tail(st, ly.S_POINT_UP, statistic, True))

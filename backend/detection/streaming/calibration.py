@@ -153,13 +153,21 @@ def refit(st: np.ndarray, tail_mass: float, min_excess: float, record_mask: int)
 
 
 @njit
+def _clamped(s: float) -> float:
+    """``s`` inside [0, S_MAX], NaN as 0: a statistic that overflowed to inf or NaN (values
+    near the float limit) must still land in a bin, since compiled code has no bounds checks
+    and ``int(inf)`` is the most negative integer."""
+    return min(s, S_MAX) if s > 0.0 else 0.0
+
+
+@njit
 def _body(st: np.ndarray, j: int, s: float, q: float) -> float:
     """Exact log10 tail from the histogram for ``s`` below the fitted edge ``q``."""
     base = ly.I_CAL + j * ly.CAL_BINS
     w = st[ly.I_CAL_WEIGHT]
     pos = s / ly.CAL_BIN_WIDTH
     i = int(pos)
-    top = int(q / ly.CAL_BIN_WIDTH + 0.5) - 1
+    top = int(_clamped(q) / ly.CAL_BIN_WIDTH + 0.5) - 1
     tail = st[base + i] * (1.0 - (pos - i))
     for m in range(i + 1, top + 1):
         tail += st[base + m]
@@ -228,7 +236,7 @@ def log10_tail(st: np.ndarray, j: int, s: float, record: bool) -> float:
     q = st[fit]
     lp = st[fit + 1]
     excess = st[fit + 2]
-    s = min(max(s, 0.0), S_MAX)
+    s = _clamped(s)
     if s < q:  # the body: exact only where a record-mode score could matter
         rough = lp * s / q
         return _body(st, j, s, q) if record and rough < _EXACT_BELOW else rough
@@ -253,7 +261,7 @@ def novelty_cap(st: np.ndarray, s: float, excess: float, edge: float) -> float:
     both this and the fitted tail to be small: a burst the series has already shown is not
     news.
     """
-    s = min(max(s, 0.0), S_MAX)
+    s = _clamped(s)
     if s <= edge:
         return st[ly.I_REC_LP]
     return st[ly.I_REC_LP] - (s - edge) / excess / _LN10
@@ -304,7 +312,8 @@ def count(st: np.ndarray, stats: np.ndarray, a: float, record_mask: int, share: 
     w0 = st[ly.I_CAL_WEIGHT]
     w = w0 * share
     for j in range(ly.N_STATS):
-        b = min(int(max(stats[j], 0.0) / ly.CAL_BIN_WIDTH), ly.CAL_BINS - 1)
+        stat = _clamped(stats[j])
+        b = int(stat / ly.CAL_BIN_WIDTH)  # at most CAL_BINS - 1, as stat < S_MAX
         st[ly.I_CAL + j * ly.CAL_BINS + b] += w
         fit = ly.I_FIT + ly.FIT_WIDTH * j
         edge = (b + 1) * ly.CAL_BIN_WIDTH
@@ -312,7 +321,7 @@ def count(st: np.ndarray, stats: np.ndarray, a: float, record_mask: int, share: 
         # wide and put their gate up to 35 % past the record at random (elsewhere the bin
         # edge stays: exact edges on every statistic cost NAB 6 points, docs/detection.md)
         exact = j == ly.S_POINT_UP or j == ly.S_POINT_DOWN
-        record = min(max(stats[j], 0.0), S_MAX) if exact else edge
+        record = stat if exact else edge
         if record > st[fit + 3]:
             st[fit + 3] = record
         if (record_mask >> j) & 1 and edge > st[fit]:
