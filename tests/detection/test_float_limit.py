@@ -15,6 +15,7 @@ from backend.analytics.types import MetricSeries
 from backend.detection.default_engine import DefaultAnomalyEngine
 from backend.detection.streaming import kernel
 from backend.detection.streaming import layout as ly
+from backend.detection.streaming.detector import DetectorBank, StreamingDetector
 
 FLOAT_MAX = float(np.finfo(np.float64).max)
 POINTS = 600
@@ -78,3 +79,18 @@ def test_an_engine_scores_a_sample_at_the_float_maximum() -> None:
     scored = DefaultAnomalyEngine().score_series(series)
     assert np.all((scored.scores >= 0.0) & (scored.scores <= 1.0))
     assert scored.scores[POINTS // 2] == scored.scores.max() > 0.5
+
+
+def test_a_series_at_the_float_limit_leaves_its_neighbours_in_a_bank_untouched() -> None:
+    # A bank keeps its series' states in adjacent rows (possibly different tenants'), so a
+    # write past the end of one row would silently change the next series' baseline.
+    extreme = _shapes()["alternating at ±1.7e308"]
+    normal = np.random.default_rng(4).normal(50.0, 5.0, POINTS)
+    ts = (np.arange(POINTS, dtype=np.int64) * 60 + 1_700_000_000) * 1_000_000_000
+    bank = DetectorBank(3)
+    alone = StreamingDetector()
+    for i in range(POINTS):
+        bank.update(np.arange(3), np.full(3, ts[i]), np.array([extreme[i], normal[i], normal[i]]))
+    alone.score(ts, normal)
+    np.testing.assert_array_equal(bank.states[1], alone.state)
+    np.testing.assert_array_equal(bank.states[2], alone.state)
