@@ -108,3 +108,15 @@ def test_a_counter_from_zero_is_accepted() -> None:
     values = np.cumsum(np.random.default_rng(2).integers(0, 50, 800)).astype(float)
     values[400:] -= values[400]  # a reset to 0
     assert DefaultAnomalyEngine().score_series(series(values, metric="requests_total")).scores.size
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy's overflow notes on such values
+def test_a_gauge_at_the_float_limit_is_explained_not_rejected() -> None:
+    # An exporter that pegs a runaway gauge at the largest float (1.7e308): the differences
+    # the explanation measures overflow (inf / inf); it used to fail with "severity=nan".
+    # (The kernel's writes on such values are checked in test_float_limit.py.)
+    values = np.nan_to_num(np.exp(np.arange(3000) / 4.0), posinf=np.finfo(np.float64).max)
+    results = DefaultAnomalyEngine().detect(series(values, metric="latency"))
+    assert results
+    assert all(r.explanation and "e+" in r.explanation for r in results)
+    assert all(len(r.explanation or "") < 300 for r in results)  # no 300-digit numbers
