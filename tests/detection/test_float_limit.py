@@ -8,6 +8,11 @@ of corrupting the heap of the test process.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -17,6 +22,7 @@ from backend.detection.streaming import kernel
 from backend.detection.streaming import layout as ly
 from backend.detection.streaming.detector import DetectorBank, StreamingDetector
 
+ROOT = Path(__file__).resolve().parents[2]
 FLOAT_MAX = float(np.finfo(np.float64).max)
 POINTS = 600
 
@@ -94,3 +100,22 @@ def test_a_series_at_the_float_limit_leaves_its_neighbours_in_a_bank_untouched()
     alone.score(ts, normal)
     np.testing.assert_array_equal(bank.states[1], alone.state)
     np.testing.assert_array_equal(bank.states[2], alone.state)
+
+
+@pytest.mark.slow
+def test_the_kernel_stays_inside_its_arrays_under_numba_bounds_checks(tmp_path: Path) -> None:
+    # Recompiles the kernel with bounds checks (a fresh numba cache, in a subprocess so the
+    # checked build cannot mix with this process's), then fuzzes it with extreme shapes.
+    env = {**os.environ, "NUMBA_BOUNDSCHECK": "1", "NUMBA_CACHE_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.detection._kernel_fuzz", "60"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    runs = int(done.stdout.split("fuzzed ")[1].split(" runs")[0])
+    assert runs >= 100  # the shapes reached the kernel rather than being rejected
