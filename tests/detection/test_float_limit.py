@@ -58,11 +58,8 @@ def test_the_kernel_writes_only_inside_its_arrays(shape: str) -> None:
         "t", "c", "n", "cpu_usage", np.arange(POINTS) * 60 + 1_700_000_000, values
     )
     packed = DefaultAnomalyEngine().params_for(series).to_array()
-    columns = kernel.score_history(
-        np.zeros(ly.STATE_SIZE), packed, series.timestamps_ns[:1], series.values_array[:1]
-    ).shape[1]
     state_buffer, state = _guarded((ly.STATE_SIZE,))
-    out_buffer, out = _guarded((POINTS, columns))
+    out_buffer, out = _guarded((POINTS, kernel.OUT_WIDTH))
     scratch_buffer, scratch = _guarded((ly.N_SCRATCH,))
 
     kernel._score_into(state, packed, series.timestamps_ns, series.values_array, out, scratch)
