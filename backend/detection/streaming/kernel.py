@@ -705,13 +705,23 @@ def _unit_cap(
 
 @njit
 def _learn_unit_records(
-    st: np.ndarray, pr: np.ndarray, stats: np.ndarray, sce: float, n: float, linear_size: float
+    st: np.ndarray,
+    pr: np.ndarray,
+    stats: np.ndarray,
+    sce: float,
+    n: float,
+    linear_size: float,
+    alarmed: bool,
 ) -> None:
     """Raise the records in the series' units. A residual within a calibrator bin's width
     of a record keeps its side remembered, as a count in the record's bin would; a side's
     records are forgotten once the calibrators' memory has passed without one. With
     ``linear_records`` the point residuals' records are in linear units: ``linear_size``,
-    the value's distance from the forecast in the series' units."""
+    the value's distance from the forecast in the series' units. With
+    ``anomaly_record_points`` a point in an alarm's echo (``alarmed``: the decayed maximum
+    of recent scores at the alarm level, so the short means still carrying a glitch count
+    too) keeps no side remembered, and a record it raises is forgotten after that many
+    points unless a normal point comes near it."""
     linear = _linear_on(pr)
     memory = _LN20 / pr[pa.P_ALPHA_CAL]  # a count fades below 1/20 of a fresh one
     for i in range(len(ly.UNIT_RECORD_STATS)):
@@ -720,14 +730,31 @@ def _learn_unit_records(
     for side in range(3):
         if n - st[ly.I_UNIT_RECORD_AT + side] > memory:
             st[ly.I_UNIT_RECORD_AT + side] = n
+    fade = pr[pa.P_ANOMALY_RECORD_POINTS]
     for i in range(len(ly.UNIT_RECORD_STATS)):
         size = stats[ly.X_UNIT + i] * sce  # modelled units
         if linear and i < 2 and size > 0.0:  # the point residuals: up, then down
             size = linear_size
         record = st[ly.I_UNIT_RECORD + i]
         if size >= _NEAR_RECORD * record and size > 0.0:  # as a count in the record's bin
-            st[ly.I_UNIT_RECORD_AT + ly.UNIT_RECORD_SIDE[i]] = n
+            side_at = ly.I_UNIT_RECORD_AT + ly.UNIT_RECORD_SIDE[i]
+            if fade <= 0.0 or not alarmed:
+                st[side_at] = n
+            elif size > record / _NEAR_RECORD:  # an alarm's new record: kept only briefly
+                st[side_at] = min(st[side_at], n - memory + fade)
             st[ly.I_UNIT_RECORD + i] = max(size, record)
+
+
+@njit
+def _clip_to_alarm(st: np.ndarray, pr: np.ndarray, stats: np.ndarray, records: int) -> None:
+    """An alarming point's statistics no farther out than where each alone would alarm
+    (``anomaly_clip``): its count says "a value at least this rare", not how far out a
+    glitch lay, which had widened the fitted tails (and hidden later spikes) for days."""
+    target = -pr[pa.P_ALARM_LOG10P]
+    for j in range(ly.N_STATS):
+        edge = math.log1p(cal.invert(st, j, target, (records >> j) & 1 == 1))
+        if stats[j] > edge:
+            stats[j] = edge
 
 
 @njit
@@ -1158,10 +1185,14 @@ def _score_and_learn(
         cal.learn_shapes(
             st, stats, pr[pa.P_SHAPE_RATE], pr[pa.P_SHAPE_EDGE], pr[pa.P_SHAPE_LOG_EDGE]
         )
+    if share < 1.0 and pr[pa.P_ANOMALY_CLIP] > 0.0:
+        _clip_to_alarm(st, pr, stats, records)
     if not stuck:  # a held value is no sample of the series' behaviour (see ``_learn``)
         cal.count(st, stats, max(_rate(pr[pa.P_ALPHA_CAL], k), 1.0 / (n + 1.0)), records, share)
         if pr[pa.P_UNIT_RECORDS] > 0.0:
-            _learn_unit_records(st, pr, stats, sce, n, linear_size)
+            _learn_unit_records(
+                st, pr, stats, sce, n, linear_size, st[ly.I_RECENT] >= pr[pa.P_ANOMALY_CUT]
+            )
     refit_due = int(n) % _REFIT_EVERY == 0
     if n < _REFIT_ALWAYS or refit_due:
         if pr[pa.P_SHAPE_RATE] > 0.0:

@@ -29,7 +29,8 @@ _ORDER = (
     "envelope_days", "shape_rate", "shape_min", "shape_max", "shape_edge", "alpha_swing",
     "swing_floor", "swing_tail", "shape_gate", "gap_grace", "flat_points", "flat_margin",
     "flat_share", "rw_ratio", "rw_rate", "rw_min", "far_ranges", "record_margin",
-    "seen_rank", "unit_records", "cycle_in_profile", "linear_records",
+    "seen_rank", "unit_records", "cycle_in_profile", "linear_records", "anomaly_clip",
+    "anomaly_record_points",
 )  # fmt: skip
 (
     P_WARMUP,
@@ -87,6 +88,8 @@ _ORDER = (
     P_UNIT_RECORDS,
     P_CYCLE_IN_PROFILE,
     P_LINEAR_RECORDS,
+    P_ANOMALY_CLIP,
+    P_ANOMALY_RECORD_POINTS,
     P_MEAN_NORM,
     P_ALARM_LOG10P,
     P_SHAPE_LOG_EDGE,
@@ -284,6 +287,20 @@ class DetectorParams:
         has such a record (the first points, or once forgotten) its records in scales
         gate as before. False: records on the modelled scale, and the gate's edge is the
         larger of those and the records in scales.
+    anomaly_clip
+        A point scoring at least ``anomaly_cut`` is counted into the calibrators no farther
+        out than where each statistic would alarm (winsorised at the alarm edge), so one
+        glitch cannot widen a fitted tail for days: its excess over the tail's edge had
+        entered the tail's mean excess at ``anomaly_weight``, and a later spike 30 σ out
+        then scored below the alarm level for up to a week. False: counted where it lies.
+    anomaly_record_points
+        0 (default): a record in the series' units raised by an alarming point is kept like
+        any other (for the calibrators' memory from the last point near it). Above 0: such
+        a record is forgotten after that many points unless a normal point comes within a
+        calibrator bin's width of it, and alarming points never keep a record alive. A
+        series that glitched once then alarms on the next spike of half the glitch's size
+        at once, but a bursty series alarms again on each burst that comes after the
+        forgotten one (NAB standard 73.40 to 72.85 at 1; ``docs/detection.md``, v39).
     """
 
     warmup_points: int = 150
@@ -341,6 +358,8 @@ class DetectorParams:
     unit_records: bool = True
     cycle_in_profile: bool = True
     linear_records: bool = True
+    anomaly_clip: bool = True
+    anomaly_record_points: float = 0.0
 
     def __post_init__(self) -> None:
         for name in _RATES:
@@ -409,6 +428,10 @@ class DetectorParams:
             raise ConfigError("record_margin", self.record_margin, "must be >= 0 (0: off)")
         if not self.seen_rank >= 0.0:
             raise ConfigError("seen_rank", self.seen_rank, "must be >= 0 (0: off)")
+        if not self.anomaly_record_points >= 0.0:
+            raise ConfigError(
+                "anomaly_record_points", self.anomaly_record_points, "must be >= 0 (0: off)"
+            )
         if not 0.0 < self.anomaly_cut <= 1.0:
             raise ConfigError("anomaly_cut", self.anomaly_cut, "must be in (0, 1]")
         if not self.log_scale > 0.0:
