@@ -183,15 +183,16 @@ _current: DetectionConfig | None = None
 
 
 def get_config() -> DetectionConfig:
-    """The process-wide config: the one given to :func:`set_config`, else defaults + environment.
+    """The process-wide config: the one given to :func:`set_config`, else the defaults, the
+    file ``ABOUTCLOUD_CONFIG`` names and the ``ABOUTCLOUD_DETECTION__*`` variables.
 
     Reading the environment on each call (rather than at import) keeps imports side-effect free.
     """
     if _current is not None:
         return _current
-    from backend.analytics.config_loading import config_from_env
+    from backend.analytics.config_loading import config_from_environment
 
-    return config_from_env()
+    return config_from_environment()
 
 
 def set_config(config: DetectionConfig) -> None:

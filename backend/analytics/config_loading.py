@@ -18,6 +18,7 @@ backend.errors.ConfigError: window_size_points='ten': must be an integer (from e
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import tomllib
@@ -29,14 +30,18 @@ from backend.analytics.config import DetectionConfig
 from backend.errors import ConfigError
 
 __all__ = [
+    "CONFIG_FILE_ENV",
     "ENV_PREFIX",
     "config_from_env",
+    "config_from_environment",
     "config_from_file",
     "config_from_mapping",
     "load_config",
 ]
 
 ENV_PREFIX = "ABOUTCLOUD_DETECTION__"
+#: Names a TOML/JSON config file every command reads (then the variables override it).
+CONFIG_FILE_ENV = "ABOUTCLOUD_CONFIG"
 _FIELDS = {f.name: f for f in dataclasses.fields(DetectionConfig)}
 _KINDS = {
     "anomaly_score_threshold": "float", "critical_threshold": "float", "contamination": "float",
@@ -89,6 +94,28 @@ def load_config(
     """Defaults, then the file at ``path`` (if given), then the environment."""
     config = DetectionConfig() if path is None else config_from_file(path)
     return config_from_env(environ, base=config)
+
+
+def config_from_environment(environ: Mapping[str, str] | None = None) -> DetectionConfig:
+    """The process's configuration: the file ``ABOUTCLOUD_CONFIG`` names (if set), then the
+    ``ABOUTCLOUD_DETECTION__<FIELD>`` variables. The file is re-read only when it changes."""
+    env = os.environ if environ is None else environ
+    path = env.get(CONFIG_FILE_ENV)
+    if not path:
+        return config_from_env(env)
+    try:
+        changed = os.stat(path).st_mtime_ns
+    except OSError as exc:
+        raise ConfigError(
+            CONFIG_FILE_ENV, path, f"cannot read config file ({exc.strerror})"
+        ) from None
+    return config_from_env(env, base=_file_config(path, changed))
+
+
+@functools.lru_cache(maxsize=8)
+def _file_config(path: str, changed_ns: int) -> DetectionConfig:
+    """One file's configuration, cached per modification time (a run asks per series)."""
+    return config_from_file(path)
 
 
 def _parse_file(file: Path, text: str) -> dict[str, Any]:

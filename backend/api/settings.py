@@ -41,6 +41,9 @@ class ApiSettings(BaseSettings):
     ----------
     database_url
         Where ``aboutcloud serve`` opens its storage (``None``: the embedded default).
+    engine
+        Engine ``aboutcloud serve`` scores chart points with (``None``: the detection
+        configuration's ``engine``, built with its ``engine_config``).
     rate_limit_per_second, rate_limit_burst
         Token bucket per credential: steady rate and bucket size. ``rate_limit_enabled=False``
         turns the limiter off (benchmarks).
@@ -59,7 +62,7 @@ class ApiSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ABOUTCLOUD_", extra="ignore")
 
     database_url: str | None = None
-    engine: str = "default"
+    engine: str | None = None
 
     rate_limit_enabled: bool = True
     rate_limit_per_second: float = Field(default=DEFAULT_RATE_LIMIT_PER_SECOND, gt=0)

@@ -32,7 +32,7 @@ from fastapi import FastAPI
 from rich.console import Console
 from rich.progress import Progress
 
-from backend.analytics.engine import EngineRegistry
+from backend.analytics.configured_engine import configured_engine
 from backend.analytics.types import MetricSeries, SeriesKey
 from backend.api import ApiKeyService, ApiSettings, create_app
 from backend.detection.runner import IncrementalDetector
@@ -97,7 +97,7 @@ def demo(
     url = database_url or _temp_database_url()
     storage = open_storage(url)
     try:
-        engine = EngineRegistry.get("default")
+        engine = configured_engine()
         pipeline = IngestionPipeline(None, MetricValidator(), storage)
         timeline = _simulate(clusters, nodes, backfill_hours, seed)
         _backfill(pipeline, timeline, console)

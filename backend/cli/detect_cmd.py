@@ -18,7 +18,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from backend.analytics.engine import EngineRegistry
+from backend.analytics.configured_engine import configured_engine
 from backend.detection.runner import DetectionRunReport, IncrementalDetector
 from backend.storage.factory import open_storage
 from backend.storage.interface import StorageBackend
@@ -45,7 +45,10 @@ def detect(
     reset: Annotated[
         bool, typer.Option("--reset", help="Forget saved detector state and rescore (backfill).")
     ] = False,
-    engine: Annotated[str, typer.Option(help="Engine name.")] = "default",
+    engine: Annotated[
+        str | None,
+        typer.Option(help="Engine name [default: the detection configuration's engine]."),
+    ] = None,
     database_url: Annotated[
         str | None, typer.Option(help="Storage URL (default: ABOUTCLOUD_DATABASE_URL).")
     ] = None,
@@ -78,13 +81,14 @@ def run_detect(
     cluster: str | None = None,
     since: datetime | None = None,
     reset: bool = False,
-    engine: str = "default",
+    engine: str | None = None,
     show_progress: bool = True,
     fleet_calibration: bool = True,
 ) -> list[DetectionRunReport]:
-    """Run incremental detection for the tenants (all stored tenants when None)."""
+    """Run incremental detection for the tenants (all stored tenants when None), with
+    ``engine`` or the configured one (:func:`configured_engine`)."""
     detector = IncrementalDetector(
-        storage, EngineRegistry.get(engine), fleet_calibration=fleet_calibration
+        storage, configured_engine(engine), fleet_calibration=fleet_calibration
     )
     names = tenants if tenants else storage.list_tenants()
     reports = []

@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 
 from backend.analytics._timeconv import to_epoch_ns
+from backend.analytics.configured_engine import engine_settings
 from backend.analytics.engine import AnomalyDetectionEngine, EngineRegistry
 from backend.analytics.types import AnomalyResult, MetricSeries, SeriesKey
 from backend.evaluation.corpus import read_series_csv
@@ -68,7 +69,13 @@ def detect_file(
         Path, typer.Argument(help="CSV with timestamp,value columns.", exists=True, dir_okay=False)
     ],
     output: Annotated[Path, typer.Option("-o", "--output", help="CSV to write.")],
-    engine: Annotated[str, typer.Option("--engine", help="Registered engine name.")] = "default",
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            help="Registered engine name [default: the detection configuration's engine].",
+        ),
+    ] = None,
     threshold: Annotated[
         float | None,
         typer.Option(
@@ -81,12 +88,13 @@ def detect_file(
 ) -> None:
     """Score every row of INPUT (online) and write it with anomaly columns to OUTPUT."""
     config = {} if threshold is None else {"threshold": threshold}
-    detector = EngineRegistry.get(engine, config)
+    name, settings = engine_settings(engine, config)
+    detector = EngineRegistry.get(name, settings)
     frame = score_file(detector, input_path)
     output.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(output, index=False)
     Console(stderr=True).print(
-        f"{len(frame):,} rows scored with {engine}; {int(frame['is_anomaly'].sum()):,} anomalous"
+        f"{len(frame):,} rows scored with {name}; {int(frame['is_anomaly'].sum()):,} anomalous"
         f" → {output}",
         highlight=False,
     )

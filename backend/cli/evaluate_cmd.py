@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from backend.analytics.configured_engine import engine_settings
 from backend.analytics.engine import AnomalyDetectionEngine, EngineRegistry
 from backend.errors import ValidationError
 from backend.evaluation.corpus import load_corpus
@@ -164,7 +165,13 @@ def evaluate(
             file_okay=False,
         ),
     ] = None,
-    engine: Annotated[str, typer.Option("--engine", help="Registered engine name.")] = "default",
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            help="Registered engine name [default: the detection configuration's engine].",
+        ),
+    ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write results here.")] = None,
     plot_dir: Annotated[
         Path | None,
@@ -251,8 +258,10 @@ def evaluate(
         raise ValidationError("--seeds", seeds, "--sweep runs one fleet: drop --seeds or --sweep")
     seed = 7 if seed is None else seed
     console = Console()
-    detector = EngineRegistry.get(engine, {} if threshold is None else {"threshold": threshold})
-    report: dict[str, Any] = {"engine": engine}
+    overrides = {} if threshold is None else {"threshold": threshold}
+    name, settings = engine_settings(engine, overrides)
+    detector = EngineRegistry.get(name, settings)
+    report: dict[str, Any] = {"engine": name, "engine_config": settings}
     if dataset_dir is not None:
         nab = _run_nab(detector, dataset_dir, console)
         console.print(nab_table(nab))

@@ -13,7 +13,7 @@ import typer
 import uvicorn
 from rich.console import Console
 
-from backend.analytics.engine import EngineRegistry
+from backend.analytics.configured_engine import configured_engine
 from backend.api import ApiSettings, create_app
 from backend.storage.factory import open_storage, redact_url
 from backend.storage.retention import start_retention_job
@@ -29,7 +29,14 @@ DatabaseOpt = Annotated[
         help="Storage URL: sqlite:///file.db or memory:// (default: aboutcloud.db in the cwd).",
     ),
 ]  # fmt: skip
-EngineOpt = Annotated[str, typer.Option("--engine", help="Engine for per-point chart scores.")]
+EngineOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--engine",
+        help="Engine for per-point chart scores [default: ABOUTCLOUD_ENGINE, else the "
+        "detection configuration's engine].",
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -37,9 +44,11 @@ def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
 
 
-def build_settings(database_url: str | None, engine: str) -> ApiSettings:
+def build_settings(database_url: str | None, engine: str | None) -> ApiSettings:
     """Environment settings with the command-line overrides applied."""
-    overrides: dict[str, object] = {"engine": engine}
+    overrides: dict[str, object] = {}
+    if engine is not None:
+        overrides["engine"] = engine
     if database_url is not None:
         overrides["database_url"] = database_url
     return ApiSettings(**overrides)  # type: ignore[arg-type]
@@ -49,13 +58,13 @@ def serve(
     host: HostOpt = "127.0.0.1",
     port: PortOpt = 8000,
     database_url: DatabaseOpt = None,
-    engine: EngineOpt = "default",
+    engine: EngineOpt = None,
 ) -> None:
     """Serve the API (OpenAPI at /docs) and the dashboard (at /), with the periodic retention
     job (roll-ups and expiry, set by the ABOUTCLOUD_RETENTION_* variables) running beside it."""
     settings = build_settings(database_url, engine)
     storage = open_storage(settings.database_url)
-    app = create_app(settings, storage, EngineRegistry.get(settings.engine))
+    app = create_app(settings, storage, configured_engine(settings.engine))
     where = redact_url(settings.database_url) if settings.database_url else repr(storage)
     Console(stderr=True).print(
         f"AboutCloud API on http://{host}:{port}/ (docs at /docs), storage {where}",

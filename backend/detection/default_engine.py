@@ -16,6 +16,7 @@ Config keys: ``threshold`` (default 0.5; ``anomaly_score_threshold`` is accepted
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from typing import Any, ClassVar
 
 import numpy as np
@@ -49,6 +50,10 @@ from backend.errors import ConfigError, ValidationError
 __all__ = ["DEFAULT_THRESHOLD", "DefaultAnomalyEngine", "is_counter_hint"]
 
 DEFAULT_THRESHOLD = 0.5
+#: Config keys of the engine itself; every other key must be a :class:`DetectorParams` field.
+ENGINE_KEYS = frozenset(
+    {"threshold", "anomaly_score_threshold", "emit_normal", "merge_gap_points", "use_classifier"}
+)
 _DAY_LEVEL = STATISTIC_NAMES.index("slow_shift")  # the drift statistic (the day-level range)
 _STUCK = STATISTIC_NAMES.index("flat")  # one exact value repeated for longer than ever
 _SLOW_VOLATILITY = STATISTIC_NAMES.index("slow_volatility")
@@ -58,6 +63,16 @@ _SLOW_SWING = STATISTIC_NAMES.index("slow_swing")  # a new cycle of hours
 def is_counter_hint(series: MetricSeries) -> bool:
     """Whether the series says it is a cumulative counter (metadata or Prometheus naming)."""
     return is_counter(series)
+
+
+def _reject_unknown_keys(config: dict[str, Any]) -> None:
+    """A misspelt knob would otherwise be ignored and the engine run on its default."""
+    knobs = {f.name for f in dataclasses.fields(DetectorParams)}
+    for key in config:
+        if key not in ENGINE_KEYS and key not in knobs:
+            close = difflib.get_close_matches(str(key), sorted(knobs | ENGINE_KEYS), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(key, config[key], f"is not a setting of the default engine{hint}")
 
 
 class DefaultAnomalyEngine(AnomalyDetectionEngine):
@@ -79,6 +94,7 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         super().__init__(config)
+        _reject_unknown_keys(self.config)
         self.threshold = float(
             self.config.get(
                 "threshold", self.config.get("anomaly_score_threshold", DEFAULT_THRESHOLD)

@@ -216,3 +216,52 @@ def test_explicit_overrides_still_apply_to_calibrated_engines() -> None:
     config = DetectionConfig(metric_thresholds={"cpu_usage": 0.7, "net*": 0.65})
     assert config.get_threshold_for_metric("cpu_usage", calibrated=True) == 0.7
     assert config.get_threshold_for_metric("network_in", calibrated=True) == 0.65
+
+
+def test_the_file_named_by_aboutcloud_config_is_read_and_the_environment_overrides_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "detection.toml"
+    path.write_text(
+        "[detection]\nanomaly_score_threshold = 0.55\nengine_config = { warmup_points = 300 }\n"
+    )
+    monkeypatch.setenv("ABOUTCLOUD_CONFIG", str(path))
+    monkeypatch.setenv("ABOUTCLOUD_DETECTION__CRITICAL_THRESHOLD", "0.9")
+    config = get_config()
+    assert (config.anomaly_score_threshold, config.critical_threshold) == (0.55, 0.9)
+    assert config.engine_config == {"warmup_points": 300}
+    monkeypatch.setenv("ABOUTCLOUD_DETECTION__ANOMALY_SCORE_THRESHOLD", "0.6")
+    assert get_config().anomaly_score_threshold == 0.6
+
+
+def test_an_edited_config_file_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    path = tmp_path / "detection.json"
+    path.write_text(json.dumps({"anomaly_score_threshold": 0.55}))
+    monkeypatch.setenv("ABOUTCLOUD_CONFIG", str(path))
+    assert get_config().anomaly_score_threshold == 0.55
+    path.write_text(json.dumps({"anomaly_score_threshold": 0.65}))
+    stamp = path.stat().st_mtime_ns + 1_000_000_000  # a later modification time, for sure
+    os.utime(path, ns=(stamp, stamp))
+    assert get_config().anomaly_score_threshold == 0.65
+
+
+def test_a_missing_config_file_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ABOUTCLOUD_CONFIG", str(tmp_path / "nope.toml"))
+    with pytest.raises(ConfigError, match=r"ABOUTCLOUD_CONFIG.*cannot read config file"):
+        get_config()
+
+
+def test_a_bad_value_in_the_config_file_names_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "detection.toml"
+    path.write_text("anomaly_score_threshold = 2.0\n")
+    monkeypatch.setenv("ABOUTCLOUD_CONFIG", str(path))
+    with pytest.raises(ConfigError, match=f"anomaly_score_threshold.*{path.name}"):
+        get_config()

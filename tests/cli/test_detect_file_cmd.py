@@ -41,3 +41,16 @@ def test_detect_file_unknown_engine_fails(tmp_path) -> None:
         _app(), ["detect-file", str(source), "-o", str(tmp_path / "x.csv"), "--engine", "nope"]
     )
     assert result.exit_code != 0
+
+
+def test_detect_file_uses_the_configured_engine_settings(tmp_path, monkeypatch) -> None:
+    from backend.analytics.config import reset_config
+
+    source = nab_dir() / "data" / "realAWSCloudwatch" / "rds_cpu_utilization_e47b3b.csv"
+    reset_config()
+    monkeypatch.setenv("ABOUTCLOUD_DETECTION__ENGINE_CONFIG", '{"warmup_points": 4000}')
+    out = tmp_path / "late.csv"
+    result = CliRunner().invoke(_app(), ["detect-file", str(source), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    scores = pd.read_csv(out)["anomaly_score"]
+    assert (scores.iloc[:4000] == 0).all() and len(scores) > 4000

@@ -146,3 +146,31 @@ def test_evaluate_seeds_errors_name_the_option(tmp_path, args: list[str], reason
     result = CliRunner().invoke(_app(), ["evaluate", *args])
     assert result.exit_code != 0
     assert "--seeds" in str(result.exception) and reason in str(result.exception)
+
+
+def test_evaluate_runs_the_configured_engine_settings(tmp_path, monkeypatch) -> None:
+    from backend.analytics.config import reset_config
+
+    root = _tiny_corpus(tmp_path)
+    reset_config()
+    plain, tuned = tmp_path / "plain.json", tmp_path / "tuned.json"
+    result = CliRunner().invoke(_app(), ["evaluate", str(root), "--json", str(plain)])
+    assert result.exit_code == 0, result.output
+    # a series that may not alarm for its first 3,000 points scores its windows differently
+    monkeypatch.setenv("ABOUTCLOUD_DETECTION__ENGINE_CONFIG", '{"warmup_points": 3000}')
+    result = CliRunner().invoke(_app(), ["evaluate", str(root), "--json", str(tuned)])
+    assert result.exit_code == 0, result.output
+    before, after = json.loads(plain.read_text()), json.loads(tuned.read_text())
+    assert (before["engine_config"], after["engine_config"]) == ({}, {"warmup_points": 3000})
+    assert before["nab"]["optimised"] != after["nab"]["optimised"]
+
+
+def test_evaluate_refuses_a_misspelt_engine_setting(tmp_path, monkeypatch) -> None:
+    from backend.analytics.config import reset_config
+    from backend.errors import ConfigError
+
+    reset_config()
+    monkeypatch.setenv("ABOUTCLOUD_DETECTION__ENGINE_CONFIG", '{"warmup_point": 300}')
+    result = CliRunner().invoke(_app(), ["evaluate", str(_tiny_corpus(tmp_path))])
+    assert isinstance(result.exception, ConfigError)
+    assert "warmup_point" in str(result.exception) and "'warmup_points'" in str(result.exception)

@@ -84,3 +84,8 @@ def test_serve_bad_port_is_usage_error() -> None:
     app.callback()(lambda: None)
     register(app)
     assert CliRunner().invoke(app, ["serve", "--port", "70000"]).exit_code == 2
+
+
+def test_build_settings_without_engine_leaves_the_choice_to_the_configuration() -> None:
+    assert build_settings(None, None).engine is None
+    assert build_settings(None, "multivariate").engine == "multivariate"
