@@ -28,6 +28,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "backend.cli.evaluate_cmd",
     "backend.cli.db_cmd",
     "backend.cli.retention_cmd",
+    "backend.cli.config_cmd",
 )
 
 

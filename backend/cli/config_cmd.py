@@ -1,0 +1,77 @@
+"""``aboutcloud config``: the detection configuration every command would run with, where
+each value came from, and whether the engine accepts its settings (check before deploying).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from backend.analytics.config import DetectionConfig, get_config
+from backend.analytics.config_loading import CONFIG_FILE_ENV, ENV_PREFIX
+from backend.analytics.configured_engine import configured_engine
+
+__all__ = ["config_sources", "register"]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``config`` command to ``app``."""
+    app.command("config")(show_config)
+
+
+def config_sources(
+    config: DetectionConfig, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Where each field's value came from: its ``ABOUTCLOUD_DETECTION__`` variable, else the
+    ``ABOUTCLOUD_CONFIG`` file where the value differs from the default, else ``default``."""
+    env = os.environ if environ is None else environ
+    set_by_env = {
+        name[len(ENV_PREFIX) :].lower(): name for name in env if name.upper().startswith(ENV_PREFIX)
+    }
+    defaults = DetectionConfig()
+    sources = {}
+    for field in dataclasses.fields(DetectionConfig):
+        if field.name in set_by_env:
+            sources[field.name] = f"env {set_by_env[field.name]}"
+        elif getattr(config, field.name) != getattr(defaults, field.name) and env.get(
+            CONFIG_FILE_ENV
+        ):
+            sources[field.name] = f"file {env[CONFIG_FILE_ENV]}"
+        else:
+            sources[field.name] = "default"
+    return sources
+
+
+def show_config(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show the detection configuration (ABOUTCLOUD_CONFIG file, then ABOUTCLOUD_DETECTION__*
+    variables) and check that the configured engine accepts its settings."""
+    config = get_config()
+    engine = configured_engine(config=config)  # raises, naming the setting, if it is refused
+    values = {f.name: getattr(config, f.name) for f in dataclasses.fields(DetectionConfig)}
+    sources = config_sources(config)
+    if as_json:
+        payload = {"config": values, "sources": sources, "engine": engine.engine_name()}
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    table = Table(title="Detection configuration")
+    table.add_column("field")
+    table.add_column("value", overflow="fold")
+    table.add_column("from")
+    for name, value in values.items():
+        table.add_row(name, _shown(value), sources[name])
+    console = Console()
+    console.print(table)
+    console.print(f"engine {engine.engine_name()!r} accepts its settings", highlight=False)
+
+
+def _shown(value: Any) -> str:
+    return json.dumps(value) if isinstance(value, dict) else str(value)

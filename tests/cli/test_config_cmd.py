@@ -1,0 +1,55 @@
+"""``aboutcloud config``: the effective detection configuration, its sources, the engine check."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from backend.analytics.config import reset_config
+from backend.cli.app import main
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_config() -> object:
+    reset_config()
+    yield
+    reset_config()
+
+
+def test_config_shows_each_value_with_its_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "detection.toml"
+    path.write_text(
+        "[detection]\nanomaly_score_threshold = 0.55\n"
+        "[detection.engine_config]\nwarmup_points = 300\n"
+    )
+    monkeypatch.setenv("ABOUTCLOUD_CONFIG", str(path))
+    monkeypatch.setenv("ABOUTCLOUD_DETECTION__CRITICAL_THRESHOLD", "0.9")
+    assert main(["config", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["config"]["anomaly_score_threshold"] == 0.55
+    assert shown["config"]["engine_config"] == {"warmup_points": 300}
+    assert shown["sources"]["anomaly_score_threshold"] == f"file {path}"
+    assert shown["sources"]["critical_threshold"] == "env ABOUTCLOUD_DETECTION__CRITICAL_THRESHOLD"
+    assert shown["sources"]["stride_points"] == "default"
+    assert shown["engine"] == "default"
+
+
+def test_config_table_says_the_engine_accepts_its_settings(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["config"]) == 0
+    out = capsys.readouterr().out
+    assert "anomaly_score_threshold" in out and "accepts its settings" in out
+
+
+def test_config_refuses_a_setting_the_engine_does_not_have(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ABOUTCLOUD_DETECTION__ENGINE_CONFIG", '{"log_scal": 8}')
+    assert main(["config"]) == 1
+    err = capsys.readouterr().err
+    assert "ConfigError" in err and "log_scal" in err and "'log_scale'" in err
