@@ -16,6 +16,8 @@ values (|N(0, 1)| on ordinary data), which :func:`~backend.analytics.config.z_to
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -33,6 +35,7 @@ __all__ = [
     "config_int",
     "is_counter",
     "missing_before",
+    "reject_unknown_settings",
 ]
 
 COUNTER_SUFFIXES = ("_total", "_count", "_sum")
@@ -117,3 +120,13 @@ def config_fraction(cfg: dict[str, Any], name: str, default: float, upper: float
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= upper:
         raise ConfigError(name, value, f"must be a number in (0, {upper}]")
     return float(value)
+
+
+def reject_unknown_settings(cfg: dict[str, Any], known: Collection[str], engine: str) -> None:
+    """ConfigError for a key ``engine`` does not have (with the closest one it has): a
+    misspelt setting would otherwise be ignored and the engine run on its default."""
+    for key in cfg:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), sorted(known), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(key, cfg[key], f"is not a setting of the {engine} engine{hint}")

@@ -66,6 +66,7 @@ from backend.analytics.engine_support import (
     config_int,
     is_counter,
     missing_before,
+    reject_unknown_settings,
 )
 from backend.analytics.types import AnomalyKind, AnomalyResult, MetricSeries
 from backend.analytics.windows import SlidingWindowExtractor
@@ -86,6 +87,12 @@ MERLION_EXTRA = "aboutcloud[merlion]"
 #: whose Merlion default ``n_jobs=-1`` takes every core of a shared machine.
 MODEL_DEFAULTS: dict[str, dict[str, Any]] = {"IsolationForest": {"n_jobs": 1}}
 JVM_OPTIONS = "-Xmx512m"  # Merlion's RandomCutForest JVM has no memory cap of its own
+#: Config keys the engine reads; any other is refused (a typo would run the default).
+SETTINGS = frozenset({
+    "model", "model_config", "window_size", "stride", "contamination", "threshold",
+    "train_fraction", "min_train_points", "train_points", "chunk_size", "history_points",
+    "gap_points", "emit_normal", "use_classifier", "shutdown_jvm",
+})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -116,8 +123,9 @@ class MerlionAnomalyEngine(AnomalyDetectionEngine):
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         super().__init__(config)
-        require_merlion()
         cfg = self.config
+        reject_unknown_settings(cfg, SETTINGS, "merlion")
+        require_merlion()
         self.model = str(cfg.get("model", "ZMS"))
         self.model_config = dict(cfg.get("model_config") or {})
         self.window_size = config_int(cfg, "window_size", 100, 1)

@@ -8,22 +8,22 @@ only anomalous windows are returned; ``emit_normal=True`` also returns the quiet
 between them (cut into ``window_size``-point windows) as ``normal`` results.
 
 Config keys: ``threshold`` (default 0.5; ``anomaly_score_threshold`` is accepted too),
-``emit_normal`` (False), ``merge_gap_points`` (3: runs this close are one incident),
-``use_classifier`` (True: name kinds with the platform's explanation classifier) and any
-:class:`~backend.detection.streaming.params.DetectorParams` field.
+``emit_normal`` (False), ``window_size`` (100: the normal windows' length),
+``merge_gap_points`` (3: runs this close are one incident), ``use_classifier`` (True: name
+kinds with the platform's explanation classifier) and any
+:class:`~backend.detection.streaming.params.DetectorParams` field; any other key is refused.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from typing import Any, ClassVar
 
 import numpy as np
 
 from backend.analytics._timeconv import NS_PER_DAY, from_epoch_ns
 from backend.analytics.engine import AnomalyDetectionEngine
-from backend.analytics.engine_support import is_counter
+from backend.analytics.engine_support import is_counter, reject_unknown_settings
 from backend.analytics.types import AnomalyKind, AnomalyResult, MetricSeries
 from backend.detection.describe import (
     EARLIER_DAYS,
@@ -52,7 +52,14 @@ __all__ = ["DEFAULT_THRESHOLD", "DefaultAnomalyEngine", "is_counter_hint"]
 DEFAULT_THRESHOLD = 0.5
 #: Config keys of the engine itself; every other key must be a :class:`DetectorParams` field.
 ENGINE_KEYS = frozenset(
-    {"threshold", "anomaly_score_threshold", "emit_normal", "merge_gap_points", "use_classifier"}
+    {
+        "threshold",
+        "anomaly_score_threshold",
+        "emit_normal",
+        "window_size",
+        "merge_gap_points",
+        "use_classifier",
+    }
 )
 _DAY_LEVEL = STATISTIC_NAMES.index("slow_shift")  # the drift statistic (the day-level range)
 _STUCK = STATISTIC_NAMES.index("flat")  # one exact value repeated for longer than ever
@@ -63,16 +70,6 @@ _SLOW_SWING = STATISTIC_NAMES.index("slow_swing")  # a new cycle of hours
 def is_counter_hint(series: MetricSeries) -> bool:
     """Whether the series says it is a cumulative counter (metadata or Prometheus naming)."""
     return is_counter(series)
-
-
-def _reject_unknown_keys(config: dict[str, Any]) -> None:
-    """A misspelt knob would otherwise be ignored and the engine run on its default."""
-    knobs = {f.name for f in dataclasses.fields(DetectorParams)}
-    for key in config:
-        if key not in ENGINE_KEYS and key not in knobs:
-            close = difflib.get_close_matches(str(key), sorted(knobs | ENGINE_KEYS), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(key, config[key], f"is not a setting of the default engine{hint}")
 
 
 class DefaultAnomalyEngine(AnomalyDetectionEngine):
@@ -94,7 +91,8 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         super().__init__(config)
-        _reject_unknown_keys(self.config)
+        knobs = {f.name for f in dataclasses.fields(DetectorParams)}
+        reject_unknown_settings(self.config, ENGINE_KEYS | knobs, "default")
         self.threshold = float(
             self.config.get(
                 "threshold", self.config.get("anomaly_score_threshold", DEFAULT_THRESHOLD)

@@ -53,6 +53,7 @@ from backend.analytics.engine_support import (
     config_int,
     is_counter,
     missing_before,
+    reject_unknown_settings,
 )
 from backend.analytics.types import AnomalyKind, AnomalyResult, MetricSeries, SeriesKey
 from backend.analytics.windows import SlidingWindowExtractor
@@ -63,6 +64,12 @@ __all__ = ["NODE_METRIC", "MultivariateNodeEngine", "NodeScores", "align_series"
 #: ``metric_name`` of node-level results (a joint score over all the node's metrics).
 NODE_METRIC = "__node__"
 _METHODS = ("mahalanobis", "knn")
+#: Config keys the engine reads; any other is refused (a typo would run the default).
+SETTINGS = frozenset({
+    "method", "window_size", "stride", "min_train_points", "train_points", "train_fraction",
+    "contamination", "threshold", "align_tolerance", "seed", "neighbors", "gap_points",
+    "emit_normal", "use_classifier",
+})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,7 @@ class MultivariateNodeEngine(AnomalyDetectionEngine):
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         super().__init__(config)
         cfg = self.config
+        reject_unknown_settings(cfg, SETTINGS, "multivariate")
         self.method = str(cfg.get("method", "mahalanobis"))
         if self.method not in _METHODS:
             raise ConfigError("method", self.method, f"must be one of {', '.join(_METHODS)}")

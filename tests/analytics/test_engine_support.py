@@ -52,3 +52,17 @@ def test_calibrate_is_monotone_and_bounded_beyond_training() -> None:
     z = calibrate(raw, 200)
     assert np.all(np.diff(z) >= 0)
     assert z[-1] == Z_CAP and np.isfinite(z).all()
+
+
+def test_reject_unknown_settings_names_the_key_and_the_closest_one() -> None:
+    import pytest
+
+    from backend.analytics.engine_support import reject_unknown_settings
+    from backend.errors import ConfigError
+
+    reject_unknown_settings({"window_size": 5}, {"window_size", "stride"}, "toy")
+    with pytest.raises(ConfigError, match=r"windw_size.*toy engine; did you mean 'window_size'"):
+        reject_unknown_settings({"windw_size": 5}, {"window_size", "stride"}, "toy")
+    with pytest.raises(ConfigError) as caught:
+        reject_unknown_settings({"zzz": 1}, {"window_size"}, "toy")
+    assert caught.value.field == "zzz" and "did you mean" not in str(caught.value)

@@ -160,3 +160,8 @@ def test_default_detector_runs_with_capped_jvm_and_stops_it() -> None:
     rcf = sys.modules["merlion.models.anomaly.random_cut_forest"]
     assert rcf.JVMSingleton._gateway is None
     shutdown_jvm()  # idempotent
+
+
+def test_a_misspelt_setting_is_refused_before_merlion_is_loaded() -> None:
+    with pytest.raises(ConfigError, match=r"modle.*did you mean 'model'"):
+        EngineRegistry.get("merlion", {"modle": "ZMS"})

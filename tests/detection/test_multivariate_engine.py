@@ -190,3 +190,12 @@ def test_registry_builds_multivariate_engine() -> None:
     engine = EngineRegistry.get("multivariate", {"window_size": 20})
     assert isinstance(engine, MultivariateNodeEngine)
     assert (engine.engine_name(), engine.window_size) == ("multivariate", 20)
+
+
+def test_a_misspelt_setting_is_refused() -> None:
+    import pytest
+
+    from backend.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"neighbours.*did you mean 'neighbors'"):
+        MultivariateNodeEngine({"neighbours": 5})
