@@ -63,8 +63,9 @@ def serve(
     """Serve the API (OpenAPI at /docs) and the dashboard (at /), with the periodic retention
     job (roll-ups and expiry, set by the ABOUTCLOUD_RETENTION_* variables) running beside it."""
     settings = build_settings(database_url, engine)
+    engine_for_charts = configured_engine(settings.engine)  # a bad setting stops us here
     storage = open_storage(settings.database_url)
-    app = create_app(settings, storage, configured_engine(settings.engine))
+    app = create_app(settings, storage, engine_for_charts)
     where = redact_url(settings.database_url) if settings.database_url else repr(storage)
     Console(stderr=True).print(
         f"AboutCloud API on http://{host}:{port}/ (docs at /docs), storage {where}",

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -66,3 +67,20 @@ def test_detect_command_keeps_a_fleet_calibration_unless_told_not_to(tmp_path: P
         with open_storage(url) as storage:
             found = load_fleet_calibration(storage, DefaultAnomalyEngine(), "acme")
         assert (found is not None) is kept
+
+
+def test_detect_command_runs_the_configured_engine_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backend.analytics.config import reset_config
+
+    url = f"sqlite:///{tmp_path / 'configured.db'}"
+    _seed(url)
+    reset_config()
+    path = tmp_path / "detection.toml"  # no series may alarm before its 5,000th point
+    path.write_text("[detection.engine_config]\nwarmup_points = 5000\n")
+    monkeypatch.setenv("ABOUTCLOUD_CONFIG", str(path))
+    result = CliRunner().invoke(_app(), ["detect", "--database-url", url, "--json"])
+    assert result.exit_code == 0, result.output
+    (report,) = json.loads(result.output)
+    assert (report["points_scored"], report["anomalies"]) == (2000, 0)

@@ -89,3 +89,16 @@ def test_serve_bad_port_is_usage_error() -> None:
 def test_build_settings_without_engine_leaves_the_choice_to_the_configuration() -> None:
     assert build_settings(None, None).engine is None
     assert build_settings(None, "multivariate").engine == "multivariate"
+
+
+def test_serve_refuses_to_start_on_a_setting_the_engine_does_not_have(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from backend.analytics.config import reset_config
+    from backend.cli.app import main
+
+    reset_config()
+    monkeypatch.setenv("ABOUTCLOUD_DETECTION__ENGINE_CONFIG", '{"supress": 0.5}')
+    assert main(["serve", "--database-url", "memory://", "--port", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "supress" in err and "'suppress'" in err
