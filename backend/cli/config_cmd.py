@@ -18,7 +18,16 @@ from backend.analytics.config import DetectionConfig, get_config
 from backend.analytics.config_loading import CONFIG_FILE_ENV, ENV_PREFIX
 from backend.analytics.configured_engine import configured_engine
 
-__all__ = ["config_sources", "register"]
+__all__ = ["EngineNameOpt", "config_sources", "register"]
+
+#: ``--engine`` of the commands that score: a registered name, else the configured engine.
+EngineNameOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--engine",
+        help="Registered engine name (default: the detection configuration's engine).",
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:

@@ -19,6 +19,7 @@ from rich.progress import (
 from rich.table import Table
 
 from backend.analytics.configured_engine import configured_engine
+from backend.cli.config_cmd import EngineNameOpt
 from backend.detection.runner import DetectionRunReport, IncrementalDetector
 from backend.storage.factory import open_storage
 from backend.storage.interface import StorageBackend
@@ -45,10 +46,7 @@ def detect(
     reset: Annotated[
         bool, typer.Option("--reset", help="Forget saved detector state and rescore (backfill).")
     ] = False,
-    engine: Annotated[
-        str | None,
-        typer.Option(help="Engine name [default: the detection configuration's engine]."),
-    ] = None,
+    engine: EngineNameOpt = None,
     database_url: Annotated[
         str | None, typer.Option(help="Storage URL (default: ABOUTCLOUD_DATABASE_URL).")
     ] = None,

@@ -21,6 +21,7 @@ from backend.analytics._timeconv import to_epoch_ns
 from backend.analytics.configured_engine import engine_settings
 from backend.analytics.engine import AnomalyDetectionEngine, EngineRegistry
 from backend.analytics.types import AnomalyResult, MetricSeries, SeriesKey
+from backend.cli.config_cmd import EngineNameOpt
 from backend.evaluation.corpus import read_series_csv
 from backend.evaluation.scoring import engine_threshold, window_scores
 
@@ -69,13 +70,7 @@ def detect_file(
         Path, typer.Argument(help="CSV with timestamp,value columns.", exists=True, dir_okay=False)
     ],
     output: Annotated[Path, typer.Option("-o", "--output", help="CSV to write.")],
-    engine: Annotated[
-        str | None,
-        typer.Option(
-            "--engine",
-            help="Registered engine name [default: the detection configuration's engine].",
-        ),
-    ] = None,
+    engine: EngineNameOpt = None,
     threshold: Annotated[
         float | None,
         typer.Option(

@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from backend.analytics.configured_engine import engine_settings
 from backend.analytics.engine import AnomalyDetectionEngine, EngineRegistry
+from backend.cli.config_cmd import EngineNameOpt
 from backend.errors import ValidationError
 from backend.evaluation.corpus import load_corpus
 from backend.evaluation.fleet import (
@@ -165,13 +166,7 @@ def evaluate(
             file_okay=False,
         ),
     ] = None,
-    engine: Annotated[
-        str | None,
-        typer.Option(
-            "--engine",
-            help="Registered engine name [default: the detection configuration's engine].",
-        ),
-    ] = None,
+    engine: EngineNameOpt = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write results here.")] = None,
     plot_dir: Annotated[
         Path | None,
@@ -186,7 +181,7 @@ def evaluate(
         typer.Option("--simulated", min=0, help="Also evaluate on a simulated fleet of N series."),
     ] = 0,
     seed: Annotated[
-        int | None, typer.Option("--seed", help="Seed of the simulated fleet [default: 7].")
+        int | None, typer.Option("--seed", help="Seed of the simulated fleet (default: 7).")
     ] = None,
     seeds: Annotated[
         str | None,

@@ -33,8 +33,8 @@ EngineOpt = Annotated[
     str | None,
     typer.Option(
         "--engine",
-        help="Engine for per-point chart scores [default: ABOUTCLOUD_ENGINE, else the "
-        "detection configuration's engine].",
+        help="Engine for per-point chart scores (default: ABOUTCLOUD_ENGINE, else the "
+        "detection configuration's engine).",
     ),
 ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 
 import pytest
@@ -46,3 +47,14 @@ def test_help_text_reads_as_plain_text(command: str, capsys: pytest.CaptureFixtu
     out = capsys.readouterr().out
     assert "Usage" in out
     assert "``" not in out and ":class:" not in out and ":func:" not in out
+
+
+def test_option_help_keeps_square_brackets_out_of_rich_markup() -> None:
+    # rich reads "[default: 7]" in a help string as a markup tag and prints nothing of it
+    for command in build_app().registered_commands:
+        callback = command.callback
+        assert callback is not None
+        for name, hint in typing.get_type_hints(callback, include_extras=True).items():
+            for meta in getattr(hint, "__metadata__", ()):
+                text = getattr(meta, "help", None) or ""
+                assert "[" not in text, f"{command.name} --{name}: {text!r}"
