@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import Any
@@ -34,6 +34,7 @@ __all__ = [
     "alarm_z_for_window",
     "get_config",
     "load_config",
+    "match_metric",
     "reset_config",
     "set_config",
     "z_to_score",
@@ -127,12 +128,10 @@ class DetectionConfig:
         >>> DetectionConfig().get_threshold_for_metric("network_in", calibrated=True)
         0.5
         """
-        if metric_name in self.metric_thresholds:
-            return self.metric_thresholds[metric_name]
+        chosen = match_metric(self.metric_thresholds, metric_name)
+        if chosen is not None:
+            return self.metric_thresholds[chosen]
         name = metric_name.lower()
-        patterns = [p for p in self.metric_thresholds if fnmatch.fnmatchcase(name, p.lower())]
-        if patterns:
-            return self.metric_thresholds[max(patterns, key=len)]
         if self.use_metric_defaults and not calibrated:
             for pattern, delta in DEFAULT_METRIC_ADJUSTMENTS:
                 if fnmatch.fnmatchcase(name, pattern):
@@ -147,6 +146,21 @@ class DetectionConfig:
     def replace(self, **changes: Any) -> DetectionConfig:
         """A validated copy with ``changes`` applied."""
         return dataclasses.replace(self, **changes)
+
+
+def match_metric(patterns: Iterable[str], metric_name: str) -> str | None:
+    """The entry of ``patterns`` that applies to ``metric_name``: the exact name, else the
+    longest matching glob pattern (case-insensitive), else None.
+
+    >>> match_metric(["cpu*", "cpu_usage_*", "memory_used"], "cpu_usage_total")
+    'cpu_usage_*'
+    """
+    names = list(patterns)
+    if metric_name in names:
+        return metric_name
+    name = metric_name.lower()
+    matching = [p for p in names if fnmatch.fnmatchcase(name, p.lower())]
+    return max(matching, key=len) if matching else None
 
 
 def alarm_z_for_window(contamination: float, window_points: int) -> float:

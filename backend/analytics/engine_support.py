@@ -17,7 +17,7 @@ values (|N(0, 1)| on ordinary data), which :func:`~backend.analytics.config.z_to
 from __future__ import annotations
 
 import difflib
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import numpy as np
@@ -122,11 +122,14 @@ def config_fraction(cfg: dict[str, Any], name: str, default: float, upper: float
     return float(value)
 
 
-def reject_unknown_settings(cfg: dict[str, Any], known: Collection[str], engine: str) -> None:
-    """ConfigError for a key ``engine`` does not have (with the closest one it has): a
-    misspelt setting would otherwise be ignored and the engine run on its default."""
+def reject_unknown_settings(
+    cfg: Mapping[str, Any], known: Collection[str], owner: str, prefix: str = ""
+) -> None:
+    """ConfigError for a key ``owner`` (e.g. "the default engine") does not have, naming the
+    closest one it has: a misspelt setting would otherwise be ignored and the default run.
+    ``prefix`` goes before the key in the error's field (``per_metric.cpu_usage.``)."""
     for key in cfg:
         if key not in known:
             close = difflib.get_close_matches(str(key), sorted(known), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(key, cfg[key], f"is not a setting of the {engine} engine{hint}")
+            raise ConfigError(f"{prefix}{key}", cfg[key], f"is not a setting of {owner}{hint}")

@@ -124,7 +124,7 @@ class MerlionAnomalyEngine(AnomalyDetectionEngine):
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         super().__init__(config)
         cfg = self.config
-        reject_unknown_settings(cfg, SETTINGS, "merlion")
+        reject_unknown_settings(cfg, SETTINGS, "the merlion engine")
         require_merlion()
         self.model = str(cfg.get("model", "ZMS"))
         self.model_config = dict(cfg.get("model_config") or {})

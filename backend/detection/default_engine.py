@@ -10,18 +10,23 @@ between them (cut into ``window_size``-point windows) as ``normal`` results.
 Config keys: ``threshold`` (default 0.5; ``anomaly_score_threshold`` is accepted too),
 ``emit_normal`` (False), ``window_size`` (100: the normal windows' length),
 ``merge_gap_points`` (3: runs this close are one incident), ``use_classifier`` (True: name
-kinds with the platform's explanation classifier) and any
-:class:`~backend.detection.streaming.params.DetectorParams` field; any other key is refused.
+kinds with the platform's explanation classifier), any
+:class:`~backend.detection.streaming.params.DetectorParams` field, and ``per_metric``:
+``DetectorParams`` fields for some metrics only, by metric name or glob pattern (an exact
+name beats a pattern, a longer pattern a shorter one, as ``metric_thresholds`` match), e.g.
+``{"error_rate": {"anomaly_record_points": 1}}``. Any other key is refused.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
 from backend.analytics._timeconv import NS_PER_DAY, from_epoch_ns
+from backend.analytics.config import match_metric
 from backend.analytics.engine import AnomalyDetectionEngine
 from backend.analytics.engine_support import is_counter, reject_unknown_settings
 from backend.analytics.types import AnomalyKind, AnomalyResult, MetricSeries
@@ -59,8 +64,11 @@ ENGINE_KEYS = frozenset(
         "window_size",
         "merge_gap_points",
         "use_classifier",
+        "per_metric",
     }
 )
+#: Knobs the fleet calibration shares across a tenant's metrics, so one value for all.
+_FLEET_WIDE = frozenset({"log_scale"})
 _DAY_LEVEL = STATISTIC_NAMES.index("slow_shift")  # the drift statistic (the day-level range)
 _STUCK = STATISTIC_NAMES.index("flat")  # one exact value repeated for longer than ever
 _SLOW_VOLATILITY = STATISTIC_NAMES.index("slow_volatility")
@@ -70,6 +78,33 @@ _SLOW_SWING = STATISTIC_NAMES.index("slow_swing")  # a new cycle of hours
 def is_counter_hint(series: MetricSeries) -> bool:
     """Whether the series says it is a cumulative counter (metadata or Prometheus naming)."""
     return is_counter(series)
+
+
+def _per_metric_params(base: DetectorParams, table: Any) -> dict[str, DetectorParams]:
+    """``base`` with each metric pattern's overrides, checked now (not at the first series)."""
+    if not isinstance(table, Mapping):
+        raise ConfigError("per_metric", table, "must map metric names or patterns to settings")
+    knobs = {f.name for f in dataclasses.fields(DetectorParams)} - _FLEET_WIDE
+    built = {}
+    for pattern, overrides in table.items():
+        field = f"per_metric.{pattern}"
+        if not isinstance(overrides, Mapping):
+            raise ConfigError(field, overrides, "must be a mapping of detector settings")
+        owner = "per_metric (a detector setting; log_scale is fleet-wide)"
+        reject_unknown_settings(overrides, knobs, owner, prefix=f"{field}.")
+        _check_numbers(overrides, knobs, prefix=f"{field}.")
+        try:
+            built[str(pattern)] = dataclasses.replace(base, **overrides)
+        except ConfigError as exc:
+            raise ConfigError(f"{field}.{exc.field}", exc.value, exc.reason) from None
+    return built
+
+
+def _check_numbers(cfg: Mapping[str, Any], knobs: set[str], prefix: str = "") -> None:
+    """Every detector knob is a number (or a bool): "ten" would fail deep in the kernel."""
+    for key, value in cfg.items():
+        if key in knobs and not isinstance(value, int | float):
+            raise ConfigError(f"{prefix}{key}", value, "must be a number")
 
 
 class DefaultAnomalyEngine(AnomalyDetectionEngine):
@@ -92,7 +127,7 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         super().__init__(config)
         knobs = {f.name for f in dataclasses.fields(DetectorParams)}
-        reject_unknown_settings(self.config, ENGINE_KEYS | knobs, "default")
+        reject_unknown_settings(self.config, ENGINE_KEYS | knobs, "the default engine")
         self.threshold = float(
             self.config.get(
                 "threshold", self.config.get("anomaly_score_threshold", DEFAULT_THRESHOLD)
@@ -101,15 +136,19 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
         if not 0.0 < self.threshold <= 1.0:
             raise ConfigError("threshold", self.threshold, "must be in (0, 1]")
         # the kernel's alarm level is the threshold (unless a config sets it apart)
+        _check_numbers(self.config, knobs)
         self.params = DetectorParams.from_config({"anomaly_cut": self.threshold, **self.config})
+        self.per_metric = _per_metric_params(self.params, self.config.get("per_metric") or {})
         self.emit_normal = bool(self.config.get("emit_normal", False))
         self.merge_gap_points = int(self.config.get("merge_gap_points", 3))
         self.use_classifier = bool(self.config.get("use_classifier", True))
 
     def params_for(self, series: MetricSeries, threshold: float | None = None) -> DetectorParams:
-        """Hyperparameters for ``series``: a declared counter forces counter handling, and a
-        metric's own ``threshold`` (from the configuration) becomes the alarm level."""
-        params = self.params
+        """Hyperparameters for ``series``: its metric's ``per_metric`` settings, a declared
+        counter forces counter handling, and a metric's own ``threshold`` (from the
+        configuration) becomes the alarm level."""
+        chosen = match_metric(self.per_metric, series.metric_name) if self.per_metric else None
+        params = self.params if chosen is None else self.per_metric[chosen]
         if params.counter == -1 and is_counter_hint(series):
             params = dataclasses.replace(params, counter=1)
         if threshold is not None and threshold != self.threshold:

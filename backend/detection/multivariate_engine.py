@@ -104,7 +104,7 @@ class MultivariateNodeEngine(AnomalyDetectionEngine):
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         super().__init__(config)
         cfg = self.config
-        reject_unknown_settings(cfg, SETTINGS, "multivariate")
+        reject_unknown_settings(cfg, SETTINGS, "the multivariate engine")
         self.method = str(cfg.get("method", "mahalanobis"))
         if self.method not in _METHODS:
             raise ConfigError("method", self.method, f"must be one of {', '.join(_METHODS)}")

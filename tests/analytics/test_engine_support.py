@@ -60,9 +60,9 @@ def test_reject_unknown_settings_names_the_key_and_the_closest_one() -> None:
     from backend.analytics.engine_support import reject_unknown_settings
     from backend.errors import ConfigError
 
-    reject_unknown_settings({"window_size": 5}, {"window_size", "stride"}, "toy")
+    reject_unknown_settings({"window_size": 5}, {"window_size", "stride"}, "the toy engine")
     with pytest.raises(ConfigError, match=r"windw_size.*toy engine; did you mean 'window_size'"):
-        reject_unknown_settings({"windw_size": 5}, {"window_size", "stride"}, "toy")
+        reject_unknown_settings({"windw_size": 5}, {"window_size", "stride"}, "the toy engine")
     with pytest.raises(ConfigError) as caught:
-        reject_unknown_settings({"zzz": 1}, {"window_size"}, "toy")
-    assert caught.value.field == "zzz" and "did you mean" not in str(caught.value)
+        reject_unknown_settings({"zzz": 1}, {"window_size"}, "the toy engine", prefix="a.")
+    assert caught.value.field == "a.zzz" and "did you mean" not in str(caught.value)
