@@ -135,8 +135,8 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
         )
         if not 0.0 < self.threshold <= 1.0:
             raise ConfigError("threshold", self.threshold, "must be in (0, 1]")
-        # the kernel's alarm level is the threshold (unless a config sets it apart)
         _check_numbers(self.config, knobs)
+        # the kernel's alarm level is the threshold (unless a config sets it apart)
         self.params = DetectorParams.from_config({"anomaly_cut": self.threshold, **self.config})
         self.per_metric = _per_metric_params(self.params, self.config.get("per_metric") or {})
         self.emit_normal = bool(self.config.get("emit_normal", False))
