@@ -67,7 +67,9 @@ ENGINE_KEYS = frozenset(
         "per_metric",
     }
 )
-#: Knobs the fleet calibration shares across a tenant's metrics, so one value for all.
+#: The detector's knobs (:class:`DetectorParams` fields), and those the fleet calibration
+#: shares across a tenant's metrics, so one value for all (not settable per metric).
+_KNOBS = frozenset(f.name for f in dataclasses.fields(DetectorParams))
 _FLEET_WIDE = frozenset({"log_scale"})
 _DAY_LEVEL = STATISTIC_NAMES.index("slow_shift")  # the drift statistic (the day-level range)
 _STUCK = STATISTIC_NAMES.index("flat")  # one exact value repeated for longer than ever
@@ -84,7 +86,7 @@ def _per_metric_params(base: DetectorParams, table: Any) -> dict[str, DetectorPa
     """``base`` with each metric pattern's overrides, checked now (not at the first series)."""
     if not isinstance(table, Mapping):
         raise ConfigError("per_metric", table, "must map metric names or patterns to settings")
-    knobs = {f.name for f in dataclasses.fields(DetectorParams)} - _FLEET_WIDE
+    knobs = _KNOBS - _FLEET_WIDE
     built = {}
     for pattern, overrides in table.items():
         field = f"per_metric.{pattern}"
@@ -100,7 +102,7 @@ def _per_metric_params(base: DetectorParams, table: Any) -> dict[str, DetectorPa
     return built
 
 
-def _check_numbers(cfg: Mapping[str, Any], knobs: set[str], prefix: str = "") -> None:
+def _check_numbers(cfg: Mapping[str, Any], knobs: frozenset[str], prefix: str = "") -> None:
     """Every detector knob is a number (or a bool): "ten" would fail deep in the kernel."""
     for key, value in cfg.items():
         if key in knobs and not isinstance(value, int | float):
@@ -126,8 +128,7 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         super().__init__(config)
-        knobs = {f.name for f in dataclasses.fields(DetectorParams)}
-        reject_unknown_settings(self.config, ENGINE_KEYS | knobs, "the default engine")
+        reject_unknown_settings(self.config, ENGINE_KEYS | _KNOBS, "the default engine")
         self.threshold = float(
             self.config.get(
                 "threshold", self.config.get("anomaly_score_threshold", DEFAULT_THRESHOLD)
@@ -135,7 +136,7 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
         )
         if not 0.0 < self.threshold <= 1.0:
             raise ConfigError("threshold", self.threshold, "must be in (0, 1]")
-        _check_numbers(self.config, knobs)
+        _check_numbers(self.config, _KNOBS)
         # the kernel's alarm level is the threshold (unless a config sets it apart)
         self.params = DetectorParams.from_config({"anomaly_cut": self.threshold, **self.config})
         self.per_metric = _per_metric_params(self.params, self.config.get("per_metric") or {})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -237,8 +238,6 @@ def test_the_file_named_by_aboutcloud_config_is_read_and_the_environment_overrid
 def test_an_edited_config_file_is_read_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import os
-
     path = tmp_path / "detection.json"
     path.write_text(json.dumps({"anomaly_score_threshold": 0.55}))
     monkeypatch.setenv("ABOUTCLOUD_CONFIG", str(path))

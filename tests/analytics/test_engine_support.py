@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from backend.analytics.engine_support import (
     Z_CAP,
@@ -10,8 +11,10 @@ from backend.analytics.engine_support import (
     calibrate,
     is_counter,
     missing_before,
+    reject_unknown_settings,
 )
 from backend.analytics.types import MetricSeries
+from backend.errors import ConfigError
 
 MINUTE_NS = 60 * 10**9
 
@@ -55,11 +58,6 @@ def test_calibrate_is_monotone_and_bounded_beyond_training() -> None:
 
 
 def test_reject_unknown_settings_names_the_key_and_the_closest_one() -> None:
-    import pytest
-
-    from backend.analytics.engine_support import reject_unknown_settings
-    from backend.errors import ConfigError
-
     reject_unknown_settings({"window_size": 5}, {"window_size", "stride"}, "the toy engine")
     with pytest.raises(ConfigError, match=r"windw_size.*toy engine; did you mean 'window_size'"):
         reject_unknown_settings({"windw_size": 5}, {"window_size", "stride"}, "the toy engine")

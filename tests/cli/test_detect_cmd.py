@@ -10,6 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from backend.analytics.config import reset_config
 from backend.analytics.types import MetricSeries, SeriesKey
 from backend.cli.detect_cmd import register
 from backend.detection.default_engine import DefaultAnomalyEngine
@@ -72,8 +73,6 @@ def test_detect_command_keeps_a_fleet_calibration_unless_told_not_to(tmp_path: P
 def test_detect_command_runs_the_configured_engine_settings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from backend.analytics.config import reset_config
-
     url = f"sqlite:///{tmp_path / 'configured.db'}"
     _seed(url)
     reset_config()

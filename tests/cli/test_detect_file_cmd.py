@@ -4,6 +4,7 @@ import pandas as pd
 import typer
 from typer.testing import CliRunner
 
+from backend.analytics.config import reset_config
 from backend.cli.detect_file_cmd import register
 from tests.evaluation._nab import nab_dir
 
@@ -44,8 +45,6 @@ def test_detect_file_unknown_engine_fails(tmp_path) -> None:
 
 
 def test_detect_file_uses_the_configured_engine_settings(tmp_path, monkeypatch) -> None:
-    from backend.analytics.config import reset_config
-
     source = nab_dir() / "data" / "realAWSCloudwatch" / "rds_cpu_utilization_e47b3b.csv"
     reset_config()
     monkeypatch.setenv("ABOUTCLOUD_DETECTION__ENGINE_CONFIG", '{"warmup_points": 4000}')

@@ -7,7 +7,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from backend.analytics.config import reset_config
 from backend.cli.evaluate_cmd import register
+from backend.errors import ConfigError
 from tests.evaluation._nab import nab_dir
 
 NAME = "realAWSCloudwatch/rds_cpu_utilization_cc0c53.csv"
@@ -149,8 +151,6 @@ def test_evaluate_seeds_errors_name_the_option(tmp_path, args: list[str], reason
 
 
 def test_evaluate_runs_the_configured_engine_settings(tmp_path, monkeypatch) -> None:
-    from backend.analytics.config import reset_config
-
     root = _tiny_corpus(tmp_path)
     reset_config()
     plain, tuned = tmp_path / "plain.json", tmp_path / "tuned.json"
@@ -166,9 +166,6 @@ def test_evaluate_runs_the_configured_engine_settings(tmp_path, monkeypatch) -> 
 
 
 def test_evaluate_refuses_a_misspelt_engine_setting(tmp_path, monkeypatch) -> None:
-    from backend.analytics.config import reset_config
-    from backend.errors import ConfigError
-
     reset_config()
     monkeypatch.setenv("ABOUTCLOUD_DETECTION__ENGINE_CONFIG", '{"warmup_point": 300}')
     result = CliRunner().invoke(_app(), ["evaluate", str(_tiny_corpus(tmp_path))])

@@ -15,7 +15,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from backend.analytics.config import reset_config
 from backend.api import ApiKeyService
+from backend.cli.app import main
 from backend.cli.serve_cmd import build_settings, register
 from backend.storage.factory import open_storage
 
@@ -94,9 +96,6 @@ def test_build_settings_without_engine_leaves_the_choice_to_the_configuration() 
 def test_serve_refuses_to_start_on_a_setting_the_engine_does_not_have(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from backend.analytics.config import reset_config
-    from backend.cli.app import main
-
     reset_config()
     monkeypatch.setenv("ABOUTCLOUD_DETECTION__ENGINE_CONFIG", '{"supress": 0.5}')
     assert main(["serve", "--database-url", "memory://", "--port", "1"]) == 1

@@ -193,9 +193,5 @@ def test_registry_builds_multivariate_engine() -> None:
 
 
 def test_a_misspelt_setting_is_refused() -> None:
-    import pytest
-
-    from backend.errors import ConfigError
-
     with pytest.raises(ConfigError, match=r"neighbours.*did you mean 'neighbors'"):
         MultivariateNodeEngine({"neighbours": 5})

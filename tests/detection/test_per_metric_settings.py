@@ -12,7 +12,9 @@ from backend.analytics.config_loading import config_from_file
 from backend.analytics.configured_engine import configured_engine
 from backend.analytics.types import MetricSeries, SeriesKey
 from backend.detection.default_engine import DefaultAnomalyEngine
+from backend.detection.runner import IncrementalDetector
 from backend.errors import ConfigError
+from backend.storage import InMemoryStorage
 
 
 def _series(metric: str, n: int = 600) -> MetricSeries:
@@ -106,9 +108,6 @@ def test_a_top_level_knob_that_is_not_a_number_is_refused_by_name() -> None:
 
 
 def test_incremental_runs_keep_each_metrics_settings_across_restarts() -> None:
-    from backend.detection.runner import IncrementalDetector
-    from backend.storage import InMemoryStorage
-
     storage = InMemoryStorage()
     rng = np.random.default_rng(5)
     values = 50 + rng.normal(0, 1, 1000)
