@@ -12,6 +12,7 @@ from backend.analytics.aggregation import (
 )
 from backend.analytics.config import DetectionConfig, get_config, load_config, set_config
 from backend.analytics.engine import AnomalyDetectionEngine, EngineRegistry
+from backend.analytics.limits import MetricLimit
 from backend.analytics.explain import (
     AnomalyExplanation,
     ExplanationClassifier,
@@ -49,6 +50,7 @@ __all__ = [
     "ExplanationClassifier",
     "ExplanationTemplate",
     "ExplanationTemplateRegistry",
+    "MetricLimit",
     "MetricPoint",
     "MetricSeries",
     "NodeAnomalyAggregator",

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import Any
 
+from backend.analytics.limits import MetricLimit, parse_limits
 from backend.errors import ConfigError
 
 __all__ = [
@@ -79,6 +80,10 @@ class DetectionConfig:
         Hyperparameters passed to that engine.
     use_metric_defaults
         Apply :data:`DEFAULT_METRIC_ADJUSTMENTS` to metrics without an override.
+    metric_limits
+        Static limits by metric name or glob pattern, matched like ``metric_thresholds``
+        (``{"error_rate": {"above": 5.0}}``): a value beyond its limit alarms on every engine,
+        whatever the series' history (:mod:`backend.analytics.limits`).
     """
 
     anomaly_score_threshold: float = 0.5
@@ -91,6 +96,7 @@ class DetectionConfig:
     engine: str = "default"
     engine_config: dict[str, Any] = field(default_factory=dict)
     use_metric_defaults: bool = True
+    metric_limits: dict[str, MetricLimit] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("anomaly_score_threshold", "critical_threshold"):
@@ -114,6 +120,7 @@ class DetectionConfig:
         object.__setattr__(self, "engine_config", dict(self.engine_config))
         if not isinstance(self.use_metric_defaults, bool):
             raise ConfigError("use_metric_defaults", self.use_metric_defaults, "must be a bool")
+        object.__setattr__(self, "metric_limits", parse_limits(self.metric_limits))
 
     def get_threshold_for_metric(self, metric_name: str, *, calibrated: bool = False) -> float:
         """The score threshold for ``metric_name``.
@@ -138,6 +145,23 @@ class DetectionConfig:
                     raised = self.anomaly_score_threshold + delta
                     return round(min(max(raised, 0.0), self.critical_threshold), 6)
         return self.anomaly_score_threshold
+
+    def get_limit_for_metric(self, metric_name: str) -> MetricLimit | None:
+        """The static limit for ``metric_name`` (exact name, else longest pattern), or None.
+
+        >>> config = DetectionConfig(metric_limits={"error_rate*": {"above": 5.0}})
+        >>> config.get_limit_for_metric("error_rate_5xx").above, config.get_limit_for_metric("cpu")
+        (5.0, None)
+        """
+        chosen = match_metric(self.metric_limits, metric_name)
+        return None if chosen is None else self.metric_limits[chosen]
+
+    def breach_score(self, metric_name: str, limit: MetricLimit, *, calibrated: bool) -> float:
+        """The score a breach of ``limit`` gets: the critical threshold, or for a ``warning``
+        limit the metric's own threshold (so it alarms without ranking as critical)."""
+        if limit.severity == "warning":
+            return self.get_threshold_for_metric(metric_name, calibrated=calibrated)
+        return self.critical_threshold
 
     def is_critical(self, score: float) -> bool:
         """True when ``score`` reaches ``critical_threshold``."""

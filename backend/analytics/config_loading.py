@@ -36,6 +36,7 @@ __all__ = [
     "config_from_environment",
     "config_from_file",
     "config_from_mapping",
+    "file_section",
     "load_config",
 ]
 
@@ -47,6 +48,7 @@ _KINDS = {
     "anomaly_score_threshold": "float", "critical_threshold": "float", "contamination": "float",
     "window_size_points": "int", "stride_points": "int", "algorithm": "str", "engine": "str",
     "metric_thresholds": "mapping", "engine_config": "mapping", "use_metric_defaults": "bool",
+    "metric_limits": "mapping",
 }  # fmt: skip
 
 
@@ -63,6 +65,11 @@ def config_from_mapping(
 
 def config_from_file(path: str | Path, base: DetectionConfig | None = None) -> DetectionConfig:
     """Read a ``.toml`` or ``.json`` file; fields may sit at top level or under ``[detection]``."""
+    return config_from_mapping(file_section(path), source=str(path), base=base)
+
+
+def file_section(path: str | Path) -> Mapping[str, Any]:
+    """The detection fields a config file sets, as written (not yet checked)."""
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
@@ -72,7 +79,7 @@ def config_from_file(path: str | Path, base: DetectionConfig | None = None) -> D
     section = data.get("detection", data)
     if not isinstance(section, Mapping):
         raise ConfigError("detection", section, f"must be a table (from {file})")
-    return config_from_mapping(section, source=str(file), base=base)
+    return section
 
 
 def config_from_env(

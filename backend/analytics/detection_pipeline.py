@@ -15,6 +15,7 @@ from backend.analytics.aggregation import AggregationPipeline
 from backend.analytics.config import DetectionConfig, get_config
 from backend.analytics.engine import AnomalyDetectionEngine
 from backend.analytics.explain import AnomalyExplanation, ExplanationClassifier
+from backend.analytics.limits import apply_limit
 from backend.analytics.types import AggregatedAnomalyScore, AnomalyResult, MetricSeries
 from backend.errors import AboutCloudError
 
@@ -67,9 +68,10 @@ class DetectionPipelineStats:
 class AnomalyDetectionPipeline:
     """Runs an engine over series, explains what it finds and applies per-metric thresholds.
 
-    Results below the metric's threshold (``DetectionConfig.get_threshold_for_metric``) are
-    reported as normal; anomalous ones get an explanation from ``classifier``. With a storage
-    backend, results are stored and :meth:`detect_cluster` also stores node/cluster scores.
+    Breaches of the metric's static limit (``DetectionConfig.metric_limits``) are added to
+    the engine's results; results below the metric's threshold are reported as normal;
+    anomalous ones get an explanation from ``classifier``. With a storage backend, results
+    are stored and :meth:`detect_cluster` also stores node/cluster scores.
     """
 
     def __init__(
@@ -97,7 +99,13 @@ class AnomalyDetectionPipeline:
         )
         results: list[AnomalyResult] = []
         explanations: list[AnomalyExplanation] = []
-        for result in self.engine.detect_at(metric_series, threshold):
+        found = self.engine.detect_at(metric_series, threshold)
+        limit = config.get_limit_for_metric(metric_series.metric_name)
+        if limit is not None:
+            calibrated = self.engine.calibrated_per_series
+            score = config.breach_score(metric_series.metric_name, limit, calibrated=calibrated)
+            found = apply_limit(metric_series, found, limit, score)
+        for result in found:
             if result.is_anomaly and result.anomaly_score < threshold:
                 result = dataclasses.replace(result, anomaly_label="normal", anomaly_kind=None)
             if result.is_anomaly:

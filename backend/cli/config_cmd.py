@@ -15,8 +15,9 @@ from rich.console import Console
 from rich.table import Table
 
 from backend.analytics.config import DetectionConfig, get_config
-from backend.analytics.config_loading import CONFIG_FILE_ENV, ENV_PREFIX
+from backend.analytics.config_loading import CONFIG_FILE_ENV, ENV_PREFIX, file_section
 from backend.analytics.configured_engine import configured_engine
+from backend.analytics.limits import MetricLimit
 
 __all__ = ["EngineNameOpt", "config_sources", "register"]
 
@@ -39,20 +40,20 @@ def config_sources(
     config: DetectionConfig, environ: Mapping[str, str] | None = None
 ) -> dict[str, str]:
     """Where each field's value came from: its ``ABOUTCLOUD_DETECTION__`` variable, else the
-    ``ABOUTCLOUD_CONFIG`` file where the value differs from the default, else ``default``."""
+    ``ABOUTCLOUD_CONFIG`` file when the file sets it (even to the default value), else
+    ``default``."""
     env = os.environ if environ is None else environ
     set_by_env = {
         name[len(ENV_PREFIX) :].lower(): name for name in env if name.upper().startswith(ENV_PREFIX)
     }
-    defaults = DetectionConfig()
+    path = env.get(CONFIG_FILE_ENV)
+    in_file = set(file_section(path)) if path else set()
     sources = {}
     for field in dataclasses.fields(DetectionConfig):
         if field.name in set_by_env:
             sources[field.name] = f"env {set_by_env[field.name]}"
-        elif getattr(config, field.name) != getattr(defaults, field.name) and env.get(
-            CONFIG_FILE_ENV
-        ):
-            sources[field.name] = f"file {env[CONFIG_FILE_ENV]}"
+        elif field.name in in_file:
+            sources[field.name] = f"file {path}"
         else:
             sources[field.name] = "default"
     return sources
@@ -65,7 +66,7 @@ def show_config(
     variables) and check that the configured engine accepts its settings."""
     config = get_config()
     engine = configured_engine(config=config)  # raises, naming the setting, if it is refused
-    values = {f.name: getattr(config, f.name) for f in dataclasses.fields(DetectionConfig)}
+    values = {f.name: _plain(getattr(config, f.name)) for f in dataclasses.fields(DetectionConfig)}
     sources = config_sources(config)
     if as_json:
         payload = {"config": values, "sources": sources, "engine": engine.engine_name()}
@@ -80,6 +81,15 @@ def show_config(
     console = Console()
     console.print(table)
     console.print(f"engine {engine.engine_name()!r} accepts its settings", highlight=False)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with limits as plain tables, as a config file would write them."""
+    if isinstance(value, MetricLimit):
+        return {k: v for k, v in dataclasses.asdict(value).items() if k != "field"}
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
 
 
 def _shown(value: Any) -> str:

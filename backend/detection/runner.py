@@ -22,6 +22,7 @@ from backend.analytics.aggregation import AggregationOutcome, AggregationPipelin
 from backend.analytics.config import DetectionConfig, get_config
 from backend.analytics.detection_pipeline import DetectionPipelineStats
 from backend.analytics.engine import AnomalyDetectionEngine
+from backend.analytics.limits import apply_limit
 from backend.analytics.types import AnomalyResult, MetricSeries, SeriesKey
 from backend.detection.default_engine import DefaultAnomalyEngine
 from backend.detection.fleet_calibration import FleetCalibration, calibrate_batch, fleet_group
@@ -275,13 +276,27 @@ class IncrementalDetector:
     def _results(
         self, engine: DefaultAnomalyEngine, series: MetricSeries, scored: ScoredSeries
     ) -> list[AnomalyResult]:
-        return engine.results_from_scores(series, scored, threshold=self._threshold(series))
+        results = engine.results_from_scores(series, scored, threshold=self._threshold(series))
+        return self._with_limit(series, results, series.length - len(scored))
+
+    def _with_limit(
+        self, series: MetricSeries, results: list[AnomalyResult], first_new: int
+    ) -> list[AnomalyResult]:
+        """``results`` with the breaches of the metric's static limit among the new points."""
+        config = self._config
+        limit = config.get_limit_for_metric(series.metric_name)
+        if limit is None:
+            return results
+        calibrated = self.engine.calibrated_per_series
+        score = config.breach_score(series.metric_name, limit, calibrated=calibrated)
+        return apply_limit(series, results, limit, score, first=first_new)
 
     def _run_stateless(
         self, series: MetricSeries, first_new: int
     ) -> tuple[list[AnomalyResult], AnomalyResult | None, int]:
         new_from = series.timestamps_ns[first_new]
         found = [r for r in self.engine.detect(series) if to_epoch_ns(r.window_end) >= new_from]
+        found = self._with_limit(series, found, first_new)
         self.storage.store_anomaly_results(series.tenant_id, found)
         last = series.timestamps_ns[-1]
         self.storage.save_detector_state(series.key, self._state_name, _CURSOR.pack(int(last)))

@@ -53,3 +53,38 @@ def test_config_refuses_a_setting_the_engine_does_not_have(
     assert main(["config"]) == 1
     err = capsys.readouterr().err
     assert "ConfigError" in err and "log_scal" in err and "'log_scale'" in err
+
+
+def test_config_credits_the_file_with_a_value_equal_to_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "detection.toml"
+    path.write_text("[detection]\nanomaly_score_threshold = 0.5\n")  # the default, pinned
+    monkeypatch.setenv("ABOUTCLOUD_CONFIG", str(path))
+    assert main(["config", "--json"]) == 0
+    sources = json.loads(capsys.readouterr().out)["sources"]
+    assert sources["anomaly_score_threshold"] == f"file {path}"
+    assert sources["critical_threshold"] == "default"
+
+
+def test_config_shows_metric_limits_as_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "detection.toml"
+    path.write_text("[detection.metric_limits.error_rate]\nabove = 5\nfor_points = 2\n")
+    monkeypatch.setenv("ABOUTCLOUD_CONFIG", str(path))
+    assert main(["config", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["config"]["metric_limits"] == {
+        "error_rate": {"above": 5.0, "below": None, "for_points": 2, "severity": "critical"}
+    }
+    assert shown["sources"]["metric_limits"] == f"file {path}"
+
+
+def test_config_refuses_a_misspelt_limit_setting(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ABOUTCLOUD_DETECTION__METRIC_LIMITS", '{"error_rate": {"abve": 5}}')
+    assert main(["config"]) == 1
+    err = capsys.readouterr().err
+    assert "metric_limits['error_rate'].abve" in err and "'above'" in err

@@ -1,0 +1,268 @@
+"""Static limits: values a metric must never cross, whatever its history says.
+
+A learnt detector judges a value against the series' own past, so a metric that has always
+run hot is "normal" at 97 %, and one that once glitched to 500 keeps that glitch in its memory
+for days. Operators also know hard facts no history teaches: an error rate above 5 % is an
+incident, free disk below 2 GB is one. A :class:`MetricLimit` says so; the detection stages
+add its breaches to the engine's results (:func:`apply_limit`) and to per-point scores
+(:func:`limit_point_scores`), so a breach alarms on every engine, from its first point, and
+never teaches the engine anything (the engine's state is untouched).
+
+>>> import numpy as np
+>>> limit = MetricLimit(above=5.0, for_points=2)
+>>> breach_mask(np.array([1.0, 6.0, 1.0, 6.0, 7.0, 8.0, np.nan]), limit).tolist()
+[False, False, False, False, True, True, False]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from backend.analytics._timeconv import from_epoch_ns, to_epoch_ns
+from backend.analytics.engine_support import reject_unknown_settings
+from backend.analytics.explain_templates import format_duration, format_value
+from backend.analytics.types import AnomalyKind, AnomalyResult, MetricSeries
+from backend.errors import ConfigError
+
+__all__ = [
+    "SEVERITIES",
+    "MetricLimit",
+    "apply_limit",
+    "breach_mask",
+    "breach_runs",
+    "limit_point_scores",
+    "parse_limits",
+]
+
+#: ``warning``: a breach scores the metric's anomaly threshold (it alarms);
+#: ``critical``: it scores the critical threshold.
+SEVERITIES = ("warning", "critical")
+#: A breach this many points long or shorter is told as a spike (dip); longer, as a shift.
+_SHORT_POINTS = 3
+
+
+@dataclass(frozen=True)
+class MetricLimit:
+    """Bounds a metric's values must stay within.
+
+    Parameters
+    ----------
+    above
+        Values strictly above this breach the limit (None: no upper limit).
+    below
+        Values strictly below this breach the limit (None: no lower limit).
+    for_points
+        Consecutive breaching points before the first alarm (Prometheus' ``for``, in points:
+        at one-minute sampling, 5 is five minutes); later points of the run alarm too.
+    severity
+        ``warning`` (the breach scores the metric's threshold) or ``critical``.
+    """
+
+    above: float | None = None
+    below: float | None = None
+    for_points: int = 1
+    severity: str = "critical"
+    #: where the limit came from, for error messages (``metric_limits['error_rate']``)
+    field: str = dataclasses.field(default="limit", compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for name in ("above", "below"):
+            object.__setattr__(self, name, _bound(f"{self.field}.{name}", getattr(self, name)))
+        if self.above is None and self.below is None:
+            raise ConfigError(self.field, None, "needs 'above', 'below' or both")
+        if self.above is not None and self.below is not None and self.below > self.above:
+            raise ConfigError(
+                f"{self.field}.below", self.below, f"must not exceed above ({self.above})"
+            )
+        steps = self.for_points
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+            raise ConfigError(f"{self.field}.for_points", steps, "must be an integer >= 1")
+        if self.severity not in SEVERITIES:
+            raise ConfigError(
+                f"{self.field}.severity", self.severity, f"must be one of {', '.join(SEVERITIES)}"
+            )
+
+    def describe(self, unit: str | None = None) -> str:
+        """The limit in words: ``at most 5.0 %``, ``at least 2.0 G bytes``, ``within …``."""
+        if self.below is None:
+            return f"at most {format_value(self.above, unit)}"
+        if self.above is None:
+            return f"at least {format_value(self.below, unit)}"
+        return f"within {format_value(self.below)} to {format_value(self.above, unit)}"
+
+
+def parse_limits(value: Any, field: str = "metric_limits") -> dict[str, MetricLimit]:
+    """``{metric or glob: MetricLimit}`` from a mapping of tables (a config file's
+    ``[detection.metric_limits.error_rate]``) or of :class:`MetricLimit` objects."""
+    if not isinstance(value, Mapping):
+        raise ConfigError(field, value, "must be a mapping of metric -> limit")
+    known = {f.name for f in dataclasses.fields(MetricLimit)} - {"field"}
+    limits: dict[str, MetricLimit] = {}
+    for key, entry in value.items():
+        if not isinstance(key, str) or not key.strip():
+            raise ConfigError(field, key, "keys must be non-empty metric names or patterns")
+        where = f"{field}[{key!r}]"
+        if isinstance(entry, MetricLimit):
+            limits[key] = dataclasses.replace(entry, field=where)
+            continue
+        if not isinstance(entry, Mapping):
+            raise ConfigError(where, entry, "must be a table with above / below")
+        reject_unknown_settings(entry, known, "a metric limit", prefix=f"{where}.")
+        limits[key] = MetricLimit(**entry, field=where)
+    return limits
+
+
+def breach_mask(values: np.ndarray, limit: MetricLimit) -> np.ndarray:
+    """Per point: it breaches and ends a run of at least ``for_points`` breaching points.
+
+    Streaming like the engines: point ``i`` is judged from points up to ``i`` only. Missing
+    values (NaN) never breach, and they end a run.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        outside = np.zeros(x.shape, dtype=bool)
+        if limit.above is not None:
+            outside |= x > limit.above
+        if limit.below is not None:
+            outside |= x < limit.below
+    if limit.for_points == 1:
+        return outside
+    index = np.arange(x.shape[0])
+    last_inside = np.maximum.accumulate(np.where(outside, -1, index))
+    return outside & (index - last_inside >= limit.for_points)
+
+
+def breach_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Inclusive ``(first, last)`` index pairs of the runs of True in ``mask``."""
+    padded = np.concatenate(([False], np.asarray(mask, dtype=bool), [False]))
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
+    return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def limit_point_scores(
+    values: np.ndarray, scores: np.ndarray, limit: MetricLimit, breach_score: float
+) -> np.ndarray:
+    """``scores`` raised to at least ``breach_score`` where the limit alarms (a new array)."""
+    raised = np.array(scores, dtype=np.float64, copy=True)
+    mask = breach_mask(values, limit)
+    raised[mask] = np.maximum(raised[mask], breach_score)
+    return raised
+
+
+def apply_limit(
+    series: MetricSeries,
+    results: Sequence[AnomalyResult],
+    limit: MetricLimit,
+    breach_score: float,
+    first: int = 0,
+) -> list[AnomalyResult]:
+    """``results`` with the limit's breaches from point ``first`` on added, in time order.
+
+    An anomalous result that overlaps a breach keeps its kind and text, and its score is
+    raised to ``breach_score``; the stretches of a breach no anomaly covers become results
+    of their own (a spike or dip when short, else a level shift). Earlier points still count
+    towards ``for_points``, so a breach that began before ``first`` alarms on its next point.
+    """
+    mask = breach_mask(series.values_array, limit)
+    mask[: max(int(first), 0)] = False
+    if not mask.any():
+        return list(results)
+    ts = series.timestamps_ns
+    covered = np.zeros(mask.shape, dtype=bool)
+    out: list[AnomalyResult] = []
+    for result in results:
+        lo = int(np.searchsorted(ts, to_epoch_ns(result.window_start), "left"))
+        hi = int(np.searchsorted(ts, to_epoch_ns(result.window_end), "right"))
+        if result.is_anomaly and mask[lo:hi].any():
+            covered[lo:hi] = True
+            result = _raised(series, result, limit, breach_score, _worst(series, lo, hi, limit))
+        out.append(result)
+    for start, end in breach_runs(mask & ~covered):
+        out.append(_breach_result(series, start, end, limit, breach_score))
+    out.sort(key=lambda r: r.window_start)
+    return out
+
+
+def _worst(series: MetricSeries, lo: int, hi: int, limit: MetricLimit) -> float:
+    """The value of ``lo:hi`` farthest beyond the limit."""
+    window = series.values_array[lo:hi]
+    beyond = np.zeros(window.shape)
+    if limit.above is not None:
+        beyond = np.maximum(beyond, window - limit.above)
+    if limit.below is not None:
+        beyond = np.maximum(beyond, limit.below - window)
+    return float(window[int(np.nanargmax(beyond))])
+
+
+def _raised(
+    series: MetricSeries,
+    result: AnomalyResult,
+    limit: MetricLimit,
+    breach_score: float,
+    worst: float,
+) -> AnomalyResult:
+    unit = series.metadata.get("unit")
+    note = f"{format_value(worst, unit)} breaks its limit ({limit.describe(unit)})"
+    text = f"{result.explanation.rstrip('.')}; {note}" if result.explanation else None
+    return dataclasses.replace(
+        result,
+        anomaly_score=max(result.anomaly_score, breach_score),
+        explanation=text,
+        engine_metadata={**result.engine_metadata, "limit": _limit_metadata(limit, worst)},
+    )
+
+
+def _breach_result(
+    series: MetricSeries, start: int, end: int, limit: MetricLimit, breach_score: float
+) -> AnomalyResult:
+    worst = _worst(series, start, end + 1, limit)
+    high = limit.above is not None and worst > limit.above
+    if end - start + 1 <= _SHORT_POINTS:
+        kind = AnomalyKind.SPIKE if high else AnomalyKind.DIP
+    else:
+        kind = AnomalyKind.LEVEL_SHIFT
+    ts = series.timestamps_ns
+    unit = series.metadata.get("unit")
+    seconds = (int(ts[end]) - int(ts[start])) / 1e9
+    lasted = f" for {format_duration(seconds)}" if seconds > 0 else ""
+    text = (
+        f"{series.metric_name} on {series.node_id} {'rose' if high else 'fell'} to "
+        f"{format_value(worst, unit)}{lasted}, beyond its limit ({limit.describe(unit)})"
+    )
+    return AnomalyResult(
+        *series.key,
+        window_start=from_epoch_ns(int(ts[start]), series.aware),
+        window_end=from_epoch_ns(int(ts[end]), series.aware),
+        anomaly_score=breach_score,
+        anomaly_label=kind.label.value,
+        magnitude=1.0,
+        explanation=text,
+        engine_metadata={"engine": "limit", "limit": _limit_metadata(limit, worst)},
+        anomaly_kind=kind.value,
+    )
+
+
+def _limit_metadata(limit: MetricLimit, worst: float) -> dict[str, Any]:
+    return {
+        "above": limit.above,
+        "below": limit.below,
+        "for_points": limit.for_points,
+        "severity": limit.severity,
+        "worst": worst,
+    }
+
+
+def _bound(name: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(name, value, "must be a number")
+    if not math.isfinite(float(value)):
+        raise ConfigError(name, value, "must be finite")
+    return float(value)
