@@ -12,13 +12,13 @@ from backend.analytics.aggregation import (
 )
 from backend.analytics.config import DetectionConfig, get_config, load_config, set_config
 from backend.analytics.engine import AnomalyDetectionEngine, EngineRegistry
-from backend.analytics.limits import MetricLimit
 from backend.analytics.explain import (
     AnomalyExplanation,
     ExplanationClassifier,
     ExplanationTemplate,
     ExplanationTemplateRegistry,
 )
+from backend.analytics.limits import MetricLimit
 from backend.analytics.ranking import describe_contributors, explain_rank, rank_scores
 from backend.analytics.types import (
     AggregatedAnomalyScore,

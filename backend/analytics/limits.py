@@ -88,6 +88,15 @@ class MetricLimit:
                 f"{self.field}.severity", self.severity, f"must be one of {', '.join(SEVERITIES)}"
             )
 
+    def as_dict(self) -> dict[str, Any]:
+        """The limit as a config file (or a JSON answer) writes it."""
+        return {
+            "above": self.above,
+            "below": self.below,
+            "for_points": self.for_points,
+            "severity": self.severity,
+        }
+
     def describe(self, unit: str | None = None) -> str:
         """The limit in words: ``at most 5.0 %``, ``at least 2.0 G bytes``, ``within …``."""
         if self.below is None:
@@ -249,13 +258,7 @@ def _breach_result(
 
 
 def _limit_metadata(limit: MetricLimit, worst: float) -> dict[str, Any]:
-    return {
-        "above": limit.above,
-        "below": limit.below,
-        "for_points": limit.for_points,
-        "severity": limit.severity,
-        "worst": worst,
-    }
+    return {**limit.as_dict(), "worst": worst}
 
 
 def _bound(name: str, value: Any) -> float | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
+from backend.analytics.config import DetectionConfig
 from backend.analytics.engine import AnomalyDetectionEngine
 from backend.api.auth import ApiKeyService, Authenticator
 from backend.api.deps import ApiContext
@@ -41,11 +42,13 @@ def create_app(
     storage: StorageBackend,
     engine: AnomalyDetectionEngine,
     pipeline: IngestionPipeline | None = None,
+    detection: DetectionConfig | None = None,
 ) -> FastAPI:
     """The API (and dashboard, unless disabled) over ``storage``, scoring with ``engine``.
 
     ``pipeline`` defaults to an :class:`IngestionPipeline` with a default
     :class:`MetricValidator` writing to ``storage``; pass one to share a validator config.
+    ``detection`` (thresholds, static limits) defaults to the process-wide configuration.
     """
     app = FastAPI(
         title="AboutCloud API",
@@ -55,7 +58,7 @@ def create_app(
         openapi_url="/openapi.json",
         redoc_url=None,
     )
-    app.state.context = build_context(settings, storage, engine, pipeline)
+    app.state.context = build_context(settings, storage, engine, pipeline, detection)
     install_problem_handlers(app)
     for router in (metrics.router, anomalies.router, health.router, nodes.router, keys.router):
         app.include_router(router)
@@ -85,6 +88,7 @@ def build_context(
     storage: StorageBackend,
     engine: AnomalyDetectionEngine,
     pipeline: IngestionPipeline | None = None,
+    detection: DetectionConfig | None = None,
 ) -> ApiContext:
     """Wire the services one app uses."""
     keys = ApiKeyService(storage)
@@ -105,7 +109,7 @@ def build_context(
         limiter=limiter,
         keys=keys,
         ingest=IngestService(pipeline, settings),
-        metrics=MetricQueryService(storage, engine, settings),
+        metrics=MetricQueryService(storage, engine, settings, detection),
         anomalies=AnomalyService(storage),
         health=HealthService(storage, settings.score_cache_seconds),
     )

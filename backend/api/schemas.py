@@ -134,6 +134,15 @@ class MetricsResponse(_Out):
     series: list[SeriesOut]
 
 
+class LimitOut(_Out):
+    """A metric's static limit (``metric_limits`` in the detection configuration)."""
+
+    above: float | None = Field(default=None, description="Values above this breach it")
+    below: float | None = Field(default=None, description="Values below this breach it")
+    for_points: int = Field(description="Consecutive breaching points before the alarm")
+    severity: str = Field(description="warning or critical")
+
+
 class ScoresResponse(SeriesOut):
     """Per-point anomaly score and expected band of one series, for charts.
 
@@ -149,6 +158,9 @@ class ScoresResponse(SeriesOut):
         default=None, description="The series in the band's units (a counter's rate)"
     )
     engine: str
+    limit: LimitOut | None = Field(
+        default=None, description="The metric's static limit; its breaches are in the scores"
+    )
 
 
 # --- anomalies --------------------------------------------------------------------------

@@ -86,7 +86,7 @@ def show_config(
 def _plain(value: Any) -> Any:
     """``value`` with limits as plain tables, as a config file would write them."""
     if isinstance(value, MetricLimit):
-        return {k: v for k, v in dataclasses.asdict(value).items() if k != "field"}
+        return value.as_dict()
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items()}
     return value

@@ -83,3 +83,25 @@ def test_detect_command_runs_the_configured_engine_settings(
     assert result.exit_code == 0, result.output
     (report,) = json.loads(result.output)
     assert (report["points_scored"], report["anomalies"]) == (2000, 0)
+
+
+def test_detect_command_reports_a_configured_limit_during_warm_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'limited.db'}"
+    _seed(url)
+    reset_config()
+    path = tmp_path / "detection.toml"  # the engine may not alarm, but a limit always may
+    path.write_text(
+        "[detection.engine_config]\nwarmup_points = 5000\n"
+        "[detection.metric_limits.cpu_usage]\nabove = 60\n"
+    )
+    monkeypatch.setenv("ABOUTCLOUD_CONFIG", str(path))
+    result = CliRunner().invoke(_app(), ["detect", "--database-url", url, "--json"])
+    assert result.exit_code == 0, result.output
+    (report,) = json.loads(result.output)
+    assert report["anomalies"] == 1
+    with open_storage(url) as storage:
+        (stored,) = storage.query_anomalies("acme", min_score=0.0)
+    assert stored["window_start"].minute == 0 and stored["window_end"].minute == 2
+    assert "beyond its limit (at most 60.0)" in stored["explanation"]

@@ -9,10 +9,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 import uvicorn
 
+from backend.analytics.config import DetectionConfig
 from backend.analytics.engine import EngineRegistry
+from backend.analytics.types import SeriesKey
 from backend.api import ApiKeyService, ApiSettings, create_app
 from backend.detection.runner import IncrementalDetector
 from backend.simulator import FleetSpec, simulate_fleet
@@ -24,6 +27,9 @@ class LiveDashboard:
     url: str
     key: str
     tenant: str
+    #: latency's static limit, and a series that breaches it
+    limit: float
+    breached: SeriesKey
 
 
 def _free_port() -> int:
@@ -32,25 +38,29 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _fill(storage: SQLiteStorage) -> str:
+def _fill(storage: SQLiteStorage) -> tuple[str, DetectionConfig, SeriesKey]:
     fleet = simulate_fleet(FleetSpec(
         clusters_per_tenant=2, nodes_per_cluster=4, metrics=("cpu_usage", "latency"),
         num_points=720, anomaly_ratio=0.5, seed=11,
     ))  # fmt: skip
     storage.store_metrics(fleet.series)
     tenant = fleet.series[0].tenant_id
+    latency = [s for s in fleet.series if s.metric_name == "latency"]
+    limit = float(np.percentile(np.concatenate([s.values_array for s in latency]), 99.7))
+    config = DetectionConfig(metric_limits={"latency": {"above": limit}})
+    breached = next(s.key for s in latency if s.values_array.max() > limit)
     # the same incremental detection `serve`/`demo` run: every series gets a standing score
-    IncrementalDetector(storage).run(tenant)
-    return tenant
+    IncrementalDetector(storage, config=config).run(tenant)
+    return tenant, config, breached
 
 
 @pytest.fixture
 def live_dashboard(tmp_path: Path) -> Iterator[LiveDashboard]:
     storage = SQLiteStorage(tmp_path / "dashboard.db")
-    tenant = _fill(storage)
+    tenant, config, breached = _fill(storage)
     key = ApiKeyService(storage).create(tenant, "viewer", "dashboard test").key
     settings = ApiSettings(access_log=False, rate_limit_burst=1000, dashboard_refresh_seconds=1)
-    app = create_app(settings, storage, EngineRegistry.get("default"))
+    app = create_app(settings, storage, EngineRegistry.get("default"), detection=config)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -60,7 +70,9 @@ def live_dashboard(tmp_path: Path) -> Iterator[LiveDashboard]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.02)
-    yield LiveDashboard(f"http://127.0.0.1:{port}", key, tenant)
+    limit = config.metric_limits["latency"].above
+    assert limit is not None
+    yield LiveDashboard(f"http://127.0.0.1:{port}", key, tenant, limit, breached)
     server.should_exit = True
     thread.join(timeout=10)
     storage.close()

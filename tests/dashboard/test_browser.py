@@ -83,6 +83,26 @@ def test_dashboard_drill_down_cluster_node_metric(page: Page, live_dashboard: An
     assert page.errors == []  # type: ignore[attr-defined]
 
 
+def test_dashboard_chart_draws_the_static_limit_and_its_breach(
+    page: Page, live_dashboard: Any
+) -> None:
+    _sign_in(page, live_dashboard.url, live_dashboard.key)
+    key = live_dashboard.breached
+    page.goto(f"{live_dashboard.url}/#/cluster/{key.cluster_id}/node/{key.node_id}/metric/latency")
+    page.wait_for_selector("#chart[data-anomaly-count]", timeout=15_000)
+    levels = page.evaluate(
+        "document.getElementById('chart').layout.shapes"
+        ".filter(s => s.name === 'limit').map(s => s.y0)"
+    )
+    assert levels == [pytest.approx(live_dashboard.limit)]
+    top = page.evaluate(
+        "Math.max(...document.getElementById('chart').data.find(t => t.name === 'anomaly score').y)"
+    )
+    assert top >= 0.8  # a breach scores the critical threshold
+    page.screenshot(path=str(ARTIFACTS / "dashboard-limit.png"), full_page=True)
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
 def test_dashboard_auto_refreshes(page: Page, live_dashboard: Any) -> None:
     _sign_in(page, live_dashboard.url, live_dashboard.key)
     first = page.text_content("#refreshed")

@@ -165,6 +165,7 @@ def series_scores(
         upper=float_list(scored.upper),
         modelled=float_list(scored.modelled),
         engine=scored.engine,
+        limit=None if scored.limit is None else scored.limit.as_dict(),
     )
     return OrjsonResponse(body)
 

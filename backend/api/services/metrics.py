@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -9,7 +10,9 @@ from typing import Any
 import numpy as np
 
 from backend.analytics._timeconv import to_epoch_ns
+from backend.analytics.config import DetectionConfig, get_config
 from backend.analytics.engine import AnomalyDetectionEngine
+from backend.analytics.limits import MetricLimit, limit_point_scores
 from backend.analytics.types import MetricSeries, SeriesKey
 from backend.api.params import SeriesFilter
 from backend.api.services.scope import require_known
@@ -27,7 +30,8 @@ __all__ = ["MetricQueryService", "SeriesScores"]
 class SeriesScores:
     """A series with the engine's per-point scores and expected band (None when the engine
     cannot score per point). ``modelled`` is the series in the band's units (a counter's
-    rate; otherwise the values themselves)."""
+    rate; otherwise the values themselves). ``limit`` is the metric's static limit, whose
+    breaches the scores already include."""
 
     series: MetricSeries
     scores: np.ndarray | None
@@ -36,6 +40,7 @@ class SeriesScores:
     upper: np.ndarray | None
     modelled: np.ndarray | None
     engine: str
+    limit: MetricLimit | None = None
 
     def tail(self, n: int) -> SeriesScores:
         """The last ``n`` points (the history before them only warmed the engine up)."""
@@ -46,19 +51,28 @@ class SeriesScores:
 
         return SeriesScores(
             self.series.slice(start, self.series.length), cut(self.scores), cut(self.expected),
-            cut(self.lower), cut(self.upper), cut(self.modelled), self.engine,
+            cut(self.lower), cut(self.upper), cut(self.modelled), self.engine, self.limit,
         )  # fmt: skip
 
 
 class MetricQueryService:
-    """Reads series of one tenant through the storage interface."""
+    """Reads series of one tenant through the storage interface.
+
+    ``detection`` holds the metrics' static limits; None reads the process-wide
+    configuration (:func:`~backend.analytics.config.get_config`) on each request.
+    """
 
     def __init__(
-        self, storage: StorageBackend, engine: AnomalyDetectionEngine, settings: ApiSettings
+        self,
+        storage: StorageBackend,
+        engine: AnomalyDetectionEngine,
+        settings: ApiSettings,
+        detection: DetectionConfig | None = None,
     ) -> None:
         self.storage = storage
         self.engine = engine
         self.settings = settings
+        self.detection = detection
 
     def list_keys(self, tenant_id: str, query: SeriesFilter) -> list[SeriesKey]:
         """The tenant's series keys matching the filters, sorted; 404 when a filter matches
@@ -110,7 +124,22 @@ class MetricQueryService:
         warm_from = _index_at(series, _first_shown_ns(series, shown_from) - _ns(window))
         history = series.slice(warm_from, series.length)
         calibration = load_fleet_calibration(self.storage, self.engine, tenant_id)
-        return _scored(self.engine, history, calibration).tail(series.length - shown_from)
+        scored = self._with_limit(_scored(self.engine, history, calibration))
+        return scored.tail(series.length - shown_from)
+
+    def _with_limit(self, scored: SeriesScores) -> SeriesScores:
+        """``scored`` with the metric's static limit, its breaches raised in the scores (as
+        detection runs report them), so the chart's score line agrees with the alarms."""
+        config = self.detection or get_config()
+        name = scored.series.metric_name
+        limit = config.get_limit_for_metric(name)
+        if limit is None:
+            return scored
+        scores = scored.scores
+        if scores is not None:
+            breach = config.breach_score(name, limit, calibrated=self.engine.calibrated_per_series)
+            scores = limit_point_scores(scored.series.values_array, scores, limit, breach)
+        return dataclasses.replace(scored, scores=scores, limit=limit)
 
 
 def _shown_from(series: MetricSeries, start: datetime | None, window: timedelta) -> int:

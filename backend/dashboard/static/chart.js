@@ -73,7 +73,32 @@ function windowShapes(anomalies) {
   }));
 }
 
-// Fit the y axis to the data, not to the band: during warm-up the band can be very wide.
+// The metric's static limits, drawn where the chart is in the values' own units (a
+// counter is charted as a rate, which its limit does not bound).
+function limitLevels(scored) {
+  const limit = scored.limit;
+  if (!limit || (scored.modelled && !sameValues(scored.modelled, scored.values))) return [];
+  return [limit.above, limit.below].filter((v) => v !== null && v !== undefined);
+}
+
+// Equal up to rounding (the modelled series may differ from the values in the last digit).
+function sameValues(a, b) {
+  return a.every((v, i) => {
+    const w = b[i];
+    if (v === null || w === null) return v === w;
+    return Math.abs(v - w) <= 1e-9 * Math.max(1, Math.abs(w));
+  });
+}
+
+function limitShapes(levels) {
+  return levels.map((level) => ({
+    type: "line", xref: "paper", x0: 0, x1: 1, yref: "y", y0: level, y1: level,
+    line: { color: "#fd7e14", width: 1.5, dash: "dash" }, name: "limit",
+  }));
+}
+
+// Fit the y axis to the data (and any limit), not to the band: during warm-up the band can
+// be very wide.
 function valueRange(values) {
   const finite = values.filter((v) => v !== null && Number.isFinite(v));
   if (!finite.length) return undefined;
@@ -121,14 +146,18 @@ export async function renderChart(container, scored, anomalies) {
       yaxis: "y2", line: { width: 1, color: "#dc3545" },
     });
   }
+  const levels = limitLevels(scored);
   const layout = {
     margin: { l: 50, r: 20, t: 10, b: 40 },
     height: 460,
     legend: { orientation: "h", y: 1.08 },
     xaxis: { type: "date" },
-    yaxis: { domain: [0.28, 1], title: { text: scored.metric_name }, range: valueRange(shown) },
+    yaxis: {
+      domain: [0.28, 1], title: { text: scored.metric_name },
+      range: valueRange([...shown, ...levels]),
+    },
     yaxis2: { domain: [0, 0.2], range: [0, 1], title: { text: "score" } },
-    shapes: windowShapes(anomalies),
+    shapes: [...windowShapes(anomalies), ...limitShapes(levels)],
     uirevision: `${scored.cluster_id}/${scored.node_id}/${scored.metric_name}`,
   };
   await Plotly.react(container, traces, layout, { responsive: true, displaylogo: false });

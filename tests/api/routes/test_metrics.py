@@ -180,6 +180,24 @@ def test_scores_give_per_point_band(client: Any, auth: Any, world: Any) -> None:
     assert body["engine"] == "default"
 
 
+def test_scores_carry_the_static_limit_and_its_breaches(
+    client: Any, auth: Any, world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chart's scores agree with detection runs: a breach scores the critical level."""
+    params = {"cluster_id": "eu-1", "node_id": "node-1", "metric_name": "cpu_usage"}
+    before = client.get("/metrics/scores", params=params, headers=auth()).json()
+    assert before["limit"] is None
+    monkeypatch.setenv("ABOUTCLOUD_DETECTION__METRIC_LIMITS", '{"cpu*": {"above": 48}}')
+    body = client.get("/metrics/scores", params=params, headers=auth()).json()
+    assert body["limit"] == {"above": 48.0, "below": None, "for_points": 1, "severity": "critical"}
+    values, scores = np.array(body["values"]), np.array(body["scores"], dtype=float)
+    old = np.array(before["scores"], dtype=float)
+    over = values > 48
+    assert over.any() and (~over).any()
+    assert np.all(scores[over] >= 0.8)
+    assert np.array_equal(scores[~over], old[~over], equal_nan=True)
+
+
 def test_scores_unknown_series_404(client: Any, auth: Any, world: Any) -> None:
     params = {"cluster_id": "eu-1", "node_id": "node-1", "metric_name": "nope"}
     assert client.get("/metrics/scores", params=params, headers=auth()).status_code == 404
