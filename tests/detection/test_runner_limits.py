@@ -130,3 +130,20 @@ def test_pipeline_adds_breaches_and_keeps_a_warning_below_critical() -> None:
     new = [r for r in breaches if r.engine_metadata.get("engine") == "limit"]
     assert all(r.anomaly_score == config.anomaly_score_threshold for r in new)
     assert stats.critical_anomalies <= stats.anomalies_detected - len(new)
+
+
+def test_pipeline_limit_finds_the_spike_a_glitch_hid() -> None:
+    """After a glitch to 500 the learnt baseline caps a later spike to 200 (the calibrators
+    remember the glitch); a limit of 100 % on CPU still reports it."""
+    rng = np.random.default_rng(8)
+    values = 50 + rng.normal(0, 5, 2000)
+    values[1000], values[1300] = 500.0, 200.0
+    ts = START_NS + np.arange(2000, dtype=np.int64) * MINUTE_NS
+    series = MetricSeries.from_arrays(SeriesKey("t1", "c1", "n1", "cpu_usage"), ts, values)
+    engine = DefaultAnomalyEngine()
+    plain, _, _ = AnomalyDetectionPipeline(engine, config=DetectionConfig()).detect_metric(series)
+    limited_config = DetectionConfig(metric_limits={"cpu*": {"above": 100.0}})
+    limited, _, _ = AnomalyDetectionPipeline(engine, config=limited_config).detect_metric(series)
+    assert not any(a <= 1300 <= b for a, b in _minutes(plain))
+    assert any(a <= 1300 <= b for a, b in _minutes(limited))
+    assert any(a <= 1000 <= b for a, b in _minutes(limited))
