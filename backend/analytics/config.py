@@ -156,12 +156,21 @@ class DetectionConfig:
         chosen = match_metric(self.metric_limits, metric_name)
         return None if chosen is None else self.metric_limits[chosen]
 
-    def breach_score(self, metric_name: str, limit: MetricLimit, *, calibrated: bool) -> float:
-        """The score a breach of ``limit`` gets: the critical threshold, or for a ``warning``
-        limit the metric's own threshold (so it alarms without ranking as critical)."""
+    def breach_rule(
+        self, metric_name: str, *, calibrated: bool
+    ) -> tuple[MetricLimit, float] | None:
+        """The metric's static limit and the score its breaches get, or None without one.
+
+        The score is the critical threshold, or for a ``warning`` limit the metric's own
+        threshold (so it alarms without ranking as critical); ``calibrated`` as in
+        :meth:`get_threshold_for_metric`.
+        """
+        limit = self.get_limit_for_metric(metric_name)
+        if limit is None:
+            return None
         if limit.severity == "warning":
-            return self.get_threshold_for_metric(metric_name, calibrated=calibrated)
-        return self.critical_threshold
+            return limit, self.get_threshold_for_metric(metric_name, calibrated=calibrated)
+        return limit, self.critical_threshold
 
     def is_critical(self, score: float) -> bool:
         """True when ``score`` reaches ``critical_threshold``."""

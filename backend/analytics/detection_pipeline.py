@@ -100,11 +100,11 @@ class AnomalyDetectionPipeline:
         results: list[AnomalyResult] = []
         explanations: list[AnomalyExplanation] = []
         found = self.engine.detect_at(metric_series, threshold)
-        limit = config.get_limit_for_metric(metric_series.metric_name)
-        if limit is not None:
-            calibrated = self.engine.calibrated_per_series
-            score = config.breach_score(metric_series.metric_name, limit, calibrated=calibrated)
-            found = apply_limit(metric_series, found, limit, score)
+        rule = config.breach_rule(
+            metric_series.metric_name, calibrated=self.engine.calibrated_per_series
+        )
+        if rule is not None:
+            found = apply_limit(metric_series, found, *rule)
         for result in found:
             if result.is_anomaly and result.anomaly_score < threshold:
                 result = dataclasses.replace(result, anomaly_label="normal", anomaly_kind=None)

@@ -283,13 +283,10 @@ class IncrementalDetector:
         self, series: MetricSeries, results: list[AnomalyResult], first_new: int
     ) -> list[AnomalyResult]:
         """``results`` with the breaches of the metric's static limit among the new points."""
-        config = self._config
-        limit = config.get_limit_for_metric(series.metric_name)
-        if limit is None:
-            return results
-        calibrated = self.engine.calibrated_per_series
-        score = config.breach_score(series.metric_name, limit, calibrated=calibrated)
-        return apply_limit(series, results, limit, score, first=first_new)
+        rule = self._config.breach_rule(
+            series.metric_name, calibrated=self.engine.calibrated_per_series
+        )
+        return results if rule is None else apply_limit(series, results, *rule, first=first_new)
 
     def _run_stateless(
         self, series: MetricSeries, first_new: int

@@ -199,13 +199,18 @@ def test_config_matches_limits_like_thresholds() -> None:
     assert config.get_limit_for_metric("cpu_usage") is None
 
 
-def test_breach_score_follows_severity() -> None:
-    config = DetectionConfig(anomaly_score_threshold=0.45, critical_threshold=0.85,
-                             metric_thresholds={"disk*": 0.6})  # fmt: skip
-    critical, warning = MetricLimit(above=1.0), MetricLimit(above=1.0, severity="warning")
-    assert config.breach_score("disk_free", critical, calibrated=True) == 0.85
-    assert config.breach_score("disk_free", warning, calibrated=True) == 0.6
-    assert config.breach_score("cpu_usage", warning, calibrated=True) == 0.45
+def test_breach_rule_scores_by_severity() -> None:
+    config = DetectionConfig(
+        anomaly_score_threshold=0.45, critical_threshold=0.85,
+        metric_thresholds={"disk*": 0.6},
+        metric_limits={"disk_free": {"above": 1.0}, "disk*": {"above": 1.0, "severity": "warning"},
+                       "cpu*": {"above": 1.0, "severity": "warning"}},
+    )  # fmt: skip
+    assert config.breach_rule("disk_free", calibrated=True) == (MetricLimit(above=1.0), 0.85)
+    assert config.breach_rule("disk_used", calibrated=True)[1] == 0.6  # type: ignore[index]
+    assert config.breach_rule("cpu_usage", calibrated=True)[1] == 0.45  # type: ignore[index]
+    assert config.breach_rule("cpu_usage", calibrated=False)[1] == 0.5  # type: ignore[index]
+    assert config.breach_rule("memory_used", calibrated=True) is None
 
 
 def test_limits_load_from_a_toml_file(tmp_path: Path) -> None:

@@ -131,13 +131,14 @@ class MetricQueryService:
         """``scored`` with the metric's static limit, its breaches raised in the scores (as
         detection runs report them), so the chart's score line agrees with the alarms."""
         config = self.detection or get_config()
-        name = scored.series.metric_name
-        limit = config.get_limit_for_metric(name)
-        if limit is None:
+        rule = config.breach_rule(
+            scored.series.metric_name, calibrated=self.engine.calibrated_per_series
+        )
+        if rule is None:
             return scored
+        limit, breach = rule
         scores = scored.scores
         if scores is not None:
-            breach = config.breach_score(name, limit, calibrated=self.engine.calibrated_per_series)
             scores = limit_point_scores(scored.series.values_array, scores, limit, breach)
         return dataclasses.replace(scored, scores=scores, limit=limit)
 
