@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,26 +56,31 @@ def test_config_refuses_a_setting_the_engine_does_not_have(
     assert "ConfigError" in err and "log_scal" in err and "'log_scale'" in err
 
 
+def _shown_with_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], toml: str
+) -> tuple[Path, dict[str, Any]]:
+    """``aboutcloud config --json`` with ``toml`` as the ABOUTCLOUD_CONFIG file."""
+    path = tmp_path / "detection.toml"
+    path.write_text(toml)
+    monkeypatch.setenv("ABOUTCLOUD_CONFIG", str(path))
+    assert main(["config", "--json"]) == 0
+    return path, json.loads(capsys.readouterr().out)
+
+
 def test_config_credits_the_file_with_a_value_equal_to_the_default(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = tmp_path / "detection.toml"
-    path.write_text("[detection]\nanomaly_score_threshold = 0.5\n")  # the default, pinned
-    monkeypatch.setenv("ABOUTCLOUD_CONFIG", str(path))
-    assert main(["config", "--json"]) == 0
-    sources = json.loads(capsys.readouterr().out)["sources"]
-    assert sources["anomaly_score_threshold"] == f"file {path}"
-    assert sources["critical_threshold"] == "default"
+    toml = "[detection]\nanomaly_score_threshold = 0.5\n"  # the default, pinned
+    path, shown = _shown_with_file(tmp_path, monkeypatch, capsys, toml)
+    assert shown["sources"]["anomaly_score_threshold"] == f"file {path}"
+    assert shown["sources"]["critical_threshold"] == "default"
 
 
 def test_config_shows_metric_limits_as_tables(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = tmp_path / "detection.toml"
-    path.write_text("[detection.metric_limits.error_rate]\nabove = 5\nfor_points = 2\n")
-    monkeypatch.setenv("ABOUTCLOUD_CONFIG", str(path))
-    assert main(["config", "--json"]) == 0
-    shown = json.loads(capsys.readouterr().out)
+    toml = "[detection.metric_limits.error_rate]\nabove = 5\nfor_points = 2\n"
+    path, shown = _shown_with_file(tmp_path, monkeypatch, capsys, toml)
     assert shown["config"]["metric_limits"] == {
         "error_rate": {"above": 5.0, "below": None, "for_points": 2, "severity": "critical"}
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -70,36 +71,40 @@ def test_detect_command_keeps_a_fleet_calibration_unless_told_not_to(tmp_path: P
         assert (found is not None) is kept
 
 
-def test_detect_command_runs_the_configured_engine_settings(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _detect_with_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, toml: str
+) -> tuple[str, dict[str, Any]]:
+    """Seed a database, run ``detect --json`` with ``toml`` as ABOUTCLOUD_CONFIG: (url, report)."""
     url = f"sqlite:///{tmp_path / 'configured.db'}"
     _seed(url)
     reset_config()
-    path = tmp_path / "detection.toml"  # no series may alarm before its 5,000th point
-    path.write_text("[detection.engine_config]\nwarmup_points = 5000\n")
+    path = tmp_path / "detection.toml"
+    path.write_text(toml)
     monkeypatch.setenv("ABOUTCLOUD_CONFIG", str(path))
     result = CliRunner().invoke(_app(), ["detect", "--database-url", url, "--json"])
     assert result.exit_code == 0, result.output
     (report,) = json.loads(result.output)
+    return url, report
+
+
+def test_detect_command_runs_the_configured_engine_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # no series may alarm before its 5,000th point
+    toml = "[detection.engine_config]\nwarmup_points = 5000\n"
+    _, report = _detect_with_config_file(tmp_path, monkeypatch, toml)
     assert (report["points_scored"], report["anomalies"]) == (2000, 0)
 
 
 def test_detect_command_reports_a_configured_limit_during_warm_up(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'limited.db'}"
-    _seed(url)
-    reset_config()
-    path = tmp_path / "detection.toml"  # the engine may not alarm, but a limit always may
-    path.write_text(
+    # the engine may not alarm, but a limit always may
+    toml = (
         "[detection.engine_config]\nwarmup_points = 5000\n"
         "[detection.metric_limits.cpu_usage]\nabove = 60\n"
     )
-    monkeypatch.setenv("ABOUTCLOUD_CONFIG", str(path))
-    result = CliRunner().invoke(_app(), ["detect", "--database-url", url, "--json"])
-    assert result.exit_code == 0, result.output
-    (report,) = json.loads(result.output)
+    url, report = _detect_with_config_file(tmp_path, monkeypatch, toml)
     assert report["anomalies"] == 1
     with open_storage(url) as storage:
         (stored,) = storage.query_anomalies("acme", min_score=0.0)
