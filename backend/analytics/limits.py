@@ -12,6 +12,9 @@ never teaches the engine anything (the engine's state is untouched).
 >>> limit = MetricLimit(above=5.0, for_points=2)
 >>> breach_mask(np.array([1.0, 6.0, 1.0, 6.0, 7.0, 8.0, np.nan]), limit).tolist()
 [False, False, False, False, True, True, False]
+>>> minutes = np.arange(6, dtype=np.int64) * 60 * 10**9
+>>> breach_mask(np.full(6, 9.0), MetricLimit(above=5.0, for_seconds=180), minutes).tolist()
+[False, False, False, True, True, True]
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from backend.analytics._timeconv import from_epoch_ns, to_epoch_ns
 from backend.analytics.engine_support import reject_unknown_settings
 from backend.analytics.explain_templates import format_duration, format_value
 from backend.analytics.types import AnomalyKind, AnomalyResult, MetricSeries
-from backend.errors import ConfigError
+from backend.errors import ConfigError, ValidationError
 
 __all__ = [
     "SEVERITIES",
@@ -58,8 +61,11 @@ class MetricLimit:
     below
         Values strictly below this breach the limit (None: no lower limit).
     for_points
-        Consecutive breaching points before the first alarm (Prometheus' ``for``, in points:
-        at one-minute sampling, 5 is five minutes); later points of the run alarm too.
+        Consecutive breaching points before the first alarm; later points of the run
+        alarm too.
+    for_seconds
+        How long a breach must have lasted before it alarms, from its first point
+        (Prometheus' ``for``: 300 is ``for: 5m``); with ``for_points``, both must hold.
     severity
         ``warning`` (the breach scores the metric's threshold) or ``critical``.
     """
@@ -67,6 +73,7 @@ class MetricLimit:
     above: float | None = None
     below: float | None = None
     for_points: int = 1
+    for_seconds: float = 0.0
     severity: str = "critical"
     #: where the limit came from, for error messages (``metric_limits['error_rate']``)
     field: str = dataclasses.field(default="limit", compare=False, repr=False)
@@ -83,6 +90,10 @@ class MetricLimit:
         steps = self.for_points
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
             raise ConfigError(f"{self.field}.for_points", steps, "must be an integer >= 1")
+        wait = _bound(f"{self.field}.for_seconds", self.for_seconds)
+        if wait is None or wait < 0:
+            raise ConfigError(f"{self.field}.for_seconds", self.for_seconds, "must be >= 0")
+        object.__setattr__(self, "for_seconds", wait)
         if self.severity not in SEVERITIES:
             raise ConfigError(
                 f"{self.field}.severity", self.severity, f"must be one of {', '.join(SEVERITIES)}"
@@ -94,6 +105,7 @@ class MetricLimit:
             "above": self.above,
             "below": self.below,
             "for_points": self.for_points,
+            "for_seconds": self.for_seconds,
             "severity": self.severity,
         }
 
@@ -127,8 +139,11 @@ def parse_limits(value: Any, field: str = "metric_limits") -> dict[str, MetricLi
     return limits
 
 
-def breach_mask(values: np.ndarray, limit: MetricLimit) -> np.ndarray:
-    """Per point: it breaches and ends a run of at least ``for_points`` breaching points.
+def breach_mask(
+    values: np.ndarray, limit: MetricLimit, timestamps_ns: np.ndarray | None = None
+) -> np.ndarray:
+    """Per point: it breaches, and the run of breaching points it ends is at least
+    ``for_points`` long and has lasted ``for_seconds`` (which needs ``timestamps_ns``).
 
     Streaming like the engines: point ``i`` is judged from points up to ``i`` only. Missing
     values (NaN) never breach, and they end a run.
@@ -140,11 +155,18 @@ def breach_mask(values: np.ndarray, limit: MetricLimit) -> np.ndarray:
             outside |= x > limit.above
         if limit.below is not None:
             outside |= x < limit.below
-    if limit.for_points == 1:
+    if limit.for_points == 1 and limit.for_seconds == 0:
         return outside
     index = np.arange(x.shape[0])
     last_inside = np.maximum.accumulate(np.where(outside, -1, index))
-    return outside & (index - last_inside >= limit.for_points)
+    held = outside & (index - last_inside >= limit.for_points)
+    if limit.for_seconds > 0:
+        if timestamps_ns is None:
+            raise ValidationError("timestamps_ns", None, "are needed when for_seconds > 0")
+        ts = np.asarray(timestamps_ns, dtype=np.int64)
+        run_start = ts[np.minimum(last_inside + 1, x.shape[0] - 1)]
+        held &= (ts - run_start) >= int(limit.for_seconds * 1e9)
+    return held
 
 
 def breach_runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -155,11 +177,12 @@ def breach_runs(mask: np.ndarray) -> list[tuple[int, int]]:
 
 
 def limit_point_scores(
-    values: np.ndarray, scores: np.ndarray, limit: MetricLimit, breach_score: float
+    series: MetricSeries, scores: np.ndarray, limit: MetricLimit, breach_score: float
 ) -> np.ndarray:
-    """``scores`` raised to at least ``breach_score`` where the limit alarms (a new array)."""
+    """``scores`` of ``series`` raised to at least ``breach_score`` where the limit alarms
+    (a new array)."""
     raised = np.array(scores, dtype=np.float64, copy=True)
-    mask = breach_mask(values, limit)
+    mask = breach_mask(series.values_array, limit, series.timestamps_ns)
     raised[mask] = np.maximum(raised[mask], breach_score)
     return raised
 
@@ -176,9 +199,10 @@ def apply_limit(
     An anomalous result that overlaps a breach keeps its kind and text, and its score is
     raised to ``breach_score``; the stretches of a breach no anomaly covers become results
     of their own (a spike or dip when short, else a level shift). Earlier points still count
-    towards ``for_points``, so a breach that began before ``first`` alarms on its next point.
+    towards ``for_points`` and ``for_seconds``, so a breach that began before ``first``
+    alarms as soon as it has lasted long enough.
     """
-    mask = breach_mask(series.values_array, limit)
+    mask = breach_mask(series.values_array, limit, series.timestamps_ns)
     mask[: max(int(first), 0)] = False
     if not mask.any():
         return list(results)

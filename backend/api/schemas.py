@@ -140,6 +140,7 @@ class LimitOut(_Out):
     above: float | None = Field(default=None, description="Values above this breach it")
     below: float | None = Field(default=None, description="Values below this breach it")
     for_points: int = Field(description="Consecutive breaching points before the alarm")
+    for_seconds: float = Field(description="How long a breach lasts before the alarm")
     severity: str = Field(description="warning or critical")
 
 

@@ -19,7 +19,7 @@ from backend.analytics.limits import (
     parse_limits,
 )
 from backend.analytics.types import AnomalyResult, MetricSeries, SeriesKey
-from backend.errors import ConfigError
+from backend.errors import ConfigError, ValidationError
 
 KEY = SeriesKey("t1", "c1", "n1", "error_rate")
 T0 = datetime(2024, 1, 1)
@@ -63,6 +63,8 @@ def test_metric_limit_needs_a_bound() -> None:
         ({"above": 1.0, "for_points": 0}, "metric_limits['error_rate'].for_points"),
         ({"above": 1.0, "for_points": 2.5}, "metric_limits['error_rate'].for_points"),
         ({"above": 1.0, "severity": "page"}, "metric_limits['error_rate'].severity"),
+        ({"above": 1.0, "for_seconds": -1}, "metric_limits['error_rate'].for_seconds"),
+        ({"above": 1.0, "for_seconds": "5m"}, "metric_limits['error_rate'].for_seconds"),
         ({"abov": 1.0}, "metric_limits['error_rate'].abov"),
     ],
 )
@@ -118,11 +120,42 @@ def test_breach_runs_are_inclusive_pairs() -> None:
 
 
 def test_limit_point_scores_raise_only_breaching_points() -> None:
-    x = np.array([1.0, 7.0, 2.0, 8.0])
     scores = np.array([0.1, 0.2, 0.3, 0.95])
-    raised = limit_point_scores(x, scores, MetricLimit(above=5.0), 0.8)
+    raised = limit_point_scores(_series([1.0, 7.0, 2.0, 8.0]), scores, MetricLimit(above=5.0), 0.8)
     assert raised.tolist() == [0.1, 0.8, 0.3, 0.95]
     assert scores.tolist() == [0.1, 0.2, 0.3, 0.95]  # the input is left alone
+
+
+def test_breach_mask_waits_for_seconds_on_irregular_sampling() -> None:
+    seconds = np.array([0, 60, 90, 250, 310, 400, 460])
+    x = np.array([9.0, 9.0, 9.0, 9.0, 1.0, 9.0, 9.0])
+    limit = MetricLimit(above=5.0, for_seconds=240)
+    mask = breach_mask(x, limit, seconds * 10**9)
+    assert mask.tolist() == [False, False, False, True, False, False, False]
+
+
+def test_breach_mask_needs_both_points_and_seconds() -> None:
+    minutes = np.arange(5, dtype=np.int64) * 60 * 10**9
+    limit = MetricLimit(above=5.0, for_points=4, for_seconds=60)
+    assert breach_mask(np.full(5, 9.0), limit, minutes).tolist() == [
+        False, False, False, True, True,
+    ]  # fmt: skip
+
+
+def test_breach_mask_for_seconds_without_timestamps_is_refused() -> None:
+    with pytest.raises(ValidationError, match="timestamps_ns"):
+        breach_mask(np.full(3, 9.0), MetricLimit(above=5.0, for_seconds=60))
+
+
+def test_breach_mask_for_seconds_uses_no_later_points() -> None:
+    rng = np.random.default_rng(5)
+    x = rng.normal(5.0, 2.0, 400)
+    ts = np.cumsum(rng.integers(30, 90, 400)) * 10**9
+    limit = MetricLimit(above=5.5, for_seconds=120)
+    whole = breach_mask(x, limit, ts)
+    assert whole.any()
+    for cut in (1, 33, 200, 399):
+        assert np.array_equal(breach_mask(x[:cut], limit, ts[:cut]), whole[:cut])
 
 
 # --- breaches merged into results ------------------------------------------------------------
@@ -179,6 +212,12 @@ def test_apply_limit_reports_the_stretch_no_anomaly_covers() -> None:
 def test_apply_limit_leaves_results_alone_without_a_breach() -> None:
     results = [_anomaly(3, 4)]
     assert apply_limit(_series([1.0] * 10), results, MetricLimit(above=5.0), 0.8) == results
+
+
+def test_apply_limit_counts_earlier_time_towards_for_seconds() -> None:
+    limit = MetricLimit(above=5.0, for_seconds=240)  # the fifth minute of a breach
+    out = apply_limit(_series([9.0] * 8), [], limit, 0.8, first=3)
+    assert [(r.window_start.minute, r.window_end.minute) for r in out] == [(4, 7)]
 
 
 def test_apply_limit_counts_earlier_points_towards_for_points() -> None:

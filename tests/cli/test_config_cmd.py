@@ -82,7 +82,13 @@ def test_config_shows_metric_limits_as_tables(
     toml = "[detection.metric_limits.error_rate]\nabove = 5\nfor_points = 2\n"
     path, shown = _shown_with_file(tmp_path, monkeypatch, capsys, toml)
     assert shown["config"]["metric_limits"] == {
-        "error_rate": {"above": 5.0, "below": None, "for_points": 2, "severity": "critical"}
+        "error_rate": {
+            "above": 5.0,
+            "below": None,
+            "for_points": 2,
+            "for_seconds": 0.0,
+            "severity": "critical",
+        }
     }
     assert shown["sources"]["metric_limits"] == f"file {path}"
 

@@ -139,7 +139,7 @@ class MetricQueryService:
         limit, breach = rule
         scores = scored.scores
         if scores is not None:
-            scores = limit_point_scores(scored.series.values_array, scores, limit, breach)
+            scores = limit_point_scores(scored.series, scores, limit, breach)
         return dataclasses.replace(scored, scores=scores, limit=limit)
 
 

@@ -189,7 +189,13 @@ def test_scores_carry_the_static_limit_and_its_breaches(
     assert before["limit"] is None
     monkeypatch.setenv("ABOUTCLOUD_DETECTION__METRIC_LIMITS", '{"cpu*": {"above": 48}}')
     body = client.get("/metrics/scores", params=params, headers=auth()).json()
-    assert body["limit"] == {"above": 48.0, "below": None, "for_points": 1, "severity": "critical"}
+    assert body["limit"] == {
+        "above": 48.0,
+        "below": None,
+        "for_points": 1,
+        "for_seconds": 0.0,
+        "severity": "critical",
+    }
     values, scores = np.array(body["values"]), np.array(body["scores"], dtype=float)
     old = np.array(before["scores"], dtype=float)
     over = values > 48
