@@ -149,12 +149,7 @@ def breach_mask(
     values (NaN) never breach, and they end a run.
     """
     x = np.asarray(values, dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        outside = np.zeros(x.shape, dtype=bool)
-        if limit.above is not None:
-            outside |= x > limit.above
-        if limit.below is not None:
-            outside |= x < limit.below
+    outside = _outside(x, limit)
     if limit.for_points == 1 and limit.for_seconds == 0:
         return outside
     index = np.arange(x.shape[0])
@@ -167,6 +162,17 @@ def breach_mask(
         run_start = ts[np.minimum(last_inside + 1, x.shape[0] - 1)]
         held &= (ts - run_start) >= int(limit.for_seconds * 1e9)
     return held
+
+
+def _outside(x: np.ndarray, limit: MetricLimit) -> np.ndarray:
+    """Per point: beyond the limit (whether or not it has waited long enough to alarm)."""
+    with np.errstate(invalid="ignore"):
+        outside = np.zeros(x.shape, dtype=bool)
+        if limit.above is not None:
+            outside |= x > limit.above
+        if limit.below is not None:
+            outside |= x < limit.below
+    return outside
 
 
 def breach_runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -200,12 +206,15 @@ def apply_limit(
     raised to ``breach_score``; the stretches of a breach no anomaly covers become results
     of their own (a spike or dip when short, else a level shift). Earlier points still count
     towards ``for_points`` and ``for_seconds``, so a breach that began before ``first``
-    alarms as soon as it has lasted long enough.
+    alarms as soon as it has lasted long enough. A breach is reported from its first point,
+    the wait included, by the run in which it first alarms.
     """
-    mask = breach_mask(series.values_array, limit, series.timestamps_ns)
+    alarms = breach_mask(series.values_array, limit, series.timestamps_ns)
+    mask = alarms.copy()
     mask[: max(int(first), 0)] = False
     if not mask.any():
         return list(results)
+    _include_the_wait(mask, alarms, _outside(series.values_array, limit))
     ts = series.timestamps_ns
     covered = np.zeros(mask.shape, dtype=bool)
     out: list[AnomalyResult] = []
@@ -220,6 +229,18 @@ def apply_limit(
         out.append(_breach_result(series, start, end, limit, breach_score))
     out.sort(key=lambda r: r.window_start)
     return out
+
+
+def _include_the_wait(mask: np.ndarray, alarms: np.ndarray, outside: np.ndarray) -> None:
+    """Extend (in place) each run of ``mask`` that holds its breach's first alarm back to the
+    breach's first point: the window shows the whole breach, not only its alarmed part."""
+    for start, _ in breach_runs(mask):
+        if start > 0 and alarms[start - 1]:
+            continue  # the breach alarmed in an earlier run, which reported its start
+        back = start
+        while back > 0 and outside[back - 1]:
+            back -= 1
+        mask[back:start] = True
 
 
 def _worst(series: MetricSeries, lo: int, hi: int, limit: MetricLimit) -> float:

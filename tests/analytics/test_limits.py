@@ -216,8 +216,11 @@ def test_apply_limit_leaves_results_alone_without_a_breach() -> None:
 
 def test_apply_limit_counts_earlier_time_towards_for_seconds() -> None:
     limit = MetricLimit(above=5.0, for_seconds=240)  # the fifth minute of a breach
-    out = apply_limit(_series([9.0] * 8), [], limit, 0.8, first=3)
-    assert [(r.window_start.minute, r.window_end.minute) for r in out] == [(4, 7)]
+    values = [1.0, 9.0, 9.0, 9.0, 9.0, 9.0, 9.0, 9.0, 9.0]
+    out = apply_limit(_series(values), [], limit, 0.8, first=3)
+    # first alarm at minute 5, in this run: reported from the breach's first point
+    assert [(r.window_start.minute, r.window_end.minute) for r in out] == [(1, 8)]
+    assert out[0].explanation is not None and "for 7 min" in out[0].explanation
 
 
 def test_apply_limit_counts_earlier_points_towards_for_points() -> None:

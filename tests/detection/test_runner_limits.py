@@ -70,9 +70,10 @@ def test_runner_reports_a_breach_the_learnt_baseline_calls_normal(
 def test_runner_limit_alarms_on_a_series_that_always_ran_hot(storage: StorageBackend) -> None:
     _store(storage, _hot_for_weeks())
     report = IncrementalDetector(storage, config=LIMITED, fleet_calibration=False).run("t1")
-    assert _minutes(report.anomalies)[0][0] == 2  # the third point over 5 %
+    # alarmed at the third point over 5 %, reported from the first
+    assert _minutes(report.anomalies)[0][0] == 0
     covered = sum(b - a + 1 for a, b in _minutes(report.anomalies))
-    assert covered == 4000 - 2
+    assert covered == 4000
     text = report.anomalies[-1].explanation or ""
     assert "limit (at most 5.0 %)" in text
 
@@ -89,8 +90,12 @@ def test_runner_limit_goes_on_from_the_last_run_without_repeating_it(
     _store(storage, np.array([9.0, 9.5, 2.0, 2.0]), offset=3000)
     second = runner.run("t1")
     breaches = [r for r in second.anomalies if "limit" in r.engine_metadata]
-    # the run began before this batch: its third point (3000) alarms, nothing before it
-    assert _minutes(breaches) == [(3000, 3001)]
+    # the breach began in the first run (2998) and first alarms at its third point (3000),
+    # in this run, which reports it from its start
+    assert _minutes(breaches) == [(2998, 3001)]
+    _store(storage, np.array([9.0, 9.0]), offset=3004)
+    third = runner.run("t1")  # a new breach, not yet 3 points long; nothing is repeated
+    assert not [r for r in third.anomalies if "limit" in r.engine_metadata]
 
 
 def test_runner_limit_leaves_the_default_engines_state_alone(storage: StorageBackend) -> None:
