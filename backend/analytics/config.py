@@ -19,6 +19,7 @@ TOML/JSON file and environment loaders live in :mod:`backend.analytics.config_lo
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import fnmatch
 import math
 from collections.abc import Iterable, Mapping
@@ -31,6 +32,7 @@ from backend.errors import ConfigError
 
 __all__ = [
     "DEFAULT_METRIC_ADJUSTMENTS",
+    "TENANT_FIELDS",
     "DetectionConfig",
     "alarm_z_for_window",
     "get_config",
@@ -40,6 +42,16 @@ __all__ = [
     "set_config",
     "z_to_score",
 ]
+
+#: The fields a tenant may override (``DetectionConfig.tenants``); the engine and its
+#: settings are shared by all tenants.
+TENANT_FIELDS: tuple[str, ...] = (
+    "anomaly_score_threshold",
+    "critical_threshold",
+    "metric_thresholds",
+    "metric_limits",
+    "use_metric_defaults",
+)
 
 #: Threshold adjustments by metric family (glob, case-insensitive), added to the global
 #: ``anomaly_score_threshold``. First match wins, so specific patterns come first.
@@ -84,6 +96,12 @@ class DetectionConfig:
         Static limits by metric name or glob pattern, matched like ``metric_thresholds``
         (``{"error_rate": {"above": 5.0}}``): a value beyond its limit alarms on every engine,
         whatever the series' history (:mod:`backend.analytics.limits`).
+    tenants
+        Overrides for one tenant's series, by tenant id (``{"acme": {"metric_limits":
+        {"error_rate": {"above": 2.0}}}}``): the fields in :data:`TENANT_FIELDS`. Thresholds
+        replace the global ones; ``metric_thresholds`` and ``metric_limits`` entries are
+        added to the global ones (a tenant's entry for the same key wins). See
+        :meth:`for_tenant`.
     """
 
     anomaly_score_threshold: float = 0.5
@@ -97,6 +115,10 @@ class DetectionConfig:
     engine_config: dict[str, Any] = field(default_factory=dict)
     use_metric_defaults: bool = True
     metric_limits: dict[str, MetricLimit] = field(default_factory=dict)
+    tenants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _by_tenant: dict[str, DetectionConfig] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         for name in ("anomaly_score_threshold", "critical_threshold"):
@@ -121,6 +143,41 @@ class DetectionConfig:
         if not isinstance(self.use_metric_defaults, bool):
             raise ConfigError("use_metric_defaults", self.use_metric_defaults, "must be a bool")
         object.__setattr__(self, "metric_limits", parse_limits(self.metric_limits))
+        object.__setattr__(self, "tenants", _tenant_overrides(self.tenants))
+        # built now, so a bad override is refused when the configuration is loaded
+        object.__setattr__(
+            self, "_by_tenant", {t: self._overridden(t, o) for t, o in self.tenants.items()}
+        )
+
+    def for_tenant(self, tenant_id: str) -> DetectionConfig:
+        """The configuration for ``tenant_id``'s series: this one with its overrides.
+
+        >>> config = DetectionConfig(
+        ...     metric_thresholds={"cpu*": 0.7},
+        ...     tenants={"acme": {"anomaly_score_threshold": 0.6,
+        ...                       "metric_thresholds": {"disk*": 0.65}}})
+        >>> acme = config.for_tenant("acme")
+        >>> acme.anomaly_score_threshold, sorted(acme.metric_thresholds)
+        (0.6, ['cpu*', 'disk*'])
+        >>> config.for_tenant("other") is config
+        True
+        """
+        return self._by_tenant.get(tenant_id, self)
+
+    def _overridden(self, tenant_id: str, overrides: Mapping[str, Any]) -> DetectionConfig:
+        changes: dict[str, Any] = {"tenants": {}}
+        for name, value in overrides.items():
+            if name in ("metric_thresholds", "metric_limits"):
+                if not isinstance(value, Mapping):
+                    raise ConfigError(f"tenants[{tenant_id!r}].{name}", value, "must be a mapping")
+                value = {**getattr(self, name), **value}
+            changes[name] = value
+        try:
+            return dataclasses.replace(self, **changes)
+        except ConfigError as exc:
+            raise ConfigError(
+                f"tenants[{tenant_id!r}].{exc.field}", exc.value, exc.reason
+            ) from None
 
     def get_threshold_for_metric(self, metric_name: str, *, calibrated: bool = False) -> float:
         """The score threshold for ``metric_name``.
@@ -281,6 +338,27 @@ def _positive_int(name: str, value: Any) -> int:
 def _non_empty_str(name: str, value: Any) -> None:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(name, value, "must be a non-empty string")
+
+
+def _tenant_overrides(value: Any) -> dict[str, dict[str, Any]]:
+    if not isinstance(value, Mapping):
+        raise ConfigError("tenants", value, "must be a mapping of tenant id -> overrides")
+    out: dict[str, dict[str, Any]] = {}
+    for tenant, overrides in value.items():
+        if not isinstance(tenant, str) or not tenant.strip():
+            raise ConfigError("tenants", tenant, "keys must be non-empty tenant ids")
+        if not isinstance(overrides, Mapping):
+            raise ConfigError(f"tenants[{tenant!r}]", overrides, "must be a table of overrides")
+        for name in overrides:
+            if name not in TENANT_FIELDS:
+                close = difflib.get_close_matches(str(name), TENANT_FIELDS, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ConfigError(
+                    f"tenants[{tenant!r}].{name}", overrides[name],
+                    f"cannot be set per tenant (only {', '.join(TENANT_FIELDS)}){hint}",
+                )  # fmt: skip
+        out[tenant] = dict(overrides)
+    return out
 
 
 def _thresholds(value: Any) -> dict[str, float]:

@@ -43,12 +43,12 @@ __all__ = [
 ENV_PREFIX = "ABOUTCLOUD_DETECTION__"
 #: Names a TOML/JSON config file every command reads (then the variables override it).
 CONFIG_FILE_ENV = "ABOUTCLOUD_CONFIG"
-_FIELDS = {f.name: f for f in dataclasses.fields(DetectionConfig)}
+_FIELDS = {f.name: f for f in dataclasses.fields(DetectionConfig) if f.init}
 _KINDS = {
     "anomaly_score_threshold": "float", "critical_threshold": "float", "contamination": "float",
     "window_size_points": "int", "stride_points": "int", "algorithm": "str", "engine": "str",
     "metric_thresholds": "mapping", "engine_config": "mapping", "use_metric_defaults": "bool",
-    "metric_limits": "mapping",
+    "metric_limits": "mapping", "tenants": "mapping",
 }  # fmt: skip
 
 

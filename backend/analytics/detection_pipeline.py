@@ -93,7 +93,7 @@ class AnomalyDetectionPipeline:
     ) -> tuple[list[AnomalyResult], list[AnomalyExplanation], DetectionPipelineStats]:
         """Detect, threshold, explain and (if a backend is set) store one series' results."""
         stats = DetectionPipelineStats(metrics_processed=1, points_scored=metric_series.length)
-        config = self.config or get_config()
+        config = (self.config or get_config()).for_tenant(metric_series.tenant_id)
         threshold = config.get_threshold_for_metric(
             metric_series.metric_name, calibrated=self.engine.calibrated_per_series
         )

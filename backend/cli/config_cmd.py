@@ -49,7 +49,7 @@ def config_sources(
     path = env.get(CONFIG_FILE_ENV)
     in_file = set(file_section(path)) if path else set()
     sources = {}
-    for field in dataclasses.fields(DetectionConfig):
+    for field in _fields():
         if field.name in set_by_env:
             sources[field.name] = f"env {set_by_env[field.name]}"
         elif field.name in in_file:
@@ -66,7 +66,7 @@ def show_config(
     variables) and check that the configured engine accepts its settings."""
     config = get_config()
     engine = configured_engine(config=config)  # raises, naming the setting, if it is refused
-    values = {f.name: _plain(getattr(config, f.name)) for f in dataclasses.fields(DetectionConfig)}
+    values = {f.name: _plain(getattr(config, f.name)) for f in _fields()}
     sources = config_sources(config)
     if as_json:
         payload = {"config": values, "sources": sources, "engine": engine.engine_name()}
@@ -81,6 +81,11 @@ def show_config(
     console = Console()
     console.print(table)
     console.print(f"engine {engine.engine_name()!r} accepts its settings", highlight=False)
+
+
+def _fields() -> list[dataclasses.Field[Any]]:
+    """The configuration's settings (not its derived, per-tenant copies)."""
+    return [f for f in dataclasses.fields(DetectionConfig) if f.init]
 
 
 def _plain(value: Any) -> Any:

@@ -77,7 +77,8 @@ class IncrementalDetector:
     engine:
         The engine; the default streaming engine is resumed from saved state.
     config:
-        Thresholds (per metric); defaults to the process-wide :func:`get_config`.
+        Thresholds and limits (per metric, with each tenant's overrides); defaults to the
+        process-wide :func:`get_config`.
     context:
         How much history before the new points the explanation may look at (and a brand-new
         detector warms up on when ``since`` is given, or when a saved state cannot be used).
@@ -269,7 +270,7 @@ class IncrementalDetector:
 
     def _threshold(self, series: MetricSeries) -> float:
         """The series' metric threshold: the level it is scored for and its windows cut at."""
-        return self._config.get_threshold_for_metric(
+        return self._config_for(series.tenant_id).get_threshold_for_metric(
             series.metric_name, calibrated=self.engine.calibrated_per_series
         )
 
@@ -283,7 +284,7 @@ class IncrementalDetector:
         self, series: MetricSeries, results: list[AnomalyResult], first_new: int
     ) -> list[AnomalyResult]:
         """``results`` with the breaches of the metric's static limit among the new points."""
-        rule = self._config.breach_rule(
+        rule = self._config_for(series.tenant_id).breach_rule(
             series.metric_name, calibrated=self.engine.calibrated_per_series
         )
         return results if rule is None else apply_limit(series, results, *rule, first=first_new)
@@ -321,7 +322,7 @@ class IncrementalDetector:
     def _store(
         self, tenant_id: str, report: DetectionRunReport, summaries: list[AnomalyResult]
     ) -> None:
-        config = self._config
+        config = self._config_for(tenant_id)
         report.stats.metrics_processed = report.series_processed
         report.stats.points_scored = report.points_scored
         report.stats.anomalies_detected = len(report.anomalies)
@@ -337,9 +338,9 @@ class IncrementalDetector:
             report.stats.storage_errors += 1
             report.stats.errors.append(f"storing scores failed: {type(exc).__name__}: {exc}")
 
-    @property
-    def _config(self) -> DetectionConfig:
-        return self.config or get_config()
+    def _config_for(self, tenant_id: str) -> DetectionConfig:
+        """The tenant's thresholds and limits (its overrides of the configuration)."""
+        return (self.config or get_config()).for_tenant(tenant_id)
 
 
 @dataclass

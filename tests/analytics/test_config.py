@@ -264,3 +264,64 @@ def test_a_bad_value_in_the_config_file_names_the_file(
     monkeypatch.setenv("ABOUTCLOUD_CONFIG", str(path))
     with pytest.raises(ConfigError, match=f"anomaly_score_threshold.*{path.name}"):
         get_config()
+
+
+# --- per-tenant overrides -------------------------------------------------------------------
+def test_for_tenant_replaces_thresholds_and_adds_entries() -> None:
+    config = DetectionConfig(
+        anomaly_score_threshold=0.5,
+        metric_thresholds={"cpu*": 0.7, "disk*": 0.6},
+        metric_limits={"error_rate": {"above": 5.0}},
+        tenants={
+            "acme": {
+                "anomaly_score_threshold": 0.6,
+                "metric_thresholds": {"disk*": 0.65},
+                "metric_limits": {"error_rate": {"above": 2.0}, "latency": {"above": 900}},
+            }
+        },
+    )
+    acme = config.for_tenant("acme")
+    assert acme.anomaly_score_threshold == 0.6
+    assert acme.metric_thresholds == {"cpu*": 0.7, "disk*": 0.65}
+    assert acme.get_limit_for_metric("error_rate").above == 2.0  # type: ignore[union-attr]
+    assert acme.get_limit_for_metric("latency").above == 900.0  # type: ignore[union-attr]
+    other = config.for_tenant("globex")
+    assert other is config
+    assert other.get_limit_for_metric("error_rate").above == 5.0  # type: ignore[union-attr]
+    assert other.get_limit_for_metric("latency") is None
+
+
+@pytest.mark.parametrize(
+    ("tenants", "field", "reason"),
+    [
+        ({"acme": {"engine": "merlion"}}, "tenants['acme'].engine", "cannot be set per tenant"),
+        ({"acme": {"metric_treshold": {}}}, "tenants['acme'].metric_treshold",
+         "'metric_thresholds'"),
+        ({"acme": {"critical_threshold": 0.3}}, "tenants['acme'].critical_threshold",
+         "must not be below"),
+        ({"acme": {"metric_limits": {"error_rate": {"abve": 1}}}},
+         "tenants['acme'].metric_limits['error_rate'].abve", "did you mean 'above'"),
+        ({"acme": 0.6}, "tenants['acme']", "must be a table"),
+    ],
+)  # fmt: skip
+def test_bad_tenant_override_is_refused_at_load(
+    tenants: dict[str, object], field: str, reason: str
+) -> None:
+    with pytest.raises(ConfigError, match=reason) as caught:
+        DetectionConfig(tenants=tenants)  # type: ignore[arg-type]
+    assert caught.value.field == field
+
+
+def test_tenant_overrides_load_from_a_toml_file(tmp_path: Path) -> None:
+    path = tmp_path / "detection.toml"
+    path.write_text(
+        "[detection]\nanomaly_score_threshold = 0.5\n"
+        "[detection.tenants.acme]\nanomaly_score_threshold = 0.55\n"
+        "[detection.tenants.acme.metric_limits.error_rate]\nabove = 2\nfor_seconds = 300\n"
+    )
+    config = config_from_file(path)
+    acme = config.for_tenant("acme")
+    assert acme.anomaly_score_threshold == 0.55
+    assert acme.metric_limits["error_rate"].for_seconds == 300.0
+    assert config.for_tenant("globex").anomaly_score_threshold == 0.5
+    assert config == config_from_file(path)  # derived copies do not affect equality

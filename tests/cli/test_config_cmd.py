@@ -100,3 +100,17 @@ def test_config_refuses_a_misspelt_limit_setting(
     assert main(["config"]) == 1
     err = capsys.readouterr().err
     assert "metric_limits['error_rate'].abve" in err and "'above'" in err
+
+
+def test_config_shows_tenant_overrides_and_refuses_a_shared_setting(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    overrides = {"acme": {"metric_limits": {"error_rate": {"above": 2}}}}
+    monkeypatch.setenv("ABOUTCLOUD_DETECTION__TENANTS", json.dumps(overrides))
+    assert main(["config", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["config"]["tenants"] == overrides
+    assert shown["sources"]["tenants"] == "env ABOUTCLOUD_DETECTION__TENANTS"
+    monkeypatch.setenv("ABOUTCLOUD_DETECTION__TENANTS", '{"acme": {"engine": "merlion"}}')
+    assert main(["config"]) == 1
+    assert "tenants['acme'].engine" in capsys.readouterr().err

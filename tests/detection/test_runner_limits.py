@@ -152,3 +152,31 @@ def test_pipeline_limit_finds_the_spike_a_glitch_hid() -> None:
     assert not any(a <= 1300 <= b for a, b in _minutes(plain))
     assert any(a <= 1300 <= b for a, b in _minutes(limited))
     assert any(a <= 1000 <= b for a, b in _minutes(limited))
+
+
+def test_runner_applies_each_tenants_own_limits(storage: StorageBackend) -> None:
+    values = _hot_for_weeks(1000)
+    ts = START_NS + np.arange(1000, dtype=np.int64) * MINUTE_NS
+    for tenant in ("acme", "globex"):
+        key = SeriesKey(tenant, "c1", "n1", "error_rate")
+        storage.store_metrics([MetricSeries.from_arrays(key, ts, values)])
+    config = DetectionConfig(tenants={"acme": {"metric_limits": {"error_*": {"above": 5.0}}}})
+    runner = IncrementalDetector(storage, config=config, fleet_calibration=False)
+    acme, globex = runner.run("acme"), runner.run("globex")
+    assert [r for r in acme.anomalies if "limit" in r.engine_metadata]
+    assert not [r for r in globex.anomalies if "limit" in r.engine_metadata]
+    assert acme.stats.critical_anomalies >= 1
+
+
+def test_pipeline_uses_the_series_tenants_threshold() -> None:
+    values = np.full(1000, 2.0) + np.random.default_rng(6).normal(0, 0.1, 1000)
+    values[700:720] = 5.5
+    ts = START_NS + np.arange(1000, dtype=np.int64) * MINUTE_NS
+    limits = {"error_*": {"above": 5.0, "severity": "warning"}}
+    config = DetectionConfig(metric_limits=limits, tenants={"t1": {"anomaly_score_threshold": 0.7}})
+    pipeline = AnomalyDetectionPipeline(DefaultAnomalyEngine(), config=config)
+    for tenant, expected in (("t1", 0.7), ("t2", 0.5)):
+        key = SeriesKey(tenant, "c1", "n1", "error_rate")
+        results, _, _ = pipeline.detect_metric(MetricSeries.from_arrays(key, ts, values))
+        new = [r for r in results if r.engine_metadata.get("engine") == "limit"]
+        assert new and all(r.anomaly_score == expected for r in new)

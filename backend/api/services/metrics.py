@@ -130,7 +130,7 @@ class MetricQueryService:
     def _with_limit(self, scored: SeriesScores) -> SeriesScores:
         """``scored`` with the metric's static limit, its breaches raised in the scores (as
         detection runs report them), so the chart's score line agrees with the alarms."""
-        config = self.detection or get_config()
+        config = (self.detection or get_config()).for_tenant(scored.series.tenant_id)
         rule = config.breach_rule(
             scored.series.metric_name, calibrated=self.engine.calibrated_per_series
         )

@@ -204,6 +204,20 @@ def test_scores_carry_the_static_limit_and_its_breaches(
     assert np.array_equal(scores[~over], old[~over], equal_nan=True)
 
 
+def test_scores_carry_only_the_callers_tenant_limit(
+    client: Any, auth: Any, world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    overrides = '{"acme": {"metric_limits": {"cpu*": {"above": 48}}}}'
+    monkeypatch.setenv("ABOUTCLOUD_DETECTION__TENANTS", overrides)
+    acme_key = world.series["acme"][0]
+    other = next(t for t in world.series if t != "acme")
+    other_key = world.series[other][0]
+    for tenant, key, limited in (("acme", acme_key, True), (other, other_key, False)):
+        params = {"cluster_id": key.cluster_id, "node_id": key.node_id, "metric_name": "cpu_usage"}
+        body = client.get("/metrics/scores", params=params, headers=auth(tenant)).json()
+        assert (body["limit"] is not None) is limited
+
+
 def test_scores_unknown_series_404(client: Any, auth: Any, world: Any) -> None:
     params = {"cluster_id": "eu-1", "node_id": "node-1", "metric_name": "nope"}
     assert client.get("/metrics/scores", params=params, headers=auth()).status_code == 404
