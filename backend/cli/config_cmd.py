@@ -61,13 +61,20 @@ def config_sources(
 
 def show_config(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    tenant: Annotated[
+        str | None,
+        typer.Option("--tenant", help="Show what this tenant's series run with (its overrides)."),
+    ] = None,
 ) -> None:
     """Show the detection configuration (ABOUTCLOUD_CONFIG file, then ABOUTCLOUD_DETECTION__*
     variables) and check that the configured engine accepts its settings."""
     config = get_config()
     engine = configured_engine(config=config)  # raises, naming the setting, if it is refused
-    values = {f.name: _plain(getattr(config, f.name)) for f in _fields()}
     sources = config_sources(config)
+    if tenant is not None:
+        sources = _tenant_sources(sources, config.tenants.get(tenant, {}), tenant)
+        config = config.for_tenant(tenant)
+    values = {f.name: _plain(getattr(config, f.name)) for f in _fields()}
     if as_json:
         payload = {"config": values, "sources": sources, "engine": engine.engine_name()}
         typer.echo(json.dumps(payload, indent=2))
@@ -81,6 +88,17 @@ def show_config(
     console = Console()
     console.print(table)
     console.print(f"engine {engine.engine_name()!r} accepts its settings", highlight=False)
+
+
+def _tenant_sources(
+    sources: dict[str, str], overrides: Mapping[str, Any], tenant: str
+) -> dict[str, str]:
+    """``sources`` with the fields ``tenant`` overrides credited to its override."""
+    where = sources["tenants"]
+    return {
+        name: f"{where} (tenant {tenant})" if name in overrides else source
+        for name, source in sources.items()
+    }
 
 
 def _fields() -> list[dataclasses.Field[Any]]:

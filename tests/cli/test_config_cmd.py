@@ -114,3 +114,20 @@ def test_config_shows_tenant_overrides_and_refuses_a_shared_setting(
     monkeypatch.setenv("ABOUTCLOUD_DETECTION__TENANTS", '{"acme": {"engine": "merlion"}}')
     assert main(["config"]) == 1
     assert "tenants['acme'].engine" in capsys.readouterr().err
+
+
+def test_config_for_a_tenant_shows_its_effective_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    toml = (
+        "[detection]\nanomaly_score_threshold = 0.5\n"
+        "[detection.tenants.acme]\nanomaly_score_threshold = 0.6\n"
+    )
+    path, _ = _shown_with_file(tmp_path, monkeypatch, capsys, toml)
+    assert main(["config", "--json", "--tenant", "acme"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["config"]["anomaly_score_threshold"] == 0.6
+    assert shown["sources"]["anomaly_score_threshold"] == f"file {path} (tenant acme)"
+    assert shown["sources"]["critical_threshold"] == "default"
+    assert main(["config", "--json", "--tenant", "globex"]) == 0
+    assert json.loads(capsys.readouterr().out)["config"]["anomaly_score_threshold"] == 0.5
