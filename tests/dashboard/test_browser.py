@@ -95,6 +95,11 @@ def test_dashboard_chart_draws_the_static_limit_and_its_breach(
         ".filter(s => s.name === 'limit').map(s => s.y0)"
     )
     assert levels == [pytest.approx(live_dashboard.limit)]
+    label = page.evaluate(
+        "document.getElementById('chart').layout.shapes.find(s => s.name === 'limit').label.text"
+    )
+    assert label == f"limit {float(f'{live_dashboard.limit:.4g}'):g}"
+    assert page.locator("#chart text", has_text="limit ").count() >= 1  # drawn, not only set
     top = page.evaluate(
         "Math.max(...document.getElementById('chart').data.find(t => t.name === 'anomaly score').y)"
     )

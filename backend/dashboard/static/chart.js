@@ -94,6 +94,10 @@ function limitShapes(levels) {
   return levels.map((level) => ({
     type: "line", xref: "paper", x0: 0, x1: 1, yref: "y", y0: level, y1: level,
     line: { color: "#fd7e14", width: 1.5, dash: "dash" }, name: "limit",
+    label: {
+      text: `limit ${Number(level.toPrecision(4))}`, textposition: "end",
+      font: { size: 11, color: "#fd7e14" },
+    },
   }));
 }
 
