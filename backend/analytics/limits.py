@@ -5,8 +5,8 @@ run hot is "normal" at 97 %, and one that once glitched to 500 keeps that glitch
 for days. Operators also know hard facts no history teaches: an error rate above 5 % is an
 incident, free disk below 2 GB is one. A :class:`MetricLimit` says so; the detection stages
 add its breaches to the engine's results (:func:`apply_limit`) and to per-point scores
-(:func:`limit_point_scores`), so a breach alarms on every engine, from its first point, and
-never teaches the engine anything (the engine's state is untouched).
+(:func:`limit_point_scores`), so a breach alarms on every engine, with no warm-up, and never
+teaches the engine anything (the engine's state is untouched).
 
 >>> import numpy as np
 >>> limit = MetricLimit(above=5.0, for_points=2)
