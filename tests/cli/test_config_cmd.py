@@ -47,13 +47,25 @@ def test_config_table_says_the_engine_accepts_its_settings(
     assert "anomaly_score_threshold" in out and "accepts its settings" in out
 
 
-def test_config_refuses_a_setting_the_engine_does_not_have(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("ENGINE_CONFIG", '{"log_scal": 8}', ("log_scal", "'log_scale'")),
+        ("METRIC_LIMITS", '{"error_rate": {"abve": 5}}',
+         ("metric_limits['error_rate'].abve", "'above'")),
+    ],
+)  # fmt: skip
+def test_config_refuses_a_misspelt_setting_naming_it(
+    variable: str,
+    value: str,
+    named: tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("ABOUTCLOUD_DETECTION__ENGINE_CONFIG", '{"log_scal": 8}')
+    monkeypatch.setenv(f"ABOUTCLOUD_DETECTION__{variable}", value)
     assert main(["config"]) == 1
     err = capsys.readouterr().err
-    assert "ConfigError" in err and "log_scal" in err and "'log_scale'" in err
+    assert "ConfigError" in err and all(text in err for text in named)
 
 
 def _shown_with_file(
@@ -91,15 +103,6 @@ def test_config_shows_metric_limits_as_tables(
         }
     }
     assert shown["sources"]["metric_limits"] == f"file {path}"
-
-
-def test_config_refuses_a_misspelt_limit_setting(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setenv("ABOUTCLOUD_DETECTION__METRIC_LIMITS", '{"error_rate": {"abve": 5}}')
-    assert main(["config"]) == 1
-    err = capsys.readouterr().err
-    assert "metric_limits['error_rate'].abve" in err and "'above'" in err
 
 
 def test_config_shows_tenant_overrides_and_refuses_a_shared_setting(
