@@ -215,7 +215,7 @@ class FleetCalibration:
     in one sampling step is ``peer_floor`` scales or more, the fleet moved and each point is
     judged against its peers (:mod:`backend.detection.peer_context`; 0 switches it off)."""
 
-    prior_points: float = 100_000.0
+    prior_points: float = 10_000.0
     design_points: float = 10_000.0
     log_scale: float = DetectorParams().log_scale
     groups: dict[str, ScoreTally] = field(default_factory=dict)
