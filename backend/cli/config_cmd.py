@@ -71,10 +71,11 @@ def show_config(
     config = get_config()
     engine = configured_engine(config=config)  # raises, naming the setting, if it is refused
     sources = config_sources(config)
+    shown = config
     if tenant is not None:
         sources = _tenant_sources(sources, config.tenants.get(tenant, {}), tenant)
-        config = config.for_tenant(tenant)
-    values = {f.name: _plain(getattr(config, f.name)) for f in _fields()}
+        shown = dataclasses.replace(config.for_tenant(tenant), tenants=config.tenants)
+    values = {f.name: _plain(getattr(shown, f.name)) for f in _fields()}
     if as_json:
         payload = {"config": values, "sources": sources, "engine": engine.engine_name()}
         typer.echo(json.dumps(payload, indent=2))

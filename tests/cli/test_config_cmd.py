@@ -132,5 +132,6 @@ def test_config_for_a_tenant_shows_its_effective_values(
     assert shown["config"]["anomaly_score_threshold"] == 0.6
     assert shown["sources"]["anomaly_score_threshold"] == f"file {path} (tenant acme)"
     assert shown["sources"]["critical_threshold"] == "default"
+    assert shown["config"]["tenants"] == {"acme": {"anomaly_score_threshold": 0.6}}
     assert main(["config", "--json", "--tenant", "globex"]) == 0
     assert json.loads(capsys.readouterr().out)["config"]["anomaly_score_threshold"] == 0.5
