@@ -14,19 +14,11 @@ from backend.analytics.config import (
     alarm_z_for_window,
     get_config,
     load_config,
-    reset_config,
     set_config,
     z_to_score,
 )
 from backend.analytics.config_loading import config_from_env, config_from_file
 from backend.errors import ConfigError
-
-
-@pytest.fixture(autouse=True)
-def _fresh_process_config() -> object:
-    reset_config()
-    yield
-    reset_config()
 
 
 def test_detection_config_defaults_match_documented_api() -> None:

@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from backend.analytics.config import DetectionConfig, reset_config
+from backend.analytics.config import DetectionConfig
 from backend.analytics.configured_engine import configured_engine, engine_settings
 from backend.detection.default_engine import DefaultAnomalyEngine
 from backend.errors import ConfigError, EngineNotFoundError
-
-
-@pytest.fixture(autouse=True)
-def _fresh_process_config() -> object:
-    reset_config()
-    yield
-    reset_config()
 
 
 def test_the_configured_engine_gets_its_engine_config() -> None:

@@ -8,15 +8,7 @@ from typing import Any
 
 import pytest
 
-from backend.analytics.config import reset_config
 from backend.cli.app import main
-
-
-@pytest.fixture(autouse=True)
-def _fresh_process_config() -> object:
-    reset_config()
-    yield
-    reset_config()
 
 
 def test_config_shows_each_value_with_its_source(
