@@ -19,7 +19,6 @@ TOML/JSON file and environment loaders live in :mod:`backend.analytics.config_lo
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import fnmatch
 import math
 from collections.abc import Iterable, Mapping
@@ -27,6 +26,7 @@ from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import Any
 
+from backend.analytics.engine_support import reject_unknown_settings
 from backend.analytics.limits import MetricLimit, parse_limits
 from backend.errors import ConfigError
 
@@ -349,14 +349,8 @@ def _tenant_overrides(value: Any) -> dict[str, dict[str, Any]]:
             raise ConfigError("tenants", tenant, "keys must be non-empty tenant ids")
         if not isinstance(overrides, Mapping):
             raise ConfigError(f"tenants[{tenant!r}]", overrides, "must be a table of overrides")
-        for name in overrides:
-            if name not in TENANT_FIELDS:
-                close = difflib.get_close_matches(str(name), TENANT_FIELDS, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise ConfigError(
-                    f"tenants[{tenant!r}].{name}", overrides[name],
-                    f"cannot be set per tenant (only {', '.join(TENANT_FIELDS)}){hint}",
-                )  # fmt: skip
+        owner = f"a tenant override; it cannot be set per tenant (only {', '.join(TENANT_FIELDS)})"
+        reject_unknown_settings(overrides, TENANT_FIELDS, owner, prefix=f"tenants[{tenant!r}].")
         out[tenant] = dict(overrides)
     return out
 
