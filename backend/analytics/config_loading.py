@@ -87,12 +87,29 @@ def config_from_env(
 ) -> DetectionConfig:
     """``base`` updated from ``ABOUTCLOUD_DETECTION__<FIELD>`` variables (JSON for mappings)."""
     env = os.environ if environ is None else environ
-    config = base or DetectionConfig()
+    values: dict[str, Any] = {}
+    variables: dict[str, str] = {}
     for variable, raw in sorted(env.items()):
         if variable.upper().startswith(ENV_PREFIX):
             name = variable[len(ENV_PREFIX) :].lower()
-            config = config_from_mapping({name: raw}, source=f"env {variable}", base=config)
-    return config
+            values[name] = _coerce(name, raw, f"env {variable}")
+            variables[name] = variable
+    try:
+        # all at once, so raising both thresholds does not trip over their order
+        return dataclasses.replace(base or DetectionConfig(), **values)
+    except ConfigError as exc:
+        raise ConfigError(
+            exc.field, exc.value, f"{exc.reason} (from {_env_source(exc.field, variables)})"
+        ) from None
+
+
+def _env_source(field: str, variables: Mapping[str, str]) -> str:
+    """The variable that set ``field`` (``metric_limits['x'].above`` → ``…METRIC_LIMITS``),
+    else all the variables read, as a cross-field check may involve any of them."""
+    for name, variable in variables.items():
+        if field == name or field.startswith((f"{name}[", f"{name}.")):
+            return f"env {variable}"
+    return "env " + ", ".join(variables.values())
 
 
 def load_config(

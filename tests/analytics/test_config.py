@@ -317,3 +317,21 @@ def test_tenant_overrides_load_from_a_toml_file(tmp_path: Path) -> None:
     assert acme.metric_limits["error_rate"].for_seconds == 300.0
     assert config.for_tenant("globex").anomaly_score_threshold == 0.5
     assert config == config_from_file(path)  # derived copies do not affect equality
+
+
+def test_config_from_env_applies_every_variable_at_once() -> None:
+    # one at a time, the raised score threshold would pass the default critical one (0.8)
+    config = config_from_env({
+        "ABOUTCLOUD_DETECTION__ANOMALY_SCORE_THRESHOLD": "0.9",
+        "ABOUTCLOUD_DETECTION__CRITICAL_THRESHOLD": "0.95",
+    })  # fmt: skip
+    assert (config.anomaly_score_threshold, config.critical_threshold) == (0.9, 0.95)
+
+
+def test_config_from_env_cross_field_error_names_the_variable() -> None:
+    with pytest.raises(ConfigError, match="must not be below") as caught:
+        config_from_env({
+            "ABOUTCLOUD_DETECTION__ANOMALY_SCORE_THRESHOLD": "0.9",
+            "ABOUTCLOUD_DETECTION__CRITICAL_THRESHOLD": "0.85",
+        })  # fmt: skip
+    assert "env ABOUTCLOUD_DETECTION__CRITICAL_THRESHOLD" in str(caught.value)
