@@ -4,11 +4,15 @@ format) and write the same rows plus ``anomaly_score`` (online, in [0, 1]), ``is
 
 The score of each row uses only the rows before it, so the output is what live detection
 would have said at the time. ``anomaly_label`` is the label of the anomalous window holding
-the row (spike | trend | seasonal) or ``normal``.
+the row (spike | trend | seasonal) or ``normal``. The file's series is named by ``--metric``
+(else the file's stem), so the configuration's threshold and static limit for that metric
+apply as they would in ``aboutcloud detect``; ``--tenant`` applies that tenant's overrides;
+``--explain`` adds the text of the anomaly each row belongs to (values in ``--unit``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -18,19 +22,51 @@ import typer
 from rich.console import Console
 
 from backend.analytics._timeconv import to_epoch_ns
+from backend.analytics.config import DetectionConfig, get_config
 from backend.analytics.configured_engine import engine_settings
 from backend.analytics.engine import AnomalyDetectionEngine, EngineRegistry
+from backend.analytics.explain import ExplanationClassifier
+from backend.analytics.limits import MetricLimit, apply_limit, limit_point_scores
 from backend.analytics.types import AnomalyResult, MetricSeries, SeriesKey
 from backend.cli.config_cmd import EngineNameOpt
 from backend.evaluation.corpus import read_series_csv
 from backend.evaluation.scoring import engine_threshold, window_scores
 
-__all__ = ["detect_file", "register", "score_file"]
+__all__ = ["FileRule", "detect_file", "file_rule", "register", "score_file"]
 
 
 def register(app: typer.Typer) -> None:
     """Add the ``detect-file`` command to ``app``."""
     app.command("detect-file")(detect_file)
+
+
+@dataclass(frozen=True)
+class FileRule:
+    """What a file's series is judged by: its alarm threshold and, if any, its static limit
+    with the score a breach gets."""
+
+    threshold: float
+    limit: MetricLimit | None = None
+    breach_score: float = 1.0
+
+
+def file_rule(
+    config: DetectionConfig,
+    metric_name: str,
+    *,
+    calibrated: bool,
+    tenant: str | None = None,
+    threshold: float | None = None,
+) -> FileRule:
+    """The rule ``aboutcloud detect`` would use for ``metric_name`` (of ``tenant``):
+    ``threshold`` when given, else the metric's configured one, and the metric's limit."""
+    scoped = config if tenant is None else config.for_tenant(tenant)
+    if threshold is None:
+        threshold = scoped.get_threshold_for_metric(metric_name, calibrated=calibrated)
+    breach = scoped.breach_rule(metric_name, calibrated=calibrated)
+    if breach is None:
+        return FileRule(threshold)
+    return FileRule(threshold, breach[0], breach[1])
 
 
 def _labels(series: MetricSeries, results: list[AnomalyResult]) -> np.ndarray:
@@ -44,24 +80,59 @@ def _labels(series: MetricSeries, results: list[AnomalyResult]) -> np.ndarray:
     return labels
 
 
-def score_file(engine: AnomalyDetectionEngine, input_path: Path) -> pd.DataFrame:
-    """The input rows with ``anomaly_score``, ``is_anomaly`` and ``anomaly_label`` added."""
+def _explanations(series: MetricSeries, results: list[AnomalyResult]) -> np.ndarray:
+    """Each row's anomaly text (as ``detect`` stores it), empty outside anomalies."""
+    texts = np.full(series.length, "", dtype=object)
+    classifier = ExplanationClassifier()
+    ts = series.timestamps_ns
+    for result in results:
+        if not result.is_anomaly:
+            continue
+        text = result.explanation or classifier.classify(series, result).description
+        lo = int(np.searchsorted(ts, to_epoch_ns(result.window_start), "left"))
+        hi = int(np.searchsorted(ts, to_epoch_ns(result.window_end), "right"))
+        texts[lo:hi] = text
+    return texts
+
+
+def score_file(
+    engine: AnomalyDetectionEngine,
+    input_path: Path,
+    *,
+    key: SeriesKey | None = None,
+    rule: FileRule | None = None,
+    unit: str | None = None,
+    explain: bool = False,
+) -> pd.DataFrame:
+    """The input rows with ``anomaly_score``, ``is_anomaly`` and ``anomaly_label`` added
+    (and ``explanation`` when ``explain``).
+
+    ``key`` names the series (default: the file's stem as node and metric); ``rule`` is the
+    threshold and limit to judge it by (default: the engine's own threshold, no limit);
+    ``unit`` (``percent``, ``ms``, ``bytes``, …) is shown with the values in explanations.
+    """
     frame = pd.read_csv(input_path)
     ts_ns, values = read_series_csv(input_path)
-    key = SeriesKey("file", "local", "file", input_path.stem or "series")
-    series = MetricSeries.from_arrays(key, ts_ns, values)
+    stem = input_path.stem or "series"
+    key = key or SeriesKey("file", "local", stem, stem)
+    series = MetricSeries.from_arrays(key, ts_ns, values, {"unit": unit} if unit else None)
+    rule = rule or FileRule(engine_threshold(engine))
     scorer = getattr(engine, "score_series", None)
     if scorer is not None:
         scored = scorer(series)
         scores = np.asarray(scored.scores, dtype=np.float64)
         results = engine.results_from_scores(series, scored)  # type: ignore[attr-defined]
     else:
-        results = engine.detect(series)
+        results = engine.detect_at(series, rule.threshold)
         scores = window_scores(series, results)
-    threshold = engine_threshold(engine)
+    if rule.limit is not None:
+        scores = limit_point_scores(series, scores, rule.limit, rule.breach_score)
+        results = apply_limit(series, results, rule.limit, rule.breach_score)
     frame["anomaly_score"] = np.round(scores, 6)
-    frame["is_anomaly"] = scores >= threshold
+    frame["is_anomaly"] = scores >= rule.threshold
     frame["anomaly_label"] = _labels(series, results)
+    if explain:
+        frame["explanation"] = _explanations(series, results)
     return frame
 
 
@@ -77,19 +148,51 @@ def detect_file(
             "--threshold",
             min=0.0,
             max=1.0,
-            help="Score at or above which a row is anomalous.",
+            help="Score at or above which a row is anomalous (default: the metric's"
+            " configured threshold).",
         ),
     ] = None,
+    metric: Annotated[
+        str | None,
+        typer.Option(
+            "--metric",
+            help="The metric the file holds (e.g. cpu_usage): its configured threshold,"
+            " limit and units apply. Default: the file's stem.",
+        ),
+    ] = None,
+    node: Annotated[
+        str | None,
+        typer.Option("--node", help="The node named in explanations. Default: the file's stem."),
+    ] = None,
+    tenant: Annotated[
+        str | None,
+        typer.Option("--tenant", help="Apply this tenant's configured overrides."),
+    ] = None,
+    unit: Annotated[
+        str | None,
+        typer.Option("--unit", help="The values' unit (percent, ms, bytes, …) for explanations."),
+    ] = None,
+    explain: Annotated[
+        bool,
+        typer.Option("--explain", help="Add an explanation column (the anomaly's text)."),
+    ] = False,
 ) -> None:
     """Score every row of INPUT (online) and write it with anomaly columns to OUTPUT."""
-    config = {} if threshold is None else {"threshold": threshold}
-    name, settings = engine_settings(engine, config)
-    detector = EngineRegistry.get(name, settings)
-    frame = score_file(detector, input_path)
+    config = get_config()
+    stem = input_path.stem or "series"
+    key = SeriesKey(tenant or "file", "local", node or stem, metric or stem)
+    name, settings = engine_settings(engine, config=config)
+    calibrated = EngineRegistry.get(name, settings).calibrated_per_series
+    rule = file_rule(
+        config, key.metric_name, calibrated=calibrated, tenant=tenant, threshold=threshold
+    )
+    detector = EngineRegistry.get(name, {**settings, "threshold": rule.threshold})
+    frame = score_file(detector, input_path, key=key, rule=rule, unit=unit, explain=explain)
     output.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(output, index=False)
+    limit = "" if rule.limit is None else f", limit {rule.limit.describe()}"
     Console(stderr=True).print(
-        f"{len(frame):,} rows scored with {name}; {int(frame['is_anomaly'].sum()):,} anomalous"
-        f" → {output}",
+        f"{len(frame):,} rows scored with {name} at threshold {rule.threshold:g}{limit};"
+        f" {int(frame['is_anomaly'].sum()):,} anomalous → {output}",
         highlight=False,
     )

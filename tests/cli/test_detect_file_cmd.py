@@ -4,8 +4,8 @@ import pandas as pd
 import typer
 from typer.testing import CliRunner
 
-from backend.analytics.config import reset_config
-from backend.cli.detect_file_cmd import register
+from backend.analytics.config import DetectionConfig, reset_config
+from backend.cli.detect_file_cmd import file_rule, register
 from tests.evaluation._nab import nab_dir
 
 
@@ -53,3 +53,87 @@ def test_detect_file_uses_the_configured_engine_settings(tmp_path, monkeypatch) 
     assert result.exit_code == 0, result.output
     scores = pd.read_csv(out)["anomaly_score"]
     assert (scores.iloc[:4000] == 0).all() and len(scores) > 4000
+
+
+_E47B3B = ("realAWSCloudwatch", "rds_cpu_utilization_e47b3b.csv")
+
+
+def _score(tmp_path, *args: str) -> pd.DataFrame:
+    source = nab_dir() / "data" / _E47B3B[0] / _E47B3B[1]
+    out = tmp_path / "scored.csv"
+    result = CliRunner().invoke(
+        _app(), ["detect-file", str(source), "-o", str(out), *args], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    return pd.read_csv(out, keep_default_na=False)
+
+
+def test_detect_file_uses_the_configured_threshold(tmp_path, monkeypatch) -> None:
+    as_default = _score(tmp_path)
+    monkeypatch.setenv("ABOUTCLOUD_DETECTION__ANOMALY_SCORE_THRESHOLD", "0.95")
+    monkeypatch.setenv("ABOUTCLOUD_DETECTION__CRITICAL_THRESHOLD", "0.99")
+    strict = _score(tmp_path)
+    assert (strict["is_anomaly"] == (strict["anomaly_score"] >= 0.95)).all()
+    assert 0 < strict["is_anomaly"].sum() < as_default["is_anomaly"].sum()
+    loose = _score(tmp_path, "--threshold", "0.3")  # the option wins over the configuration
+    assert (loose["is_anomaly"] == (loose["anomaly_score"] >= 0.3)).all()
+
+
+def test_detect_file_applies_the_metric_limit(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv(
+        "ABOUTCLOUD_DETECTION__METRIC_LIMITS", '{"cpu_usage": {"above": 25, "for_points": 3}}'
+    )
+    unnamed = _score(tmp_path)
+    named = _score(tmp_path, "--metric", "cpu_usage")
+    runs = (named["value"] > 25).astype(int)
+    third_in_a_row = runs.rolling(3).sum().eq(3)
+    assert third_in_a_row.sum() > 3
+    assert named.loc[third_in_a_row, "anomaly_score"].ge(0.8).all()
+    assert named.loc[third_in_a_row, "is_anomaly"].all()
+    assert (named.loc[third_in_a_row, "anomaly_label"] != "normal").all()
+    # the file's stem names no limit, so unnamed scores are the engine's alone
+    assert not unnamed.loc[third_in_a_row, "anomaly_score"].ge(0.8).all()
+    assert (
+        named.loc[~(named["value"] > 25), "anomaly_score"]
+        == unnamed.loc[~(named["value"] > 25), "anomaly_score"]
+    ).all()
+
+
+def test_detect_file_applies_the_tenants_overrides(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv(
+        "ABOUTCLOUD_DETECTION__TENANTS",
+        '{"acme": {"anomaly_score_threshold": 0.2, "metric_limits": {"cpu_usage": {"above": 25}}}}',
+    )
+    other = _score(tmp_path, "--metric", "cpu_usage")
+    acme = _score(tmp_path, "--metric", "cpu_usage", "--tenant", "acme")
+    assert (acme["is_anomaly"] == (acme["anomaly_score"] >= 0.2)).all()
+    assert acme.loc[acme["value"] > 25, "anomaly_score"].ge(0.8).all()
+    assert (other["is_anomaly"] == (other["anomaly_score"] >= 0.5)).all()
+    assert acme["is_anomaly"].sum() > other["is_anomaly"].sum()
+
+
+def test_detect_file_explains_each_anomalous_row(tmp_path) -> None:
+    frame = _score(
+        tmp_path, "--metric", "cpu_usage", "--node", "db-1", "--unit", "percent", "--explain"
+    )
+    assert list(frame.columns)[-1] == "explanation"
+    anomalous = frame[frame["anomaly_label"] != "normal"]
+    assert len(anomalous) > 0
+    assert anomalous["explanation"].str.startswith("cpu_usage on db-1 ").all()
+    assert anomalous["explanation"].str.contains(r"\d %", regex=True).all()
+    assert (frame.loc[frame["anomaly_label"] == "normal", "explanation"] == "").all()
+
+
+def test_file_rule_is_what_detect_would_use() -> None:
+    config = DetectionConfig(
+        metric_thresholds={"cpu*": 0.6},
+        metric_limits={"error_rate": {"above": 5.0, "severity": "warning"}},
+        tenants={"acme": {"metric_thresholds": {"cpu*": 0.7}}},
+    )
+    assert file_rule(config, "cpu_usage", calibrated=True).threshold == 0.6
+    assert file_rule(config, "cpu_usage", calibrated=True, tenant="acme").threshold == 0.7
+    assert file_rule(config, "cpu_usage", calibrated=True, threshold=0.3).threshold == 0.3
+    warning = file_rule(config, "error_rate", calibrated=True)
+    assert warning.limit is not None and warning.limit.above == 5.0
+    assert warning.breach_score == warning.threshold == 0.5
+    assert file_rule(config, "cpu_usage", calibrated=True).limit is None
