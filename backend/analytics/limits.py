@@ -204,7 +204,8 @@ def apply_limit(
 
     An anomalous result that overlaps a breach keeps its kind and text, and its score is
     raised to ``breach_score``; the stretches of a breach no anomaly covers become results
-    of their own (a spike or dip when short, else a level shift). Earlier points still count
+    of their own (a spike or dip when short, else a level shift), and a normal window is cut
+    to its stretches outside the breaches. Earlier points still count
     towards ``for_points`` and ``for_seconds``, so a breach that began before ``first``
     alarms as soon as it has lasted long enough. A breach is reported from its first point,
     the wait included, by the run in which it first alarms.
@@ -221,14 +222,33 @@ def apply_limit(
     for result in results:
         lo = int(np.searchsorted(ts, to_epoch_ns(result.window_start), "left"))
         hi = int(np.searchsorted(ts, to_epoch_ns(result.window_end), "right"))
-        if result.is_anomaly and mask[lo:hi].any():
+        if not mask[lo:hi].any():
+            out.append(result)
+        elif result.is_anomaly:
             covered[lo:hi] = True
-            result = _raised(series, result, limit, breach_score, _worst(series, lo, hi, limit))
-        out.append(result)
+            out.append(_raised(series, result, limit, breach_score, _worst(series, lo, hi, limit)))
+        else:
+            out.extend(_outside_breaches(series, result, lo, ~mask[lo:hi]))
     for start, end in breach_runs(mask & ~covered):
         out.append(_breach_result(series, start, end, limit, breach_score))
     out.sort(key=lambda r: r.window_start)
     return out
+
+
+def _outside_breaches(
+    series: MetricSeries, result: AnomalyResult, lo: int, clear: np.ndarray
+) -> list[AnomalyResult]:
+    """A normal window cut to its stretches outside the breaches (none when all breach), so
+    no point is both normal and in a breach."""
+    ts = series.timestamps_ns
+    return [
+        dataclasses.replace(
+            result,
+            window_start=from_epoch_ns(int(ts[lo + start]), series.aware),
+            window_end=from_epoch_ns(int(ts[lo + end]), series.aware),
+        )
+        for start, end in breach_runs(clear)
+    ]
 
 
 def _include_the_wait(mask: np.ndarray, alarms: np.ndarray, outside: np.ndarray) -> None:

@@ -209,6 +209,35 @@ def test_apply_limit_reports_the_stretch_no_anomaly_covers() -> None:
     assert windows == [(10, 12), (13, 24)]
 
 
+def _normal(start: int, end: int) -> AnomalyResult:
+    return AnomalyResult(
+        *KEY,
+        window_start=T0 + timedelta(minutes=start),
+        window_end=T0 + timedelta(minutes=end),
+        anomaly_score=0.1,
+        anomaly_label="normal",
+    )
+
+
+def test_apply_limit_cuts_a_normal_window_around_the_breach() -> None:
+    values = [1.0] * 30
+    values[10:14] = [8.0] * 4
+    out = apply_limit(
+        _series(values), [_normal(0, 19), _normal(20, 29)], MetricLimit(above=5.0), 0.8
+    )
+    windows = [(r.window_start.minute, r.window_end.minute, r.is_anomaly) for r in out]
+    assert windows == [(0, 9, False), (10, 13, True), (14, 19, False), (20, 29, False)]
+
+
+def test_apply_limit_drops_a_normal_window_that_breaches_throughout() -> None:
+    values = [1.0] * 10
+    values[3:7] = [8.0] * 4
+    out = apply_limit(_series(values), [_normal(4, 5)], MetricLimit(above=5.0), 0.8)
+    assert [(r.window_start.minute, r.window_end.minute, r.is_anomaly) for r in out] == [
+        (3, 6, True)
+    ]
+
+
 def test_apply_limit_leaves_results_alone_without_a_breach() -> None:
     results = [_anomaly(3, 4)]
     assert apply_limit(_series([1.0] * 10), results, MetricLimit(above=5.0), 0.8) == results
