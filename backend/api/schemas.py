@@ -145,10 +145,11 @@ class LimitOut(_Out):
 
 
 class ScoresResponse(SeriesOut):
-    """Per-point anomaly score and expected band of one series, for charts.
+    """Per-point anomaly score, forecast, usual range and alarm band of one series, for charts.
 
-    Scores are in [0, 1]; ``expected``, ``lower`` and ``upper`` are in the units of
-    ``modelled`` (equal to ``values`` except for counters, which are modelled as rates).
+    Scores are in [0, 1]; ``expected``, ``lower``, ``upper`` and the usual range are in the
+    units of ``modelled`` (equal to ``values`` except for counters, which are modelled as
+    rates). ``lower``/``upper`` is the alarm band: where one point alone would alarm.
     """
 
     scores: list[float | None] | None = None
@@ -157,6 +158,14 @@ class ScoresResponse(SeriesOut):
     upper: list[float | None] | None = None
     modelled: list[float | None] | None = Field(
         default=None, description="The series in the band's units (a counter's rate)"
+    )
+    usual_lower: list[float | None] | None = Field(
+        default=None,
+        description="Low edge of the usual range: the forecast plus the 1st percentile of the"
+        " last day's residuals (alarming points left out); what charts draw as the band",
+    )
+    usual_upper: list[float | None] | None = Field(
+        default=None, description="High edge of the usual range (the 99th percentile)"
     )
     engine: str
     limit: LimitOut | None = Field(

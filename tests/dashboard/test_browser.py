@@ -64,7 +64,19 @@ def test_dashboard_sign_in_ranks_nodes_and_charts_anomaly(page: Page, live_dashb
         "document.getElementById('chart').data.find(t => t.name === 'anomalies').x.length"
     )
     assert markers >= 1
-    assert page.evaluate("document.getElementById('chart').data.some(t => t.fill === 'tonexty')")
+    lower, upper, values = page.evaluate(
+        """(() => { const d = document.getElementById('chart').data;
+          const y = (name) => d.find(t => t.name === name).y;
+          return [y('usual range'), y('usual upper'), d.find(t => t.line && t.line.color ===
+            '#212529').y]; })()"""
+    )
+    drawn = [(lo, hi, v) for lo, hi, v in zip(lower, upper, values, strict=True) if lo is not None]
+    assert len(drawn) > len(values) // 2
+    inside = sum(lo <= v <= hi for lo, hi, v in drawn) / len(drawn)
+    assert inside > 0.9  # the band is where the points usually are ...
+    spread = max(values) - min(values)
+    widths = sorted(hi - lo for lo, hi, _ in drawn)
+    assert widths[len(widths) // 2] < spread  # ... and not the whole chart
     assert page.locator("#crumbs a").count() == 3
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
     assert page.errors == []  # type: ignore[attr-defined]

@@ -139,7 +139,7 @@ def list_series(
     "/metrics/scores",
     response_model=ScoresResponse,
     response_class=OrjsonResponse,
-    summary="Per-point scores and expected band of one series",
+    summary="Per-point scores, expected value and usual range of one series",
 )
 def series_scores(
     principal: ViewerPrincipal,
@@ -150,7 +150,7 @@ def series_scores(
     start: StartQuery = None,
     end: EndQuery = None,
 ) -> Response:
-    """The series with the engine's per-point anomaly score and expected band, for charts.
+    """The series with the engine's per-point anomaly score, forecast and usual range, for charts.
 
     Without ``start``/``end`` the last ``scores_window_hours`` (default 24) of data are scored.
     """
@@ -164,6 +164,8 @@ def series_scores(
         lower=float_list(scored.lower),
         upper=float_list(scored.upper),
         modelled=float_list(scored.modelled),
+        usual_lower=float_list(scored.usual_lower),
+        usual_upper=float_list(scored.usual_upper),
         engine=scored.engine,
         limit=None if scored.limit is None else scored.limit.as_dict(),
     )

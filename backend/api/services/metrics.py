@@ -14,6 +14,7 @@ from backend.analytics.config import DetectionConfig, get_config
 from backend.analytics.engine import AnomalyDetectionEngine
 from backend.analytics.limits import MetricLimit, limit_point_scores
 from backend.analytics.types import MetricSeries, SeriesKey
+from backend.analytics.usual_range import usual_range
 from backend.api.params import SeriesFilter
 from backend.api.services.scope import require_known
 from backend.api.settings import ApiSettings
@@ -31,7 +32,8 @@ class SeriesScores:
     """A series with the engine's per-point scores and expected band (None when the engine
     cannot score per point). ``modelled`` is the series in the band's units (a counter's
     rate; otherwise the values themselves). ``limit`` is the metric's static limit, whose
-    breaches the scores already include."""
+    breaches the scores already include. ``usual_lower``/``usual_upper`` is the usual range
+    around the forecast (:func:`~backend.analytics.usual_range.usual_range`), for charts."""
 
     series: MetricSeries
     scores: np.ndarray | None
@@ -41,6 +43,8 @@ class SeriesScores:
     modelled: np.ndarray | None
     engine: str
     limit: MetricLimit | None = None
+    usual_lower: np.ndarray | None = None
+    usual_upper: np.ndarray | None = None
 
     def tail(self, n: int) -> SeriesScores:
         """The last ``n`` points (the history before them only warmed the engine up)."""
@@ -52,6 +56,7 @@ class SeriesScores:
         return SeriesScores(
             self.series.slice(start, self.series.length), cut(self.scores), cut(self.expected),
             cut(self.lower), cut(self.upper), cut(self.modelled), self.engine, self.limit,
+            cut(self.usual_lower), cut(self.usual_upper),
         )  # fmt: skip
 
 
@@ -124,13 +129,13 @@ class MetricQueryService:
         warm_from = _index_at(series, _first_shown_ns(series, shown_from) - _ns(window))
         history = series.slice(warm_from, series.length)
         calibration = load_fleet_calibration(self.storage, self.engine, tenant_id)
-        scored = self._with_limit(_scored(self.engine, history, calibration))
-        return scored.tail(series.length - shown_from)
+        config = (self.detection or get_config()).for_tenant(tenant_id)
+        scored = self._with_limit(_scored(self.engine, history, calibration), config)
+        return self._with_usual_range(scored, config).tail(series.length - shown_from)
 
-    def _with_limit(self, scored: SeriesScores) -> SeriesScores:
+    def _with_limit(self, scored: SeriesScores, config: DetectionConfig) -> SeriesScores:
         """``scored`` with the metric's static limit, its breaches raised in the scores (as
         detection runs report them), so the chart's score line agrees with the alarms."""
-        config = (self.detection or get_config()).for_tenant(scored.series.tenant_id)
         rule = config.breach_rule(
             scored.series.metric_name, calibrated=self.engine.calibrated_per_series
         )
@@ -141,6 +146,24 @@ class MetricQueryService:
         if scores is not None:
             scores = limit_point_scores(scored.series, scores, limit, breach)
         return dataclasses.replace(scored, scores=scores, limit=limit)
+
+    def _with_usual_range(self, scored: SeriesScores, config: DetectionConfig) -> SeriesScores:
+        """``scored`` with the usual range around its forecast. Left out of it: the points that
+        alarm (at the metric's threshold), and those the engine did not model (its first
+        points: a band of no width, the forecast being the value itself)."""
+        if scored.expected is None:
+            return scored
+        observed = scored.modelled if scored.modelled is not None else scored.series.values_array
+        threshold = config.get_threshold_for_metric(
+            scored.series.metric_name, calibrated=self.engine.calibrated_per_series
+        )
+        skip = np.zeros(scored.series.length, dtype=bool)
+        if scored.scores is not None:
+            skip |= scored.scores >= threshold
+        if scored.lower is not None and scored.upper is not None:
+            skip |= scored.lower == scored.upper
+        lower, upper = usual_range(scored.series.timestamps_ns, observed, scored.expected, skip)
+        return dataclasses.replace(scored, usual_lower=lower, usual_upper=upper)
 
 
 def _shown_from(series: MetricSeries, start: datetime | None, window: timedelta) -> int:

@@ -1,4 +1,4 @@
-// The series chart: values, expected band, anomaly windows and markers, score underneath.
+// The series chart: values, usual range, anomaly windows and markers, score underneath.
 // plotly.js (several MB) is loaded only when the first chart is drawn, so the overview
 // page does not wait for it.
 
@@ -101,8 +101,7 @@ function limitShapes(levels) {
   }));
 }
 
-// Fit the y axis to the data (and any limit), not to the band: during warm-up the band can
-// be very wide.
+// Fit the y axis to the data (and any limit), not to the band: the band may reach beyond.
 function valueRange(values) {
   const finite = values.filter((v) => v !== null && Number.isFinite(v));
   if (!finite.length) return undefined;
@@ -117,13 +116,15 @@ export async function renderChart(container, scored, anomalies) {
   // Counters are modelled as rates: plot the series in the band's units.
   const shown = scored.modelled || scored.values;
   const traces = [];
-  if (scored.lower && scored.upper) {
+  // The usual range (where the last day's points stayed around the forecast), not the alarm
+  // band (where one point alone would alarm), which can reach far beyond the values.
+  if (scored.usual_lower && scored.usual_upper) {
     traces.push({
-      name: "expected upper", x: scored.timestamps, y: scored.upper, mode: "lines",
+      name: "usual upper", x: scored.timestamps, y: scored.usual_upper, mode: "lines",
       line: { width: 0 }, hoverinfo: "skip", showlegend: false,
     });
     traces.push({
-      name: "expected band", x: scored.timestamps, y: scored.lower, mode: "lines",
+      name: "usual range", x: scored.timestamps, y: scored.usual_lower, mode: "lines",
       line: { width: 0 }, fill: "tonexty", fillcolor: "rgba(13, 110, 253, 0.15)",
       hoverinfo: "skip",
     });

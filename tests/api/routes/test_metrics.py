@@ -180,6 +180,25 @@ def test_scores_give_per_point_band(client: Any, auth: Any, world: Any) -> None:
     assert body["engine"] == "default"
 
 
+def test_scores_give_the_usual_range_without_the_spike(client: Any, auth: Any, world: Any) -> None:
+    params = {"cluster_id": "eu-1", "node_id": "node-1", "metric_name": "cpu_usage"}
+    body = client.get("/metrics/scores", params=params, headers=auth()).json()
+    lower = np.array(body["usual_lower"], dtype=float)
+    upper = np.array(body["usual_upper"], dtype=float)
+    values = np.array(body["values"], dtype=float)
+    assert lower.shape == upper.shape == values.shape
+    drawn = np.isfinite(lower) & np.isfinite(upper)
+    assert drawn[80:].all()  # once 30 modelled residuals are known
+    assert np.all(lower[drawn] <= upper[drawn])
+    after = slice(210, None)  # after the spike to 97 at 200-202: it did not widen the range
+    assert np.all(upper[after] < 70) and np.all(upper[after] - lower[after] < 15)
+    assert values[200] > upper[200]
+    inside = (values >= lower) & (values <= upper)
+    calm = drawn.copy()
+    calm[195:215] = False  # the spike and the forecast's way back from it
+    assert inside[calm].mean() > 0.85  # a young series: its range has 30-200 residuals
+
+
 def test_scores_carry_the_static_limit_and_its_breaches(
     client: Any, auth: Any, world: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
