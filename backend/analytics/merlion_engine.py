@@ -149,7 +149,12 @@ class MerlionAnomalyEngine(AnomalyDetectionEngine):
         self, time_series: MetricSeries, window_size: int | None = None
     ) -> list[AnomalyResult]:
         """One result per window (``window_size`` points), in time order."""
-        scored = self.score_series(time_series)
+        return self.results_from_scores(time_series, self.score_series(time_series), window_size)
+
+    def results_from_scores(
+        self, time_series: MetricSeries, scored: MerlionScores, window_size: int | None = None
+    ) -> list[AnomalyResult]:
+        """What :meth:`detect` returns, from :meth:`score_series`' scores (Merlion runs once)."""
         size = window_size or self.window_size
         stride = self.stride if window_size is None else window_size
         starts, ends = SlidingWindowExtractor(size, stride, True).bounds(time_series.length)

@@ -8,6 +8,9 @@ the row (spike | trend | seasonal) or ``normal``. The file's series is named by 
 (else the file's stem), so the configuration's threshold and static limit for that metric
 apply as they would in ``aboutcloud detect``; ``--tenant`` applies that tenant's overrides;
 ``--explain`` adds the text of the anomaly each row belongs to (values in ``--unit``).
+
+Engines that judge windows rather than points (``merlion``, ``multivariate``) label a whole
+window by its verdict, so there a row's label can differ from its own ``is_anomaly``.
 """
 
 from __future__ import annotations
@@ -118,10 +121,11 @@ def score_file(
     series = MetricSeries.from_arrays(key, ts_ns, values, {"unit": unit} if unit else None)
     rule = rule or FileRule(engine_threshold(engine))
     scorer = getattr(engine, "score_series", None)
-    if scorer is not None:
+    to_results = getattr(engine, "results_from_scores", None)
+    if scorer is not None and to_results is not None:  # score once, window the same scores
         scored = scorer(series)
         scores = np.asarray(scored.scores, dtype=np.float64)
-        results = engine.results_from_scores(series, scored)  # type: ignore[attr-defined]
+        results = to_results(series, scored)
     else:
         results = engine.detect_at(series, rule.threshold)
         scores = window_scores(series, results)

@@ -140,6 +140,12 @@ class MultivariateNodeEngine(AnomalyDetectionEngine):
         """Per-point scores of one series (what :meth:`detect` windows)."""
         return self.score_node([series])
 
+    def results_from_scores(
+        self, time_series: MetricSeries, scored: NodeScores, window_size: int | None = None
+    ) -> list[AnomalyResult]:
+        """What :meth:`detect` returns, from :meth:`score_series`' scores."""
+        return self._results(scored, window_size, time_series.metric_name)
+
     def score_node(self, series_list: list[MetricSeries]) -> NodeScores:
         """Per-point joint scores; trains on the prefix, scores every aligned point.
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -58,8 +59,8 @@ def test_detect_file_uses_the_configured_engine_settings(tmp_path, monkeypatch) 
 _E47B3B = ("realAWSCloudwatch", "rds_cpu_utilization_e47b3b.csv")
 
 
-def _score(tmp_path, *args: str) -> pd.DataFrame:
-    source = nab_dir() / "data" / _E47B3B[0] / _E47B3B[1]
+def _score(tmp_path, *args: str, file: tuple[str, str] = _E47B3B) -> pd.DataFrame:
+    source = nab_dir() / "data" / file[0] / file[1]
     out = tmp_path / "scored.csv"
     result = CliRunner().invoke(
         _app(), ["detect-file", str(source), "-o", str(out), *args], catch_exceptions=False
@@ -137,3 +138,28 @@ def test_file_rule_is_what_detect_would_use() -> None:
     assert warning.limit is not None and warning.limit.above == 5.0
     assert warning.breach_score == warning.threshold == 0.5
     assert file_rule(config, "cpu_usage", calibrated=True).limit is None
+
+
+def _consistent(frame: pd.DataFrame, threshold: float) -> None:
+    """A windowed engine's rows: scores per row, labels and texts from the windows' verdicts
+    (a row can score above the threshold in a window its engine judges normal)."""
+    assert frame["anomaly_score"].between(0, 1).all()
+    assert (frame["is_anomaly"] == (frame["anomaly_score"] >= threshold)).all()
+    flagged = frame["anomaly_label"] != "normal"
+    assert frame["is_anomaly"].any() and flagged.any()
+    assert (frame.loc[flagged, "explanation"] != "").all()
+    assert (frame.loc[~flagged, "explanation"] == "").all()
+
+
+def test_detect_file_runs_the_multivariate_engine(tmp_path) -> None:
+    frame = _score(
+        tmp_path, "--engine", "multivariate", "--metric", "cpu_usage", "--explain",
+        file=("realAWSCloudwatch", "ec2_cpu_utilization_24ae8d.csv"),
+    )  # fmt: skip
+    _consistent(frame, 0.55)  # cpu's family margin: the engine is not calibrated per series
+
+
+@pytest.mark.merlion
+def test_detect_file_runs_the_merlion_engine(tmp_path) -> None:
+    frame = _score(tmp_path, "--engine", "merlion", "--explain", "--threshold", "0.5")
+    _consistent(frame, 0.5)
