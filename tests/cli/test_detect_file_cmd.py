@@ -6,7 +6,8 @@ import typer
 from typer.testing import CliRunner
 
 from backend.analytics.config import DetectionConfig, reset_config
-from backend.cli.detect_file_cmd import file_rule, register
+from backend.analytics.engine import EngineRegistry
+from backend.cli.detect_file_cmd import file_rule, register, score_file
 from tests.evaluation._nab import nab_dir
 
 
@@ -163,3 +164,20 @@ def test_detect_file_runs_the_multivariate_engine(tmp_path) -> None:
 def test_detect_file_runs_the_merlion_engine(tmp_path) -> None:
     frame = _score(tmp_path, "--engine", "merlion", "--explain", "--threshold", "0.5")
     _consistent(frame, 0.5)
+
+
+@pytest.mark.parametrize(
+    "engine", ["default", "multivariate", pytest.param("merlion", marks=pytest.mark.merlion)]
+)
+def test_score_file_works_on_every_nab_file(engine: str) -> None:
+    detector = EngineRegistry.get(engine)
+    files = sorted((nab_dir() / "data").rglob("*.csv"))
+    assert len(files) == 17
+    for path in files:
+        frame = score_file(detector, path, explain=True)
+        original = pd.read_csv(path)
+        assert frame["timestamp"].tolist() == original["timestamp"].tolist(), path.name
+        assert frame["anomaly_score"].between(0, 1).all(), path.name
+        assert set(frame["anomaly_label"]) <= {"spike", "trend", "seasonal", "normal"}
+        labelled = frame["anomaly_label"] != "normal"
+        assert (frame.loc[labelled, "explanation"] != "").all(), path.name
