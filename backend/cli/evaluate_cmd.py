@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -133,6 +134,16 @@ def _thresholds(text: str | None) -> tuple[float, ...]:
     return values
 
 
+def _band(scored: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The forecast and alarm band of an engine's scores, if it gives them (the default
+    engine does; Merlion and the multivariate engine give scores only)."""
+    columns = [getattr(scored, name, None) for name in ("expected", "lower", "upper")]
+    if any(column is None for column in columns):
+        return None
+    expected, lower, upper = (np.asarray(column, dtype=np.float64) for column in columns)
+    return expected, lower, upper
+
+
 def _plot_nab(detector: AnomalyDetectionEngine, dataset_dir: Path, plot_dir: Path) -> int:
     threshold = engine_threshold(detector)
     count = 0
@@ -141,7 +152,7 @@ def _plot_nab(detector: AnomalyDetectionEngine, dataset_dir: Path, plot_dir: Pat
         scorer = getattr(detector, "score_series", None)
         scored = scorer(series) if scorer is not None else None
         scores = scored.scores if scored is not None else engine_scores(detector, series)
-        band = (scored.expected, scored.lower, scored.upper) if scored is not None else None
+        band = _band(scored)
         name = item.name.replace("/", "__").removesuffix(".csv")
         plot_scored_series(
             plot_dir / f"{name}.png",

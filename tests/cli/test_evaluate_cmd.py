@@ -50,6 +50,20 @@ def test_evaluate_tiny_corpus_writes_json_and_plot(tmp_path) -> None:
     assert "standard" in result.output
 
 
+@pytest.mark.parametrize(
+    "engine", ["multivariate", pytest.param("merlion", marks=pytest.mark.merlion)]
+)
+def test_evaluate_plots_an_engine_without_a_band(tmp_path, engine: str) -> None:
+    root = _tiny_corpus(tmp_path)
+    plots = tmp_path / "plots"
+    result = CliRunner().invoke(
+        _app(), ["evaluate", str(root), "--engine", engine, "--plot", str(plots)]
+    )
+    assert result.exit_code == 0, result.output
+    [plot] = plots.glob("*.png")
+    assert plot.stat().st_size > 0
+
+
 def test_evaluate_per_file_prints_each_file(tmp_path) -> None:
     root = _tiny_corpus(tmp_path)
     out = tmp_path / "out.json"
