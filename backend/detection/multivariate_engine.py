@@ -352,6 +352,10 @@ def _probe(deviation: MetricSeries, a: int, b: int) -> AnomalyResult:
 
 
 def _sentence(scores: NodeScores, peak: int, shares: np.ndarray) -> str:
+    if len(scores.metrics) == 1:  # one series alone (``detect``): nothing joint to tell
+        at = from_epoch_ns(int(scores.timestamps_ns[peak]))
+        return (f"{scores.metrics[0]} on {scores.key.node_id} is unusual at "
+                f"{at:%Y-%m-%d %H:%M} UTC (robust z {scores.z[peak]:.1f})")  # fmt: skip
     order = np.argsort(-shares)[:3]
     parts = ", ".join(f"{scores.metrics[j]} {shares[j]:.0%}" for j in order if shares[j] > 0)
     when = from_epoch_ns(int(scores.timestamps_ns[peak]))

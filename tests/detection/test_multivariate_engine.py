@@ -195,3 +195,14 @@ def test_registry_builds_multivariate_engine() -> None:
 def test_a_misspelt_setting_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"neighbours.*did you mean 'neighbors'"):
         MultivariateNodeEngine({"neighbours": 5})
+
+
+def test_detect_one_series_explains_it_alone() -> None:
+    [cpu, _] = _node(broken=False)
+    values = cpu.values_array.copy()
+    values[600:603] = 400.0
+    spiked = cpu.with_arrays(cpu.timestamps_ns, values)
+    [flagged] = [r for r in MultivariateNodeEngine().detect(spiked) if r.is_anomaly]
+    assert flagged.explanation is not None
+    assert flagged.explanation.startswith("cpu_usage on node-7 is unusual at 1970-01-01 10:00 UTC")
+    assert "jointly" not in flagged.explanation
