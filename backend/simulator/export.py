@@ -1,7 +1,8 @@
 """Write a simulated fleet to disk (CSV and/or Parquet) and read it back.
 
 An export directory holds ``metrics.csv`` and/or ``metrics.parquet`` (the long format of
-:mod:`backend.simulator.frames`, one row per point) and ``labels.csv`` (one row per anomaly
+:mod:`backend.simulator.frames`, one row per point, plus each series' ``unit``, which
+``aboutcloud ingest`` keeps in the series' metadata) and ``labels.csv`` (one row per anomaly
 window, :data:`~backend.simulator.labels.LABEL_COLUMNS`). CSV timestamps are ISO 8601 in UTC
 (``2024-01-01T00:00:00Z``); Parquet stores ``timestamp[ns, UTC]``. Tables go through Arrow
 built straight from numpy columns, so a million rows write in about a second.
@@ -68,14 +69,15 @@ def write_fleet(
     fmt = _check_format(format)
     directory = _prepare_dir(output_dir)
     cols = long_columns(fleet.series, fleet.labels)
+    units = [series.metadata.get("unit") for series in fleet.series]
     targets = [f for f in ("csv", "parquet") if fmt in (f, ExportFormat.BOTH)]
     written: list[Path] = []
     for target in targets:
         path = directory / f"{METRICS_STEM}.{target}"
         if target == "csv":
-            pa_csv.write_csv(_arrow_table(cols, text_times=True), path)
+            pa_csv.write_csv(_arrow_table(cols, units, text_times=True), path)
         else:
-            pq.write_table(_arrow_table(cols, text_times=False), path, compression="zstd")
+            pq.write_table(_arrow_table(cols, units, text_times=False), path, compression="zstd")
         written.append(path)
         if progress is not None:
             progress(path)
@@ -130,7 +132,7 @@ def read_labels(path: str | Path) -> pd.DataFrame:
     return frame[list(LABEL_COLUMNS)]
 
 
-def _arrow_table(cols: LongColumns, text_times: bool) -> pa.Table:
+def _arrow_table(cols: LongColumns, units: list[str | None], text_times: bool) -> pa.Table:
     index = pa.array(cols.series_index, type=pa.int32())
     arrays: dict[str, Any] = {
         name: pa.DictionaryArray.from_arrays(index, pa.array(cols.key_parts(name), pa.string()))
@@ -146,7 +148,20 @@ def _arrow_table(cols: LongColumns, text_times: bool) -> pa.Table:
     arrays["anomaly_kind"] = pa.DictionaryArray.from_arrays(
         pa.array(cols.kind_codes, pa.int8()), pa.array(list(KIND_CODES), pa.string())
     )
+    arrays["unit"] = _unit_column(cols.series_index, units)
     return pa.table(arrays)
+
+
+def _unit_column(series_index: np.ndarray, units: list[str | None]) -> pa.DictionaryArray:
+    """Each row's series unit (null where it has none), so an ingested export explains its
+    values in their units; nulls sit in the indices (Arrow's CSV writer refuses them in the
+    dictionary)."""
+    names = sorted({unit for unit in units if unit is not None})
+    code = np.array([-1 if u is None else names.index(u) for u in units], dtype=np.int32)
+    rows = code[series_index] if code.size else np.empty(0, dtype=np.int32)
+    return pa.DictionaryArray.from_arrays(
+        pa.array(rows, pa.int32(), mask=rows < 0), pa.array(names, pa.string())
+    )
 
 
 def _text_times(ts_ns: np.ndarray) -> pa.DictionaryArray:

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from backend.errors import IngestionError, ValidationError
+from backend.ingestion.files import read_metric_file
 from backend.simulator.export import read_labels, read_long_frame, write_fleet
 from backend.simulator.fleet import FleetSpec, SimulatedFleet, simulate_fleet
 
@@ -85,3 +86,24 @@ def test_read_long_frame_missing_column_names_it(tmp_path: Path) -> None:
 def test_read_labels_missing_file_names_it(tmp_path: Path) -> None:
     with pytest.raises(IngestionError, match=r"labels\.csv"):
         read_labels(tmp_path / "labels.csv")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_an_ingested_export_keeps_each_series_unit(
+    fleet: SimulatedFleet, tmp_path: Path, fmt: str
+) -> None:
+    write_fleet(fleet, tmp_path, fmt)
+    read = read_metric_file(tmp_path / f"metrics.{fmt}")
+    units = {c.key.metric_name: c.metadata.get("unit") for c in read}
+    assert units == {"cpu_usage": "percent", "latency": "ms", "disk_io": "ops/s"}
+    assert len(read) == len(fleet.series)
+
+
+def test_a_series_without_a_unit_is_exported_without_one(tmp_path: Path) -> None:
+    plain = simulate_fleet(FleetSpec(tenants=1, nodes_per_cluster=1, metrics=("queue_depth",),
+                                     num_points=50, seed=1))  # fmt: skip
+    assert plain.series[0].metadata.get("unit") is None
+    write_fleet(plain, tmp_path, "both")
+    for name in ("metrics.csv", "metrics.parquet"):
+        [candidate] = read_metric_file(tmp_path / name)
+        assert "unit" not in candidate.metadata, name
