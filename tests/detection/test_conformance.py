@@ -67,6 +67,20 @@ def test_engine_pickle_round_trip_same_results(engine) -> None:
     ]
 
 
+def test_engine_windows_its_own_scores_as_detect_does(engine) -> None:
+    """``results_from_scores(score_series(s))`` is ``detect(s)``: callers that want both the
+    per-point scores and the windows (``detect-file``) score once."""
+    spiky = series(_spiky())
+
+    def verdicts(results: list) -> list[tuple]:
+        return [(r.window_start, r.window_end, r.anomaly_score, r.anomaly_label,
+                 r.anomaly_kind, r.explanation) for r in results]  # fmt: skip
+
+    windows = engine.results_from_scores(spiky, engine.score_series(spiky))
+    assert verdicts(windows) == verdicts(engine.detect(spiky))
+    assert _anomalies(windows)
+
+
 def test_engine_detect_finds_injected_spike(engine) -> None:
     results = engine.detect(series(_spiky(at=450)))
     spike_time = series(_spiky()).timestamps[450]
