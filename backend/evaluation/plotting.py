@@ -45,8 +45,9 @@ def plot_scored_series(
 ) -> Path:
     """Write the plot to ``path`` (PNG) and return it.
 
-    Top panel: values, the expected value and band when given, labelled windows shaded,
-    alarms marked. Bottom panel: scores and the threshold.
+    Top panel: values, the expected value and band (``expected, lower, upper``; the usual
+    range) when given, labelled windows shaded, alarms marked; its y axis fits the values,
+    not the band. Bottom panel: scores and the threshold.
     """
     plt = _pyplot()
 
@@ -58,7 +59,7 @@ def plot_scored_series(
     if band is not None:
         expected, lower, upper = band
         top.plot(times, expected, lw=0.7, color="tab:green", label="expected")
-        top.fill_between(times, lower, upper, color="tab:green", alpha=0.15, label="band")
+        top.fill_between(times, lower, upper, color="tab:green", alpha=0.15, label="usual range")
     hot = np.flatnonzero(np.asarray(scores) >= threshold)
     top.scatter(times[hot], np.asarray(values)[hot], s=10, color="tab:red", zorder=3, label="alarm")
     for start, end in windows:
@@ -66,6 +67,12 @@ def plot_scored_series(
             axis.axvspan(times[start], times[end], color="tab:red", alpha=0.12)
     bottom.plot(times, scores, lw=0.7, color="tab:orange", label="score")
     bottom.axhline(threshold, color="tab:purple", lw=0.8, ls="--", label="threshold")
+    finite = np.asarray(values, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    if finite.size:
+        low, high = float(finite.min()), float(finite.max())
+        pad = (high - low) * 0.1 or abs(high) * 0.1 or 1.0
+        top.set_ylim(low - pad, high + pad)
     bottom.set_ylim(0, 1.02)
     top.set_title(title)
     top.legend(loc="upper left", fontsize=8)

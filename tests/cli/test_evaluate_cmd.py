@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -185,3 +186,23 @@ def test_evaluate_refuses_a_misspelt_engine_setting(tmp_path, monkeypatch) -> No
     result = CliRunner().invoke(_app(), ["evaluate", str(_tiny_corpus(tmp_path))])
     assert isinstance(result.exception, ConfigError)
     assert "warmup_point" in str(result.exception) and "'warmup_points'" in str(result.exception)
+
+
+def test_evaluate_plots_the_usual_range_not_the_alarm_band() -> None:
+    from backend.analytics.engine import EngineRegistry
+    from backend.cli.evaluate_cmd import _band
+    from backend.evaluation.corpus import load_corpus
+    from backend.evaluation.nab import series_of
+
+    item = next(i for i in load_corpus(nab_dir()) if i.name == NAME)
+    scored = EngineRegistry.get("default").score_series(series_of(item))
+    band = _band(scored, item.values, 0.5)
+    assert band is not None
+    expected, low, high = band
+    np.testing.assert_array_equal(expected, scored.expected)
+    drawn = np.isfinite(low) & np.isfinite(high)
+    assert drawn[200:].all()
+    inside = (item.values >= low) & (item.values <= high)
+    assert inside[drawn].mean() > 0.95
+    # narrower than the alarm band wherever both are drawn
+    assert np.median((high - low)[drawn]) < np.median((scored.upper - scored.lower)[drawn])
