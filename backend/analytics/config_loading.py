@@ -124,16 +124,27 @@ def config_from_environment(environ: Mapping[str, str] | None = None) -> Detecti
     """The process's configuration: the file ``ABOUTCLOUD_CONFIG`` names (if set), then the
     ``ABOUTCLOUD_DETECTION__<FIELD>`` variables. The file is re-read only when it changes."""
     env = os.environ if environ is None else environ
+    settings = tuple(sorted((k, v) for k, v in env.items() if k.upper().startswith(ENV_PREFIX)))
     path = env.get(CONFIG_FILE_ENV)
     if not path:
-        return config_from_env(env)
+        return _environment_config(None, 0, settings)
     try:
         changed = os.stat(path).st_mtime_ns
     except OSError as exc:
         raise ConfigError(
             CONFIG_FILE_ENV, path, f"cannot read config file ({exc.strerror})"
         ) from None
-    return config_from_env(env, base=_file_config(path, changed))
+    return _environment_config(path, changed, settings)
+
+
+@functools.lru_cache(maxsize=32)
+def _environment_config(
+    path: str | None, changed_ns: int, settings: tuple[tuple[str, str], ...]
+) -> DetectionConfig:
+    """The configuration of one file version and one set of variables, parsed once (every
+    series of a run and every API request asks for it)."""
+    base = None if path is None else _file_config(path, changed_ns)
+    return config_from_env(dict(settings), base=base)
 
 
 @functools.lru_cache(maxsize=8)

@@ -113,6 +113,7 @@ class IncrementalDetector:
         self.context = context
         self.horizon = horizon
         self.aggregation = aggregation if aggregation is not None else AggregationPipeline()
+        self._run_config: DetectionConfig | None = None
 
     def run(
         self,
@@ -130,6 +131,7 @@ class IncrementalDetector:
         (:mod:`backend.detection.fleet_calibration`), in batches of ``batch_series`` series.
         """
         started = time.perf_counter()
+        self._run_config = self.config or get_config()  # one configuration for the whole run
         report = DetectionRunReport(tenant_id)
         keys = self.storage.list_series(tenant_id, cluster_id)
         since_ns = None if since is None else to_epoch_ns(since)
@@ -339,8 +341,9 @@ class IncrementalDetector:
             report.stats.errors.append(f"storing scores failed: {type(exc).__name__}: {exc}")
 
     def _config_for(self, tenant_id: str) -> DetectionConfig:
-        """The tenant's thresholds and limits (its overrides of the configuration)."""
-        return (self.config or get_config()).for_tenant(tenant_id)
+        """The tenant's thresholds and limits (its overrides of the configuration the run
+        started with)."""
+        return (self._run_config or self.config or get_config()).for_tenant(tenant_id)
 
 
 @dataclass

@@ -11,6 +11,7 @@ The float64 values are copied exactly, so scores after a restore are bit-identic
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import struct
 
@@ -39,6 +40,7 @@ _FINGERPRINT_CUT = DetectorParams().anomaly_cut  # the alarm level a fingerprint
 STATE_BYTES = _HEADER.size + 8 * STATE_SIZE
 
 
+@functools.lru_cache(maxsize=256)  # a run asks once per series, for a few distinct params
 def params_fingerprint(params: DetectorParams) -> bytes:
     """8 bytes identifying the hyperparameters a state was learnt under.
 

@@ -17,7 +17,11 @@ from backend.analytics.config import (
     set_config,
     z_to_score,
 )
-from backend.analytics.config_loading import config_from_env, config_from_file
+from backend.analytics.config_loading import (
+    config_from_env,
+    config_from_environment,
+    config_from_file,
+)
 from backend.errors import ConfigError
 
 
@@ -335,3 +339,13 @@ def test_config_from_env_cross_field_error_names_the_variable() -> None:
             "ABOUTCLOUD_DETECTION__CRITICAL_THRESHOLD": "0.85",
         })  # fmt: skip
     assert "env ABOUTCLOUD_DETECTION__CRITICAL_THRESHOLD" in str(caught.value)
+
+
+def test_the_environment_is_parsed_once_per_set_of_variables() -> None:
+    first = {"ABOUTCLOUD_DETECTION__ANOMALY_SCORE_THRESHOLD": "0.6", "HOME": "/a"}
+    again = {"ABOUTCLOUD_DETECTION__ANOMALY_SCORE_THRESHOLD": "0.6", "HOME": "/b"}
+    changed = {"ABOUTCLOUD_DETECTION__ANOMALY_SCORE_THRESHOLD": "0.7"}
+    config = config_from_environment(first)
+    assert config_from_environment(again) is config  # other variables do not matter
+    assert config_from_environment(changed).anomaly_score_threshold == 0.7
+    assert config_from_environment(first).anomaly_score_threshold == 0.6
