@@ -1,6 +1,6 @@
 """Run one benchmark (or all) and print its figures.
 
-Usage: ``python -m benchmarks {simulate,ingest,detect,api,postgres,all} [options]``.
+Usage: ``python -m benchmarks {simulate,ingest,detect,api,postgres,pipeline,all} [options]``.
 Each benchmark module exposes ``main(argv) -> int``.
 """
 
@@ -15,6 +15,7 @@ BENCHMARKS = {
     "detect": "benchmarks.detect",
     "api": "benchmarks.api",
     "postgres": "benchmarks.postgres",
+    "pipeline": "benchmarks.pipeline",
 }
 
 

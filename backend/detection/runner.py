@@ -195,7 +195,8 @@ class IncrementalDetector:
         summaries: list[AnomalyResult],
     ) -> None:
         """Map a batch's scores with the fleet calibration, then windows, kinds and storage;
-        a detector's state is saved only once its results are (a failure rescores them)."""
+        the detectors' states are saved only once their results are (a failure rescores
+        them)."""
         engine = self.engine
         if not batch or not isinstance(engine, DefaultAnomalyEngine):
             return
@@ -206,19 +207,41 @@ class IncrementalDetector:
                 [(fleet_group(p.series), p.scored) for p in batch],
                 keys=[str(p.series.key) for p in batch],  # the next run goes on from here
             )
+        done: list[tuple[_Pending, ScoredSeries, list[AnomalyResult]]] = []
         for pending, scored in zip(batch, scores, strict=True):
-            series = pending.series
             try:
-                results = self._results(engine, series, scored)
-                self.storage.store_anomaly_results(series.tenant_id, results)
-                self.storage.save_detector_state(series.key, self._state_name, pending.state)
+                done.append((pending, scored, self._results(engine, pending.series, scored)))
             except AboutCloudError as exc:
-                report.stats.errors.append(f"{series.key}: {type(exc).__name__}: {exc}")
-                if calibration is not None:  # its points are scored again: not gone on from
-                    calibration.carried.pop(str(series.key), None)
-                continue
-            summary = self._summary(series, scored, results)
+                self._failed(report, calibration, [pending], exc)
+        if not done:
+            return
+        try:  # the batch's results, then its states, each in one write
+            found = [result for _, _, results in done for result in results]
+            if found:
+                self.storage.store_anomaly_results(report.tenant_id, found)
+            self.storage.save_detector_states(
+                self._state_name, {p.series.key: p.state for p, _, _ in done}
+            )
+        except AboutCloudError as exc:
+            self._failed(report, calibration, [p for p, _, _ in done], exc)
+            return
+        for pending, scored, results in done:
+            summary = self._summary(pending.series, scored, results)
             self._count(report, summaries, results, summary, len(scored))
+
+    @staticmethod
+    def _failed(
+        report: DetectionRunReport,
+        calibration: FleetCalibration | None,
+        failed: list[_Pending],
+        exc: AboutCloudError,
+    ) -> None:
+        """Report series whose results or states could not be stored: their states are not
+        saved, so the next run scores their points again (and does not go on from them)."""
+        for pending in failed:
+            report.stats.errors.append(f"{pending.series.key}: {type(exc).__name__}: {exc}")
+            if calibration is not None:
+                calibration.carried.pop(str(pending.series.key), None)
 
     # --- one series ----------------------------------------------------------------------
     def _run_series(self, key: SeriesKey, since_ns: int | None, reset: bool) -> _Outcome:

@@ -13,7 +13,7 @@ are the documented compatibility shim; new code passes a backend in explicitly.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -201,6 +201,12 @@ class StorageBackend(abc.ABC):
     @abc.abstractmethod
     def save_detector_state(self, key: SeriesKey, engine: str, state: bytes) -> None:
         """Persist an engine's per-series state so detection resumes after a restart."""
+
+    def save_detector_states(self, engine: str, states: Mapping[SeriesKey, bytes]) -> None:
+        """Persist many series' states at once (a detection run saves one per series it
+        scored): all or none. Backends with transactions write them in one."""
+        for key, state in states.items():
+            self.save_detector_state(key, engine, state)
 
     @abc.abstractmethod
     def load_detector_state(self, key: SeriesKey, engine: str) -> bytes | None:

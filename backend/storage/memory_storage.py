@@ -7,7 +7,7 @@ the process; use it for tests, demos and as the fallback of :func:`get_storage`.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -200,6 +200,15 @@ class InMemoryStorage(StorageBackend):
         blob = checks.check_state(state)
         with self._lock:
             self._states[identity] = blob
+
+    def save_detector_states(self, engine: str, states: Mapping[SeriesKey, bytes]) -> None:
+        """Keep the latest state of each series; all are checked before any is kept."""
+        name = check_id("engine", engine)
+        checked = {
+            (checks.check_series_key(k), name): checks.check_state(v) for k, v in states.items()
+        }
+        with self._lock:
+            self._states.update(checked)
 
     def load_detector_state(self, key: SeriesKey, engine: str) -> bytes | None:
         """The last saved state, or None."""

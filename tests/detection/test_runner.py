@@ -319,12 +319,48 @@ class _ResultsRefused(InMemoryStorage):
 
 def test_runner_saves_a_detector_only_once_its_results_are_stored() -> None:
     storage = _ResultsRefused()
-    key = SeriesKey("t1", "c1", "n1", "cpu_usage")
-    _store(storage, key, _normal(2000, 13))
+    keys = [SeriesKey("t1", "c1", f"n{i}", "cpu_usage") for i in range(3)]
+    for i, key in enumerate(keys):
+        values = _normal(2000, 13 + i)
+        values[1500] += 60.0  # an anomaly whose result must be stored
+        _store(storage, key, values)
     failed = IncrementalDetector(storage).run("t1")
-    assert failed.stats.errors and failed.series_processed == 0
+    assert len(failed.stats.errors) == 3 and failed.series_processed == 0
+    assert all(storage.load_detector_state(key, _state_name()) is None for key in keys)
     storage.refuse = False
-    assert IncrementalDetector(storage).run("t1").points_scored == 2000  # nothing was lost
+    again = IncrementalDetector(storage).run("t1")
+    assert again.points_scored == 6000 and len(again.anomalies) >= 3  # nothing was lost
+
+
+class _CountingWrites(InMemoryStorage):
+    """Storage that counts the calls a run makes to write results and states."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def store_anomaly_results(self, tenant_id: str, results: Any) -> int:
+        self.calls.append("results")
+        return super().store_anomaly_results(tenant_id, results)
+
+    def save_detector_state(self, key: SeriesKey, engine: str, state: bytes) -> None:
+        self.calls.append("state")
+        super().save_detector_state(key, engine, state)
+
+    def save_detector_states(self, engine: str, states: Any) -> None:
+        self.calls.append(f"states x{len(states)}")
+        super().save_detector_states(engine, states)
+
+
+def test_runner_writes_a_batch_of_series_at_once() -> None:
+    storage = _CountingWrites()
+    for i in range(5):
+        values = _normal(1500, 20 + i)
+        values[1200] += 60.0
+        _store(storage, SeriesKey("t1", "c1", f"n{i}", "cpu_usage"), values)
+    report = IncrementalDetector(storage, fleet_calibration=False).run("t1")
+    assert report.series_processed == 5 and len(report.anomalies) >= 5
+    assert storage.calls.count("results") == 1 and "states x5" in storage.calls
 
 
 def test_runner_scores_each_series_for_its_metric_threshold(storage: StorageBackend) -> None:

@@ -273,6 +273,22 @@ def test_detector_state_round_trip_and_replace(storage: StorageBackend) -> None:
     assert storage.load_detector_state(SeriesKey("t2", "c1", "n1", "cpu"), "default") is None
 
 
+def test_detector_states_saved_together(storage: StorageBackend) -> None:
+    keys = [SeriesKey("t1", "c1", f"n{i}", "cpu") for i in range(3)]
+    storage.save_detector_state(keys[0], "default", b"old")
+    storage.save_detector_states("default", {key: f"s{i}".encode() for i, key in enumerate(keys)})
+    assert [storage.load_detector_state(key, "default") for key in keys] == [b"s0", b"s1", b"s2"]
+    assert storage.load_detector_state(keys[0], "merlion") is None
+    storage.save_detector_states("default", {})  # nothing to save is no error
+
+
+def test_detector_states_all_or_none(storage: StorageBackend) -> None:
+    good, bad = SeriesKey("t1", "c1", "n1", "cpu"), SeriesKey("t1", "c1", "n2", "cpu")
+    with pytest.raises(ValidationError, match="state"):
+        storage.save_detector_states("default", {good: b"fine", bad: "text"})  # type: ignore[dict-item]
+    assert storage.load_detector_state(good, "default") is None
+
+
 def test_detector_state_non_bytes_rejected(storage: StorageBackend) -> None:
     with pytest.raises(ValidationError, match="state"):
         storage.save_detector_state(SeriesKey("t1", "c1", "n1", "cpu"), "e", "text")  # type: ignore[arg-type]

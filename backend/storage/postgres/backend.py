@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -275,6 +275,13 @@ class PostgresStorage(StorageBackend):
         series_key = checks.check_series_key(key)
         name, blob = check_id("engine", engine), checks.check_state(state)
         self._write("save detector state", lambda c: records.save_state(c, series_key, name, blob))
+
+    def save_detector_states(self, engine: str, states: Mapping[SeriesKey, bytes]) -> None:
+        """Keep the latest state of each series, all in one transaction."""
+        name = check_id("engine", engine)
+        rows = [(checks.check_series_key(k), checks.check_state(v)) for k, v in states.items()]
+        if rows:
+            self._write("save detector states", lambda c: records.save_states(c, name, rows))
 
     def load_detector_state(self, key: SeriesKey, engine: str) -> bytes | None:
         """The last saved state, or None."""

@@ -8,6 +8,7 @@ which is what makes it usable as a pagination cursor. Every query names the tena
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -128,6 +129,20 @@ def save_state(conn: psycopg.Connection, key: SeriesKey, engine: str, state: byt
         "metric_name, engine) DO UPDATE SET state = excluded.state, updated_at = now()",
         (*key, engine, state),
     )
+
+
+def save_states(
+    conn: psycopg.Connection, engine: str, rows: Sequence[tuple[SeriesKey, bytes]]
+) -> None:
+    """Replace the states of many series of one engine (one pipelined statement)."""
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO detector_state (tenant_id, cluster_id, node_id, metric_name, engine, "
+            "state) VALUES (%s, %s, %s, %s, %s, %b) ON CONFLICT (tenant_id, cluster_id, "
+            "node_id, metric_name, engine) DO UPDATE SET state = excluded.state, "
+            "updated_at = now()",
+            [(*key, engine, state) for key, state in rows],
+        )
 
 
 def load_state(conn: psycopg.Connection, key: SeriesKey, engine: str) -> bytes | None:

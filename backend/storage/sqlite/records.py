@@ -7,6 +7,7 @@ Upserts keep a row's ``id``, which is what makes it usable as a pagination curso
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 from backend.analytics._timeconv import to_epoch_ns, utc_now
@@ -85,6 +86,16 @@ def save_state(conn: sqlite3.Connection, key: SeriesKey, engine: str, state: byt
     """Replace the state of (series, engine)."""
     conn.execute(
         "INSERT OR REPLACE INTO detector_state VALUES (?, ?, ?, ?, ?, ?)", (*key, engine, state)
+    )
+
+
+def save_states(
+    conn: sqlite3.Connection, engine: str, rows: Sequence[tuple[SeriesKey, bytes]]
+) -> None:
+    """Replace the states of many series of one engine."""
+    conn.executemany(
+        "INSERT OR REPLACE INTO detector_state VALUES (?, ?, ?, ?, ?, ?)",
+        [(*key, engine, state) for key, state in rows],
     )
 
 

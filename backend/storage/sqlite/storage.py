@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -218,6 +218,15 @@ class SQLiteStorage(StorageBackend):
         blob = checks.check_state(state)
         with self._write() as conn:
             records.save_state(conn, series_key, _check_id("engine", engine), blob)
+
+    def save_detector_states(self, engine: str, states: Mapping[SeriesKey, bytes]) -> None:
+        """Replace the states of many series, in one transaction."""
+        name = _check_id("engine", engine)
+        rows = [(checks.check_series_key(k), checks.check_state(v)) for k, v in states.items()]
+        if not rows:
+            return
+        with self._write() as conn:
+            records.save_states(conn, name, rows)
 
     def load_detector_state(self, key: SeriesKey, engine: str) -> bytes | None:
         """The last saved state, or None."""
