@@ -139,27 +139,39 @@ class IncrementalDetector:
         calibration = self._load_calibration(tenant_id, fresh=reset)
         batch: list[_Pending] = []
         newest_ns = 0  # the newest point this run scored: what "silent" is judged against
-        for done, key in enumerate(keys, 1):
-            try:
-                outcome = self._run_series(key, since_ns, reset)
+        done = 0
+        for first in range(0, len(keys), _STATES_PER_READ):
+            chunk = keys[first : first + _STATES_PER_READ]
+            try:  # the chunk's saved states in one read (a reset starts every series afresh)
+                saved = {} if reset else self.storage.load_detector_states(self._state_name, chunk)
             except AboutCloudError as exc:
-                report.stats.errors.append(f"{key}: {type(exc).__name__}: {exc}")
-                continue
-            finally:
+                report.stats.errors.extend(f"{k}: {type(exc).__name__}: {exc}" for k in chunk)
+                done += len(chunk)
                 if progress is not None:
                     progress(done, len(keys))
-            report.states_relearnt += outcome.relearnt
-            if outcome.series is None:
-                report.series_skipped += 1
-            elif outcome.pending is not None:
-                batch.append(outcome.pending)
-                if len(outcome.pending.scored):
-                    newest_ns = max(newest_ns, int(outcome.pending.scored.timestamps_ns[-1]))
-            else:
-                self._count(report, summaries, outcome.results, outcome.summary, outcome.points)
-            if len(batch) >= self.batch_series:
-                self._finish(batch, calibration, report, summaries)
-                batch = []
+                continue
+            for key in chunk:
+                done += 1
+                try:
+                    outcome = self._run_series(key, since_ns, saved.get(key))
+                except AboutCloudError as exc:
+                    report.stats.errors.append(f"{key}: {type(exc).__name__}: {exc}")
+                    continue
+                finally:
+                    if progress is not None:
+                        progress(done, len(keys))
+                report.states_relearnt += outcome.relearnt
+                if outcome.series is None:
+                    report.series_skipped += 1
+                elif outcome.pending is not None:
+                    batch.append(outcome.pending)
+                    if len(outcome.pending.scored):
+                        newest_ns = max(newest_ns, int(outcome.pending.scored.timestamps_ns[-1]))
+                else:
+                    self._count(report, summaries, outcome.results, outcome.summary, outcome.points)
+                if len(batch) >= self.batch_series:
+                    self._finish(batch, calibration, report, summaries)
+                    batch = []
         self._finish(batch, calibration, report, summaries)
         if calibration is not None and report.series_processed:
             if newest_ns:  # series silent for days are gone: their ends go with them
@@ -244,10 +256,10 @@ class IncrementalDetector:
                 calibration.carried.pop(str(pending.series.key), None)
 
     # --- one series ----------------------------------------------------------------------
-    def _run_series(self, key: SeriesKey, since_ns: int | None, reset: bool) -> _Outcome:
-        """Score one series' new points and save its detector; the stateless engines also
-        produce their results here, the default engine's wait for the fleet calibration."""
-        saved = None if reset else self.storage.load_detector_state(key, self._state_name)
+    def _run_series(self, key: SeriesKey, since_ns: int | None, saved: bytes | None) -> _Outcome:
+        """Score one series' new points from its ``saved`` state (None: none, or a reset)
+        and save its detector; the stateless engines also produce their results here, the
+        default engine's wait for the fleet calibration."""
         cursor_ns = _NEVER
         if saved is not None and isinstance(self.engine, DefaultAnomalyEngine):
             (cursor_ns,) = _CURSOR.unpack_from(saved)
@@ -390,6 +402,10 @@ class _Pending:
     series: MetricSeries
     scored: ScoredSeries
     state: bytes
+
+
+#: Series whose saved states one query reads (a run reads them batch by batch).
+_STATES_PER_READ = 500
 
 
 def _state_name(engine: AnomalyDetectionEngine) -> str:

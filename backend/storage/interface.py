@@ -212,6 +212,14 @@ class StorageBackend(abc.ABC):
     def load_detector_state(self, key: SeriesKey, engine: str) -> bytes | None:
         """The last saved state, or None."""
 
+    def load_detector_states(
+        self, engine: str, keys: Sequence[SeriesKey]
+    ) -> dict[SeriesKey, bytes]:
+        """The saved states of many series at once (those without one are left out); a
+        detection run asks for a batch of series at a time. Backends answer in one query."""
+        found = {key: self.load_detector_state(key, engine) for key in keys}
+        return {key: state for key, state in found.items() if state is not None}
+
     # --- API keys ------------------------------------------------------------------------
     @abc.abstractmethod
     def save_api_key(self, record: ApiKeyRecord) -> None:

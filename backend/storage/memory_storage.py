@@ -216,6 +216,16 @@ class InMemoryStorage(StorageBackend):
         with self._lock:
             return self._states.get(identity)
 
+    def load_detector_states(
+        self, engine: str, keys: Sequence[SeriesKey]
+    ) -> dict[SeriesKey, bytes]:
+        """The saved states of ``keys`` (those with one)."""
+        name = check_id("engine", engine)
+        wanted = [checks.check_series_key(key) for key in keys]
+        with self._lock:
+            found = {key: self._states.get((key, name)) for key in wanted}
+        return {key: state for key, state in found.items() if state is not None}
+
     # --- API keys ------------------------------------------------------------------------
     def save_api_key(self, record: ApiKeyRecord) -> None:
         """Insert; a duplicate key_id or key_hash is a ValidationError."""

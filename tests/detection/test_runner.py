@@ -332,6 +332,24 @@ def test_runner_saves_a_detector_only_once_its_results_are_stored() -> None:
     assert again.points_scored == 6000 and len(again.anomalies) >= 3  # nothing was lost
 
 
+class _StatesUnreadable(InMemoryStorage):
+    """Storage whose bulk state reads fail (a lost connection)."""
+
+    def load_detector_states(self, engine: str, keys: Any) -> dict[SeriesKey, bytes]:
+        raise StorageError("states", "refused for the test")
+
+
+def test_runner_skips_series_whose_states_cannot_be_read() -> None:
+    storage = _StatesUnreadable()
+    keys = [SeriesKey("t1", "c1", f"n{i}", "cpu_usage") for i in range(3)]
+    for i, key in enumerate(keys):
+        _store(storage, key, _normal(500, 30 + i))
+    report = IncrementalDetector(storage).run("t1")
+    # not scored as new series (which would score their history again): reported, kept
+    assert report.series_processed == 0 and len(report.stats.errors) == 3
+    assert all(storage.load_detector_state(key, _state_name()) is None for key in keys)
+
+
 class _CountingWrites(InMemoryStorage):
     """Storage that counts the calls a run makes to write results and states."""
 

@@ -289,6 +289,16 @@ def test_detector_states_all_or_none(storage: StorageBackend) -> None:
     assert storage.load_detector_state(good, "default") is None
 
 
+def test_detector_states_read_together(storage: StorageBackend) -> None:
+    keys = [SeriesKey("t1", "c1", f"n{i}", "cpu") for i in range(1203)]  # several queries
+    storage.save_detector_states("default", {k: k.node_id.encode() for k in keys[::2]})
+    storage.save_detector_state(keys[1], "merlion", b"another engine's")
+    storage.save_detector_state(SeriesKey("t2", "c1", "n0", "cpu"), "default", b"other tenant")
+    found = storage.load_detector_states("default", keys)
+    assert found == {k: k.node_id.encode() for k in keys[::2]}
+    assert storage.load_detector_states("default", []) == {}
+
+
 def test_detector_state_non_bytes_rejected(storage: StorageBackend) -> None:
     with pytest.raises(ValidationError, match="state"):
         storage.save_detector_state(SeriesKey("t1", "c1", "n1", "cpu"), "e", "text")  # type: ignore[arg-type]

@@ -288,6 +288,16 @@ class PostgresStorage(StorageBackend):
         series_key, name = checks.check_series_key(key), check_id("engine", engine)
         return self._read("load detector state", lambda c: records.load_state(c, series_key, name))
 
+    def load_detector_states(
+        self, engine: str, keys: Sequence[SeriesKey]
+    ) -> dict[SeriesKey, bytes]:
+        """The saved states of ``keys`` (those with one), in one query."""
+        name = check_id("engine", engine)
+        wanted = [checks.check_series_key(key) for key in keys]
+        if not wanted:
+            return {}
+        return self._read("load detector states", lambda c: records.load_states(c, name, wanted))
+
     # --- API keys ------------------------------------------------------------------------
     def save_api_key(self, record: ApiKeyRecord) -> None:
         """Insert; a duplicate key_id or key_hash is a ValidationError."""

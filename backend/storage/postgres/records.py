@@ -155,6 +155,21 @@ def load_state(conn: psycopg.Connection, key: SeriesKey, engine: str) -> bytes |
     return None if row is None else bytes(row[0])
 
 
+def load_states(
+    conn: psycopg.Connection, engine: str, keys: Sequence[SeriesKey]
+) -> dict[SeriesKey, bytes]:
+    """The saved states of ``keys`` of one engine (those with one)."""
+    columns = [list(part) for part in zip(*keys, strict=True)]
+    rows = conn.execute(
+        "SELECT d.tenant_id, d.cluster_id, d.node_id, d.metric_name, d.state "
+        "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) "
+        "AS k(tenant_id, cluster_id, node_id, metric_name) JOIN detector_state d USING "
+        "(tenant_id, cluster_id, node_id, metric_name) WHERE d.engine = %s",
+        (*columns, engine),
+    ).fetchall()
+    return {SeriesKey(*row[:4]): bytes(row[4]) for row in rows}
+
+
 def insert_api_key(conn: psycopg.Connection, row: Row) -> None:
     """Insert a key; a duplicate key_id or key_hash is a ValidationError naming the field."""
     try:

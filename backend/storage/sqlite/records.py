@@ -109,6 +109,27 @@ def load_state(conn: sqlite3.Connection, key: SeriesKey, engine: str) -> bytes |
     return None if row is None else bytes(row[0])
 
 
+_KEYS_PER_QUERY = 500  # 4 parameters each: well within SQLite's 32,766
+
+
+def load_states(
+    conn: sqlite3.Connection, engine: str, keys: Sequence[SeriesKey]
+) -> dict[SeriesKey, bytes]:
+    """The saved states of ``keys`` of one engine (those with one)."""
+    found: dict[SeriesKey, bytes] = {}
+    for first in range(0, len(keys), _KEYS_PER_QUERY):
+        part = keys[first : first + _KEYS_PER_QUERY]
+        rows = conn.execute(
+            "SELECT tenant_id, cluster_id, node_id, metric_name, state FROM detector_state "
+            "WHERE engine = ? AND (tenant_id, cluster_id, node_id, metric_name) IN (VALUES "
+            + ", ".join(["(?, ?, ?, ?)"] * len(part))
+            + ")",
+            (engine, *(field for key in part for field in key)),
+        ).fetchall()
+        found.update((SeriesKey(*row[:4]), bytes(row[4])) for row in rows)
+    return found
+
+
 def insert_api_key(conn: sqlite3.Connection, record: ApiKeyRecord, row: Row) -> None:
     """Insert a key; a duplicate key_id or key_hash is a ValidationError."""
     for column in ("key_id", "key_hash"):

@@ -234,6 +234,15 @@ class SQLiteStorage(StorageBackend):
         with self._read() as conn:
             return records.load_state(conn, series_key, _check_id("engine", engine))
 
+    def load_detector_states(
+        self, engine: str, keys: Sequence[SeriesKey]
+    ) -> dict[SeriesKey, bytes]:
+        """The saved states of ``keys`` (those with one), a few queries for many keys."""
+        name = _check_id("engine", engine)
+        wanted = [checks.check_series_key(key) for key in keys]
+        with self._read() as conn:
+            return records.load_states(conn, name, wanted)
+
     # --- API keys ------------------------------------------------------------------------
     def save_api_key(self, record: ApiKeyRecord) -> None:
         """Insert; a duplicate key_id or key_hash is a ValidationError."""
