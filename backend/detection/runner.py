@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -139,39 +139,29 @@ class IncrementalDetector:
         calibration = self._load_calibration(tenant_id, fresh=reset)
         batch: list[_Pending] = []
         newest_ns = 0  # the newest point this run scored: what "silent" is judged against
-        done = 0
-        for first in range(0, len(keys), _STATES_PER_READ):
-            chunk = keys[first : first + _STATES_PER_READ]
-            try:  # the chunk's saved states in one read (a reset starts every series afresh)
-                saved = {} if reset else self.storage.load_detector_states(self._state_name, chunk)
+        for done, (key, saved) in enumerate(self._with_saved_states(keys, reset), 1):
+            try:
+                if isinstance(saved, AboutCloudError):
+                    raise saved
+                outcome = self._run_series(key, since_ns, saved)
             except AboutCloudError as exc:
-                report.stats.errors.extend(f"{k}: {type(exc).__name__}: {exc}" for k in chunk)
-                done += len(chunk)
+                report.stats.errors.append(f"{key}: {type(exc).__name__}: {exc}")
+                continue
+            finally:
                 if progress is not None:
                     progress(done, len(keys))
-                continue
-            for key in chunk:
-                done += 1
-                try:
-                    outcome = self._run_series(key, since_ns, saved.get(key))
-                except AboutCloudError as exc:
-                    report.stats.errors.append(f"{key}: {type(exc).__name__}: {exc}")
-                    continue
-                finally:
-                    if progress is not None:
-                        progress(done, len(keys))
-                report.states_relearnt += outcome.relearnt
-                if outcome.series is None:
-                    report.series_skipped += 1
-                elif outcome.pending is not None:
-                    batch.append(outcome.pending)
-                    if len(outcome.pending.scored):
-                        newest_ns = max(newest_ns, int(outcome.pending.scored.timestamps_ns[-1]))
-                else:
-                    self._count(report, summaries, outcome.results, outcome.summary, outcome.points)
-                if len(batch) >= self.batch_series:
-                    self._finish(batch, calibration, report, summaries)
-                    batch = []
+            report.states_relearnt += outcome.relearnt
+            if outcome.series is None:
+                report.series_skipped += 1
+            elif outcome.pending is not None:
+                batch.append(outcome.pending)
+                if len(outcome.pending.scored):
+                    newest_ns = max(newest_ns, int(outcome.pending.scored.timestamps_ns[-1]))
+            else:
+                self._count(report, summaries, outcome.results, outcome.summary, outcome.points)
+            if len(batch) >= self.batch_series:
+                self._finish(batch, calibration, report, summaries)
+                batch = []
         self._finish(batch, calibration, report, summaries)
         if calibration is not None and report.series_processed:
             if newest_ns:  # series silent for days are gone: their ends go with them
@@ -184,6 +174,21 @@ class IncrementalDetector:
         self._store(tenant_id, report, summaries)
         report.seconds = time.perf_counter() - started
         return report
+
+    def _with_saved_states(
+        self, keys: Sequence[SeriesKey], reset: bool
+    ) -> Iterator[tuple[SeriesKey, bytes | AboutCloudError | None]]:
+        """Each key with its saved state (None: none, or a reset), read
+        :data:`_STATES_PER_READ` keys at a time; a read that failed stands in for the states
+        of its keys, so they are reported rather than scored as new series."""
+        for first in range(0, len(keys), _STATES_PER_READ):
+            chunk = keys[first : first + _STATES_PER_READ]
+            try:
+                saved = {} if reset else self.storage.load_detector_states(self._state_name, chunk)
+            except AboutCloudError as exc:
+                yield from ((key, exc) for key in chunk)
+                continue
+            yield from ((key, saved.get(key)) for key in chunk)
 
     @staticmethod
     def _count(
