@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from backend.analytics.aggregation import AggregationPipeline
 from backend.analytics.config import DetectionConfig, get_config
 from backend.analytics.engine import AnomalyDetectionEngine
+from backend.analytics.engine_support import is_counter, rate_series
 from backend.analytics.explain import AnomalyExplanation, ExplanationClassifier
 from backend.analytics.limits import apply_limit
 from backend.analytics.types import AggregatedAnomalyScore, AnomalyResult, MetricSeries
@@ -105,11 +106,12 @@ class AnomalyDetectionPipeline:
         )
         if rule is not None:
             found = apply_limit(metric_series, found, *rule)
+        told = rate_series(metric_series) if is_counter(metric_series) else metric_series
         for result in found:
             if result.is_anomaly and result.anomaly_score < threshold:
                 result = dataclasses.replace(result, anomaly_label="normal", anomaly_kind=None)
             if result.is_anomaly:
-                explanation = self.classifier.classify(metric_series, result)
+                explanation = self.classifier.classify(told, result)  # a counter by its rate
                 explanations.append(explanation)
                 if not result.explanation:
                     result = dataclasses.replace(result, explanation=explanation.description)

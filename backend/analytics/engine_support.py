@@ -35,6 +35,7 @@ __all__ = [
     "config_int",
     "is_counter",
     "missing_before",
+    "rate_series",
     "reject_unknown_settings",
 ]
 
@@ -61,6 +62,26 @@ def as_rates(t_ns: np.ndarray, values: np.ndarray) -> np.ndarray:
     seconds = np.maximum(np.diff(t_ns).astype(np.float64) / NS_PER_SECOND, 1e-9)
     rates = increase / seconds
     return np.concatenate([rates[:1], rates])
+
+
+def rate_series(series: MetricSeries, rates: np.ndarray | None = None) -> MetricSeries:
+    """A counter told as its rate per second (``rates``, else :func:`as_rates`), named
+    ``rate(<metric>)`` as PromQL writes it and in ``<unit>/s``, so an explanation reads
+    "rate(http_requests_total) on node-1 rose to 200.0 per second" rather than describing
+    the ever-growing total.
+
+    >>> t = np.arange(4, dtype=np.int64) * 60 * NS_PER_SECOND
+    >>> told = rate_series(MetricSeries.from_arrays(("t", "c", "n", "bytes_total"), t,
+    ...                                             np.array([0.0, 60.0, 120.0, 300.0])))
+    >>> told.metric_name, told.values_array.tolist(), told.metadata["unit"]
+    ('rate(bytes_total)', [1.0, 1.0, 1.0, 3.0], 'per second')
+    """
+    ts = series.timestamps_ns
+    per_second = as_rates(ts, series.values_array) if rates is None else rates
+    unit = series.metadata.get("unit")
+    metadata = {**series.metadata, "unit": f"{unit}/s" if unit else "per second"}
+    key = series.key._replace(metric_name=f"rate({series.metric_name})")
+    return MetricSeries.from_arrays(key, ts, per_second, metadata, series.aware)
 
 
 def missing_before(t_ns: np.ndarray) -> np.ndarray:

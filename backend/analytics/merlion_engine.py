@@ -66,6 +66,7 @@ from backend.analytics.engine_support import (
     config_int,
     is_counter,
     missing_before,
+    rate_series,
     reject_unknown_settings,
 )
 from backend.analytics.types import AnomalyKind, AnomalyResult, MetricSeries
@@ -264,7 +265,8 @@ class MerlionAnomalyEngine(AnomalyDetectionEngine):
             return results
         from backend.analytics.explain import ExplanationClassifier
 
-        explained = ExplanationClassifier().classify_batch(series, [results[i] for i in flagged])
+        told = rate_series(series) if is_counter(series) else series  # what was scored
+        explained = ExplanationClassifier().classify_batch(told, [results[i] for i in flagged])
         out = list(results)
         for i, explanation in zip(flagged, explained, strict=True):
             kind = explanation.anomaly_kind or AnomalyKind.SPIKE

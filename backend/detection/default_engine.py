@@ -28,7 +28,12 @@ import numpy as np
 from backend.analytics._timeconv import NS_PER_DAY, from_epoch_ns
 from backend.analytics.config import match_metric
 from backend.analytics.engine import AnomalyDetectionEngine
-from backend.analytics.engine_support import is_counter, reject_unknown_settings
+from backend.analytics.engine_support import (
+    as_rates,
+    is_counter,
+    rate_series,
+    reject_unknown_settings,
+)
 from backend.analytics.types import AnomalyKind, AnomalyResult, MetricSeries
 from backend.detection.describe import (
     EARLIER_DAYS,
@@ -206,7 +211,10 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
         cut = self.threshold if threshold is None else threshold
         hot = anomalous_runs(scored.scores, cut, self.merge_gap_points)
         classifier = _load_classifier() if self.use_classifier and hot else None
-        results = [self._anomaly(time_series, scored, a, b, classifier) for a, b in hot]
+        told = rate_view(time_series, scored)  # a counter's alarms are told in its rate
+        results = [self._anomaly(told, scored, a, b, classifier) for a, b in hot]
+        if told is not time_series:
+            results = [dataclasses.replace(r, metric_name=time_series.metric_name) for r in results]
         if self.emit_normal:
             size = window_size or int(self.config.get("window_size", 100))
             results += [
@@ -417,6 +425,18 @@ def _averaged_span(ts: np.ndarray, alpha: float, day_ns: int) -> tuple[int, int,
     step_ns = (int(ts[-1]) - int(ts[0])) / max(ts.shape[0] - 1, 1)
     history = int(EARLIER_DAYS * day_ns / max(step_ns, 1.0))
     return points, history, points * step_ns / 1e9
+
+
+def rate_view(series: MetricSeries, scored: ScoredSeries) -> MetricSeries:
+    """``series`` as the detector modelled it: a counter (declared, or found by the detector
+    from its values) as its rate per second (:func:`rate_series`), any other unchanged."""
+    modelled = scored.modelled  # the scored points: the last of ``series`` (after its context)
+    tail = series.values_array[series.length - modelled.shape[0] :]
+    if np.allclose(modelled, tail, rtol=1e-9, atol=0.0, equal_nan=True):
+        return series
+    rates = as_rates(series.timestamps_ns, series.values_array)
+    rates[series.length - modelled.shape[0] :] = modelled  # the detector's own, where it has them
+    return rate_series(series, rates)
 
 
 def _load_classifier() -> Any:
