@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["USUAL_COVERAGE", "USUAL_MIN_POINTS", "USUAL_WINDOW", "usual_range"]
+__all__ = ["USUAL_COVERAGE", "USUAL_MIN_POINTS", "USUAL_WINDOW", "left_out", "usual_range"]
 
 #: How far back the residuals are read: a day holds every hour's load once.
 USUAL_WINDOW = pd.Timedelta(days=1)
@@ -59,3 +59,24 @@ def usual_range(
     low = recent.quantile(tail).to_numpy(dtype=np.float64)
     high = recent.quantile(1.0 - tail).to_numpy(dtype=np.float64)
     return expected + low, expected + high
+
+
+def left_out(
+    scores: np.ndarray | None,
+    threshold: float,
+    lower: np.ndarray | None = None,
+    upper: np.ndarray | None = None,
+) -> np.ndarray | None:
+    """The points a usual range leaves out: those that alarm (``scores >= threshold``) and
+    those the engine did not model (its first points, whose alarm band has no width).
+
+    >>> left_out(np.array([0.1, 0.9, 0.2]), 0.5, np.array([1.0, 0.0, 2.0]),
+    ...          np.array([1.0, 3.0, 4.0])).tolist()
+    [True, True, False]
+    """
+    masks = []
+    if scores is not None:
+        masks.append(np.asarray(scores) >= threshold)
+    if lower is not None and upper is not None:
+        masks.append(np.asarray(lower) == np.asarray(upper))
+    return np.logical_or.reduce(masks) if masks else None

@@ -23,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from backend.analytics.configured_engine import engine_settings
 from backend.analytics.engine import AnomalyDetectionEngine, EngineRegistry
-from backend.analytics.usual_range import usual_range
+from backend.analytics.usual_range import left_out, usual_range
 from backend.cli.config_cmd import EngineNameOpt
 from backend.errors import ValidationError
 from backend.evaluation.corpus import load_corpus
@@ -147,7 +147,7 @@ def _band(
     expected, lower, upper, modelled = (np.asarray(c, dtype=np.float64) for c in columns)
     if not np.allclose(modelled, values, rtol=1e-9, atol=0.0, equal_nan=True):
         return None  # a counter is modelled as a rate, not in the plotted units
-    skip = (np.asarray(scored.scores) >= threshold) | (lower == upper)
+    skip = left_out(scored.scores, threshold, lower, upper)
     low, high = usual_range(np.asarray(scored.timestamps_ns), modelled, expected, skip)
     return expected, low, high
 

@@ -14,7 +14,7 @@ from backend.analytics.config import DetectionConfig, get_config
 from backend.analytics.engine import AnomalyDetectionEngine
 from backend.analytics.limits import MetricLimit, limit_point_scores
 from backend.analytics.types import MetricSeries, SeriesKey
-from backend.analytics.usual_range import usual_range
+from backend.analytics.usual_range import left_out, usual_range
 from backend.api.params import SeriesFilter
 from backend.api.services.scope import require_known
 from backend.api.settings import ApiSettings
@@ -157,11 +157,7 @@ class MetricQueryService:
         threshold = config.get_threshold_for_metric(
             scored.series.metric_name, calibrated=self.engine.calibrated_per_series
         )
-        skip = np.zeros(scored.series.length, dtype=bool)
-        if scored.scores is not None:
-            skip |= scored.scores >= threshold
-        if scored.lower is not None and scored.upper is not None:
-            skip |= scored.lower == scored.upper
+        skip = left_out(scored.scores, threshold, scored.lower, scored.upper)
         lower, upper = usual_range(scored.series.timestamps_ns, observed, scored.expected, skip)
         return dataclasses.replace(scored, usual_lower=lower, usual_upper=upper)
 
