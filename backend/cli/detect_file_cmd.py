@@ -7,7 +7,8 @@ would have said at the time. ``anomaly_label`` is the label of the anomalous win
 the row (spike | trend | seasonal) or ``normal``. The file's series is named by ``--metric``
 (else the file's stem), so the configuration's threshold and static limit for that metric
 apply as they would in ``aboutcloud detect``; ``--tenant`` applies that tenant's overrides;
-``--explain`` adds the text of the anomaly each row belongs to (values in ``--unit``).
+``--explain`` adds the text of the anomaly each row belongs to (values in ``--unit``);
+``--band`` adds the forecast and the usual range around it, for plotting.
 
 Engines that judge windows rather than points (``merlion``, ``multivariate``) label a whole
 window by its verdict, so there a row's label can differ from its own ``is_anomaly``.
@@ -31,6 +32,7 @@ from backend.analytics.engine import AnomalyDetectionEngine, EngineRegistry
 from backend.analytics.explain import ExplanationClassifier
 from backend.analytics.limits import MetricLimit, apply_limit, limit_point_scores
 from backend.analytics.types import AnomalyResult, MetricSeries, SeriesKey
+from backend.analytics.usual_range import left_out, usual_range
 from backend.cli.config_cmd import EngineNameOpt
 from backend.evaluation.corpus import read_series_csv
 from backend.evaluation.scoring import engine_threshold, window_scores
@@ -106,13 +108,15 @@ def score_file(
     rule: FileRule | None = None,
     unit: str | None = None,
     explain: bool = False,
+    band: bool = False,
 ) -> pd.DataFrame:
     """The input rows with ``anomaly_score``, ``is_anomaly`` and ``anomaly_label`` added
     (and ``explanation`` when ``explain``).
 
     ``key`` names the series (default: the file's stem as node and metric); ``rule`` is the
     threshold and limit to judge it by (default: the engine's own threshold, no limit);
-    ``unit`` (``percent``, ``ms``, ``bytes``, …) is shown with the values in explanations.
+    ``unit`` (``percent``, ``ms``, ``bytes``, …) is shown with the values in explanations;
+    ``band`` adds ``expected``, ``usual_lower`` and ``usual_upper`` (engines that forecast).
     """
     frame = pd.read_csv(input_path)
     ts_ns, values = read_series_csv(input_path)
@@ -122,6 +126,7 @@ def score_file(
     rule = rule or FileRule(engine_threshold(engine))
     scorer = getattr(engine, "score_series", None)
     to_results = getattr(engine, "results_from_scores", None)
+    scored = None
     if scorer is not None and to_results is not None:  # score once, window the same scores
         scored = scorer(series)
         scores = np.asarray(scored.scores, dtype=np.float64)
@@ -135,9 +140,28 @@ def score_file(
     frame["anomaly_score"] = np.round(scores, 6)
     frame["is_anomaly"] = scores >= rule.threshold
     frame["anomaly_label"] = _labels(series, results)
+    if band:
+        frame = frame.join(_band_columns(series, scored, scores, rule.threshold))
     if explain:
         frame["explanation"] = _explanations(series, results)
     return frame
+
+
+def _band_columns(
+    series: MetricSeries, scored: object, scores: np.ndarray, threshold: float
+) -> pd.DataFrame:
+    """The forecast and the usual range around it (in the units the engine modelled: a
+    counter's rate), empty where the engine gives no forecast."""
+    names = ("expected", "usual_lower", "usual_upper")
+    columns = {name: np.full(series.length, np.nan) for name in names}
+    expected = getattr(scored, "expected", None)
+    if expected is not None:
+        modelled = np.asarray(getattr(scored, "modelled", series.values_array), dtype=np.float64)
+        skip = left_out(scores, threshold, getattr(scored, "lower", None),
+                        getattr(scored, "upper", None))  # fmt: skip
+        low, high = usual_range(series.timestamps_ns, modelled, expected, skip)
+        columns = {"expected": np.asarray(expected), "usual_lower": low, "usual_upper": high}
+    return pd.DataFrame({name: np.round(values, 6) for name, values in columns.items()})
 
 
 def detect_file(
@@ -180,6 +204,12 @@ def detect_file(
         bool,
         typer.Option("--explain", help="Add an explanation column (the anomaly's text)."),
     ] = False,
+    band: Annotated[
+        bool,
+        typer.Option(
+            "--band", help="Add expected, usual_lower and usual_upper columns (for plotting)."
+        ),
+    ] = False,
 ) -> None:
     """Score every row of INPUT (online) and write it with anomaly columns to OUTPUT."""
     config = get_config()
@@ -191,7 +221,9 @@ def detect_file(
         config, key.metric_name, calibrated=calibrated, tenant=tenant, threshold=threshold
     )
     detector = EngineRegistry.get(name, {**settings, "threshold": rule.threshold})
-    frame = score_file(detector, input_path, key=key, rule=rule, unit=unit, explain=explain)
+    frame = score_file(
+        detector, input_path, key=key, rule=rule, unit=unit, explain=explain, band=band
+    )
     output.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(output, index=False)
     limit = "" if rule.limit is None else f", limit {rule.limit.describe()}"

@@ -181,3 +181,29 @@ def test_score_file_works_on_every_nab_file(engine: str) -> None:
         assert set(frame["anomaly_label"]) <= {"spike", "trend", "seasonal", "normal"}
         labelled = frame["anomaly_label"] != "normal"
         assert (frame.loc[labelled, "explanation"] != "").all(), path.name
+
+
+_BAND = ["expected", "usual_lower", "usual_upper"]
+
+
+def _banded(tmp_path, *args: str) -> pd.DataFrame:
+    frame = _score(tmp_path, *args, "--band")
+    numbers = {c: pd.to_numeric(frame[c], errors="coerce") for c in _BAND}
+    for column, parsed in numbers.items():  # a cell is a number or empty (no forecast yet)
+        assert set(frame.loc[parsed.isna(), column].astype(str)) <= {""}
+    return frame.assign(**numbers)
+
+
+def test_detect_file_band_gives_the_forecast_and_usual_range(tmp_path) -> None:
+    frame = _banded(tmp_path)
+    assert list(frame.columns)[-3:] == _BAND
+    drawn = frame[frame["usual_lower"].notna()]
+    assert len(drawn) > 0.9 * len(frame)
+    inside = drawn["value"].between(drawn["usual_lower"], drawn["usual_upper"])
+    assert inside.mean() > 0.95
+    assert (drawn["usual_lower"] <= drawn["expected"]).mean() > 0.99
+
+
+def test_detect_file_band_is_empty_for_an_engine_without_a_forecast(tmp_path) -> None:
+    frame = _banded(tmp_path, "--engine", "multivariate")
+    assert frame[_BAND].isna().all().all()
