@@ -184,8 +184,8 @@ def detect_file(
         str | None,
         typer.Option(
             "--metric",
-            help="The metric the file holds (e.g. cpu_usage): its configured threshold,"
-            " limit and units apply. Default: the file's stem.",
+            help="The metric the file holds (e.g. cpu_usage): its configured threshold and"
+            " limit apply, and a name ending in _total is a counter. Default: the file's stem.",
         ),
     ] = None,
     node: Annotated[
