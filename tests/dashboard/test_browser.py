@@ -78,6 +78,8 @@ def test_dashboard_sign_in_ranks_nodes_and_charts_anomaly(page: Page, live_dashb
     widths = sorted(hi - lo for lo, hi, _ in drawn)
     assert widths[len(widths) // 2] < spread  # ... and not the whole chart
     assert page.locator("#crumbs a").count() == 3
+    legend = page.text_content("#chart-legend") or ""
+    assert "usual range" in legend and "Circles: anomalies" in legend
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
     assert page.errors == []  # type: ignore[attr-defined]
 
@@ -116,6 +118,9 @@ def test_dashboard_chart_draws_the_static_limit_and_its_breach(
         "Math.max(...document.getElementById('chart').data.find(t => t.name === 'anomaly score').y)"
     )
     assert top >= 0.8  # a breach scores the critical threshold
+    legend = page.text_content("#chart-legend") or ""
+    assert "Dashed: the metric's static limit." in legend
+    assert "counter" not in legend  # latency is a gauge, drawn in its own values
     page.screenshot(path=str(ARTIFACTS / "dashboard-limit.png"), full_page=True)
     assert page.errors == []  # type: ignore[attr-defined]
 

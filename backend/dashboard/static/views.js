@@ -147,7 +147,24 @@ export async function metricView(cluster, node, metric, previous) {
     el("h1", {}, `${metric} on ${node}`),
     el("p", { class: "muted" }, `Cluster ${cluster} · scored by engine "${scored.engine}"`),
     chart,
+    el("p", { class: "muted", id: "chart-legend" }, chartLegend(scored)),
     el("h2", {}, "Anomalies in this range"), anomaliesTable(anomalies.items, "anomalies-table"),
   );
   return { node: node_, after: () => renderChart(chart, scored, anomalies.items) };
+}
+
+// What the chart's shapes mean, in one line under it.
+function chartLegend(scored) {
+  const parts = [];
+  if (scored.usual_lower) {
+    parts.push("Shaded: the usual range, where the last day's points stayed around the"
+      + " expected value (anomalies left out); a point outside it is unusual, not yet an alarm.");
+  }
+  parts.push("Circles: anomalies the detector raised.");
+  if (scored.limit) parts.push("Dashed: the metric's static limit.");
+  const differs = (v, m) => v !== null && m !== null && Math.abs(v - m) > 1e-9 * Math.max(1, Math.abs(v));
+  if (scored.modelled && scored.values.some((v, i) => differs(v, scored.modelled[i]))) {
+    parts.push("A counter is drawn as its rate per second.");
+  }
+  return parts.join(" ");
 }
