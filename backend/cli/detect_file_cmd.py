@@ -74,14 +74,19 @@ def file_rule(
     return FileRule(threshold, breach[0], breach[1])
 
 
+def _rows(series: MetricSeries, result: AnomalyResult) -> slice:
+    """The rows of ``series`` inside ``result``'s window."""
+    ts = series.timestamps_ns
+    lo = int(np.searchsorted(ts, to_epoch_ns(result.window_start), "left"))
+    hi = int(np.searchsorted(ts, to_epoch_ns(result.window_end), "right"))
+    return slice(lo, hi)
+
+
 def _labels(series: MetricSeries, results: list[AnomalyResult]) -> np.ndarray:
     labels = np.full(series.length, "normal", dtype=object)
-    ts = series.timestamps_ns
     for result in results:
         if result.is_anomaly:
-            lo = int(np.searchsorted(ts, to_epoch_ns(result.window_start), "left"))
-            hi = int(np.searchsorted(ts, to_epoch_ns(result.window_end), "right"))
-            labels[lo:hi] = result.anomaly_label
+            labels[_rows(series, result)] = result.anomaly_label
     return labels
 
 
@@ -89,14 +94,10 @@ def _explanations(series: MetricSeries, results: list[AnomalyResult]) -> np.ndar
     """Each row's anomaly text (as ``detect`` stores it), empty outside anomalies."""
     texts = np.full(series.length, "", dtype=object)
     classifier = ExplanationClassifier()
-    ts = series.timestamps_ns
     for result in results:
-        if not result.is_anomaly:
-            continue
-        text = result.explanation or classifier.classify(series, result).description
-        lo = int(np.searchsorted(ts, to_epoch_ns(result.window_start), "left"))
-        hi = int(np.searchsorted(ts, to_epoch_ns(result.window_end), "right"))
-        texts[lo:hi] = text
+        if result.is_anomaly:
+            text = result.explanation or classifier.classify(series, result).description
+            texts[_rows(series, result)] = text
     return texts
 
 
