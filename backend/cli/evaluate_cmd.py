@@ -25,6 +25,7 @@ from backend.analytics.configured_engine import engine_settings
 from backend.analytics.engine import AnomalyDetectionEngine, EngineRegistry
 from backend.analytics.usual_range import left_out, usual_range
 from backend.cli.config_cmd import EngineNameOpt
+from backend.detection.streaming.detector import ScoredSeries
 from backend.errors import ValidationError
 from backend.evaluation.corpus import load_corpus
 from backend.evaluation.fleet import (
@@ -135,21 +136,16 @@ def _thresholds(text: str | None) -> tuple[float, ...]:
     return values
 
 
-def _band(
-    scored: Any, values: np.ndarray, threshold: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def _band(scored: Any, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """The forecast and the usual range around it (alarms and unmodelled points left out),
-    if the engine forecasts (the default engine does; Merlion and the multivariate engine
-    give scores only). The alarm band is not drawn: it can dwarf the values."""
-    columns = [getattr(scored, name, None) for name in ("expected", "lower", "upper", "modelled")]
-    if any(column is None for column in columns):
+    if the engine forecasts in the plotted units (the default engine does, except for a
+    counter, modelled as its rate; Merlion and the multivariate engine give scores only).
+    The alarm band is not drawn: it can dwarf the values."""
+    if not isinstance(scored, ScoredSeries) or scored.as_rate:
         return None
-    expected, lower, upper, modelled = (np.asarray(c, dtype=np.float64) for c in columns)
-    if not np.allclose(modelled, values, rtol=1e-9, atol=0.0, equal_nan=True):
-        return None  # a counter is modelled as a rate, not in the plotted units
-    skip = left_out(scored.scores, threshold, lower, upper)
-    low, high = usual_range(np.asarray(scored.timestamps_ns), modelled, expected, skip)
-    return expected, low, high
+    skip = left_out(scored.scores, threshold, scored.lower, scored.upper)
+    low, high = usual_range(scored.timestamps_ns, scored.modelled, scored.expected, skip)
+    return scored.expected, low, high
 
 
 def _plot_nab(detector: AnomalyDetectionEngine, dataset_dir: Path, plot_dir: Path) -> int:
@@ -160,7 +156,7 @@ def _plot_nab(detector: AnomalyDetectionEngine, dataset_dir: Path, plot_dir: Pat
         scorer = getattr(detector, "score_series", None)
         scored = scorer(series) if scorer is not None else None
         scores = scored.scores if scored is not None else engine_scores(detector, series)
-        band = None if scored is None else _band(scored, item.values, threshold)
+        band = _band(scored, threshold)
         name = item.name.replace("/", "__").removesuffix(".csv")
         plot_scored_series(
             plot_dir / f"{name}.png",

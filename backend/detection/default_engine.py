@@ -430,12 +430,12 @@ def _averaged_span(ts: np.ndarray, alpha: float, day_ns: int) -> tuple[int, int,
 def rate_view(series: MetricSeries, scored: ScoredSeries) -> MetricSeries:
     """``series`` as the detector modelled it: a counter (declared, or found by the detector
     from its values) as its rate per second (:func:`rate_series`), any other unchanged."""
-    modelled = scored.modelled  # the scored points: the last of ``series`` (after its context)
-    tail = series.values_array[series.length - modelled.shape[0] :]
-    if np.allclose(modelled, tail, rtol=1e-9, atol=0.0, equal_nan=True):
+    if not scored.as_rate:
         return series
     rates = as_rates(series.timestamps_ns, series.values_array)
-    rates[series.length - modelled.shape[0] :] = modelled  # the detector's own, where it has them
+    # the scored points are the last of ``series`` (after its context): their rates are the
+    # detector's own
+    rates[series.length - len(scored) :] = scored.modelled
     return rate_series(series, rates)
 
 

@@ -196,7 +196,7 @@ def test_evaluate_plots_the_usual_range_not_the_alarm_band() -> None:
 
     item = next(i for i in load_corpus(nab_dir()) if i.name == NAME)
     scored = EngineRegistry.get("default").score_series(series_of(item))
-    band = _band(scored, item.values, 0.5)
+    band = _band(scored, 0.5)
     assert band is not None
     expected, low, high = band
     np.testing.assert_array_equal(expected, scored.expected)

@@ -74,6 +74,12 @@ class ScoredSeries:
     def __len__(self) -> int:
         return int(self.scores.shape[0])
 
+    @property
+    def as_rate(self) -> bool:
+        """True when the detector modelled the values as a counter's rate per second (then
+        ``modelled``, ``expected`` and the band are in rate units, not the values')."""
+        return not np.allclose(self.modelled, self.values, rtol=1e-9, atol=0.0, equal_nan=True)
+
 
 def _as_inputs(timestamps_ns: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ts = np.ascontiguousarray(timestamps_ns, dtype=np.int64)
