@@ -21,7 +21,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["USUAL_COVERAGE", "USUAL_MIN_POINTS", "USUAL_WINDOW", "left_out", "usual_range"]
+__all__ = [
+    "USUAL_COVERAGE",
+    "USUAL_MIN_POINTS",
+    "USUAL_WINDOW",
+    "left_out",
+    "scored_usual_range",
+    "usual_range",
+]
 
 #: How far back the residuals are read: a day holds every hour's load once.
 USUAL_WINDOW = pd.Timedelta(days=1)
@@ -80,3 +87,19 @@ def left_out(
     if lower is not None and upper is not None:
         masks.append(np.asarray(lower) == np.asarray(upper))
     return np.logical_or.reduce(masks) if masks else None
+
+
+def scored_usual_range(
+    timestamps_ns: np.ndarray,
+    observed: np.ndarray,
+    expected: np.ndarray,
+    scores: np.ndarray | None,
+    threshold: float,
+    lower: np.ndarray | None = None,
+    upper: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The usual range of an engine's output: :func:`usual_range` with the points
+    :func:`left_out` names (alarms at ``threshold``, points with a band of no width) left
+    out. What charts, plots and ``detect-file --band`` draw."""
+    skip = left_out(scores, threshold, lower, upper)
+    return usual_range(timestamps_ns, observed, expected, skip)

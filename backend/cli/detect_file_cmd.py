@@ -32,8 +32,9 @@ from backend.analytics.engine import AnomalyDetectionEngine, EngineRegistry
 from backend.analytics.explain import ExplanationClassifier
 from backend.analytics.limits import MetricLimit, apply_limit, limit_point_scores
 from backend.analytics.types import AnomalyResult, MetricSeries, SeriesKey
-from backend.analytics.usual_range import left_out, usual_range
+from backend.analytics.usual_range import scored_usual_range
 from backend.cli.config_cmd import EngineNameOpt
+from backend.detection.streaming.detector import ScoredSeries
 from backend.evaluation.corpus import read_series_csv
 from backend.evaluation.scoring import engine_threshold, window_scores
 
@@ -152,16 +153,16 @@ def _band_columns(
     series: MetricSeries, scored: object, scores: np.ndarray, threshold: float
 ) -> pd.DataFrame:
     """The forecast and the usual range around it (in the units the engine modelled: a
-    counter's rate), empty where the engine gives no forecast."""
+    counter's rate), empty where the engine gives no forecast (only the default engine's
+    :class:`ScoredSeries` has one)."""
     names = ("expected", "usual_lower", "usual_upper")
     columns = {name: np.full(series.length, np.nan) for name in names}
-    expected = getattr(scored, "expected", None)
-    if expected is not None:
-        modelled = np.asarray(getattr(scored, "modelled", series.values_array), dtype=np.float64)
-        skip = left_out(scores, threshold, getattr(scored, "lower", None),
-                        getattr(scored, "upper", None))  # fmt: skip
-        low, high = usual_range(series.timestamps_ns, modelled, expected, skip)
-        columns = {"expected": np.asarray(expected), "usual_lower": low, "usual_upper": high}
+    if isinstance(scored, ScoredSeries):
+        low, high = scored_usual_range(
+            scored.timestamps_ns, scored.modelled, scored.expected, scores, threshold,
+            scored.lower, scored.upper,
+        )  # fmt: skip
+        columns = {"expected": scored.expected, "usual_lower": low, "usual_upper": high}
     return pd.DataFrame({name: np.round(values, 6) for name, values in columns.items()})
 
 

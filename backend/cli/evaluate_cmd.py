@@ -23,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from backend.analytics.configured_engine import engine_settings
 from backend.analytics.engine import AnomalyDetectionEngine, EngineRegistry
-from backend.analytics.usual_range import left_out, usual_range
+from backend.analytics.usual_range import scored_usual_range
 from backend.cli.config_cmd import EngineNameOpt
 from backend.detection.streaming.detector import ScoredSeries
 from backend.errors import ValidationError
@@ -143,8 +143,10 @@ def _band(scored: Any, threshold: float) -> tuple[np.ndarray, np.ndarray, np.nda
     The alarm band is not drawn: it can dwarf the values."""
     if not isinstance(scored, ScoredSeries) or scored.as_rate:
         return None
-    skip = left_out(scored.scores, threshold, scored.lower, scored.upper)
-    low, high = usual_range(scored.timestamps_ns, scored.modelled, scored.expected, skip)
+    low, high = scored_usual_range(
+        scored.timestamps_ns, scored.modelled, scored.expected, scored.scores, threshold,
+        scored.lower, scored.upper,
+    )  # fmt: skip
     return scored.expected, low, high
 
 

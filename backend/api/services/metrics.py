@@ -14,7 +14,7 @@ from backend.analytics.config import DetectionConfig, get_config
 from backend.analytics.engine import AnomalyDetectionEngine
 from backend.analytics.limits import MetricLimit, limit_point_scores
 from backend.analytics.types import MetricSeries, SeriesKey
-from backend.analytics.usual_range import left_out, usual_range
+from backend.analytics.usual_range import scored_usual_range
 from backend.api.params import SeriesFilter
 from backend.api.services.scope import require_known
 from backend.api.settings import ApiSettings
@@ -157,8 +157,10 @@ class MetricQueryService:
         threshold = config.get_threshold_for_metric(
             scored.series.metric_name, calibrated=self.engine.calibrated_per_series
         )
-        skip = left_out(scored.scores, threshold, scored.lower, scored.upper)
-        lower, upper = usual_range(scored.series.timestamps_ns, observed, scored.expected, skip)
+        lower, upper = scored_usual_range(
+            scored.series.timestamps_ns, observed, scored.expected, scored.scores, threshold,
+            scored.lower, scored.upper,
+        )  # fmt: skip
         return dataclasses.replace(scored, usual_lower=lower, usual_upper=upper)
 
 
