@@ -121,6 +121,19 @@ class StorageBackend(abc.ABC):
         """Store results of one tenant (each must carry that tenant_id); upsert by
         (series, window_start, window_end). Returns how many were written."""
 
+    @abc.abstractmethod
+    def replace_anomaly_results(
+        self,
+        tenant_id: str,
+        superseded: Sequence[AnomalyResult],
+        results: Iterable[AnomalyResult],
+    ) -> int:
+        """Store ``results`` and remove the stored results they supersede, in one write: all
+        or none. ``superseded`` are matched by (series, window_start, window_end); one that
+        is not stored is ignored. A detection run uses it when an anomaly still going on at
+        the end of the previous run goes on: the longer result replaces the shorter one
+        rather than standing beside it. Returns how many results were written."""
+
     def store_anomaly_result(
         self,
         tenant_id: str,

@@ -138,6 +138,23 @@ class InMemoryStorage(StorageBackend):
                 self._anomalies[identity] = (previous[0] if previous else self._new_id(), row)
         return len(rows)
 
+    def replace_anomaly_results(
+        self,
+        tenant_id: str,
+        superseded: Sequence[AnomalyResult],
+        results: Iterable[AnomalyResult],
+    ) -> int:
+        """Remove ``superseded`` (by series and window) and upsert ``results``, under one lock."""
+        gone = [anomaly_row(r)[:6] for r in checks.check_results(tenant_id, superseded)]
+        rows = [anomaly_row(result) for result in checks.check_results(tenant_id, results)]
+        with self._lock:
+            for identity in gone:
+                self._anomalies.pop(identity, None)
+            for row in rows:
+                previous = self._anomalies.get(row[:6])
+                self._anomalies[row[:6]] = (previous[0] if previous else self._new_id(), row)
+        return len(rows)
+
     def _query_anomalies(self, query: checks.AnomalyQuery) -> list[dict[str, Any]]:
         """Results overlapping the bounds with score >= min_score, by (window_start, id)."""
         wanted = tuple(query.filters.values())

@@ -179,6 +179,37 @@ def test_store_anomaly_result_single_form_checks_ids(storage: StorageBackend) ->
     assert len(storage.query_anomalies("t1")) == 1
 
 
+def test_replace_anomaly_results_swaps_the_shorter_for_the_longer(
+    storage: StorageBackend,
+) -> None:
+    storage.store_anomaly_results("t1", [result(0, 4), result(0, 4, metric="mem"), result(20, 30)])
+    written = storage.replace_anomaly_results("t1", [result(0, 4)], [result(0, 9, score=0.97)])
+    assert written == 1
+    rows = storage.query_anomalies("t1", metric_name="cpu")
+    assert windows(rows) == [(at(0), at(9)), (at(20), at(30))]
+    assert rows[0]["anomaly_score"] == 0.97
+    # the same window of another metric is another anomaly: untouched
+    assert windows(storage.query_anomalies("t1", metric_name="mem")) == [(at(0), at(4))]
+    assert storage.get_stats()["total_anomalies"] == 3
+
+
+def test_replace_anomaly_results_ignores_what_is_not_stored(storage: StorageBackend) -> None:
+    storage.store_anomaly_results("t1", [result(0, 4)])
+    assert storage.replace_anomaly_results("t1", [result(5, 6)], [result(7, 8)]) == 1
+    assert windows(storage.query_anomalies("t1")) == [(at(0), at(4)), (at(7), at(8))]
+    assert storage.replace_anomaly_results("t1", [result(0, 4)], []) == 0
+    assert windows(storage.query_anomalies("t1")) == [(at(7), at(8))]
+
+
+def test_replace_anomaly_results_all_or_none(storage: StorageBackend) -> None:
+    storage.store_anomaly_results("t1", [result(0, 4)])
+    with pytest.raises(TenantIsolationError):
+        storage.replace_anomaly_results("t1", [result(0, 4)], [result(0, 9), result(tenant="t2")])
+    with pytest.raises(TenantIsolationError):  # nor may a tenant remove another's results
+        storage.replace_anomaly_results("t1", [result(0, 4, tenant="t2")], [result(0, 9)])
+    assert windows(storage.query_anomalies("t1")) == [(at(0), at(4))]
+
+
 @pytest.mark.parametrize(("field", "value"), [("limit", -1), ("min_score", "high")])
 def test_query_anomalies_bad_arguments_rejected(
     storage: StorageBackend, field: str, value: object

@@ -24,6 +24,7 @@ from backend.storage.interface import STATS_KEYS
 __all__ = [
     "STATS_KEYS",
     "api_key_rows",
+    "delete_anomaly_rows",
     "insert_api_key",
     "load_state",
     "query_anomaly_rows",
@@ -83,6 +84,20 @@ def upsert_anomaly_rows(conn: psycopg.Connection, rows: list[Row]) -> None:
     unique = _last_per_key(rows, 6)
     if unique:
         conn.execute(_UPSERT_ANOMALIES, [list(c) for c in zip(*unique, strict=True)])
+
+
+_DELETE_ANOMALIES = (
+    "DELETE FROM anomaly_results AS a USING unnest(%s::text[], %s::text[], %s::text[], "
+    "%s::text[], %s::int8[], %s::int8[]) AS u(tenant_id, cluster_id, node_id, metric_name, "
+    "window_start, window_end) WHERE " + " AND ".join(f"a.{c} = u.{c}" for c in ANOMALY_COLUMNS[:6])
+)
+
+
+def delete_anomaly_rows(conn: psycopg.Connection, identities: list[Row]) -> None:
+    """Delete by (series, window_start, window_end) in one statement; identities not stored
+    are ignored."""
+    if identities:
+        conn.execute(_DELETE_ANOMALIES, [list(c) for c in zip(*identities, strict=True)])
 
 
 def query_anomaly_rows(conn: psycopg.Connection, query: AnomalyQuery) -> list[tuple[int, Row]]:

@@ -22,6 +22,7 @@ __all__ = [
     "STATS_KEYS",
     "STATS_SQL",
     "api_key_rows",
+    "delete_anomaly_rows",
     "insert_api_key",
     "load_state",
     "query_anomaly_rows",
@@ -53,6 +54,16 @@ _UPSERT_SCORE = _upsert_sql("aggregated_scores", SCORE_COLUMNS, 5)
 def upsert_anomaly_rows(conn: sqlite3.Connection, rows: list[Row]) -> None:
     """Insert or update by (series, window_start, window_end)."""
     conn.executemany(_UPSERT_ANOMALY, rows)
+
+
+_DELETE_ANOMALY = (
+    f"DELETE FROM anomaly_results WHERE {' AND '.join(f'{c} = ?' for c in ANOMALY_COLUMNS[:6])}"
+)
+
+
+def delete_anomaly_rows(conn: sqlite3.Connection, identities: list[Row]) -> None:
+    """Delete by (series, window_start, window_end); identities not stored are ignored."""
+    conn.executemany(_DELETE_ANOMALY, identities)
 
 
 def query_anomaly_rows(conn: sqlite3.Connection, query: AnomalyQuery) -> list[tuple[int, Row]]:
