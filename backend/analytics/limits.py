@@ -38,9 +38,12 @@ __all__ = [
     "MetricLimit",
     "apply_limit",
     "breach_mask",
+    "breach_note",
+    "breach_result",
     "breach_runs",
     "limit_point_scores",
     "parse_limits",
+    "worst_value",
 ]
 
 #: ``warning``: a breach scores the metric's anomaly threshold (it alarms);
@@ -226,11 +229,12 @@ def apply_limit(
             out.append(result)
         elif result.is_anomaly:
             covered[lo:hi] = True
-            out.append(_raised(series, result, limit, breach_score, _worst(series, lo, hi, limit)))
+            worst = worst_value(series, lo, hi, limit)
+            out.append(_raised(series, result, limit, breach_score, worst))
         else:
             out.extend(_outside_breaches(series, result, lo, ~mask[lo:hi]))
     for start, end in breach_runs(mask & ~covered):
-        out.append(_breach_result(series, start, end, limit, breach_score))
+        out.append(breach_result(series, start, end, limit, breach_score))
     out.sort(key=lambda r: r.window_start)
     return out
 
@@ -263,8 +267,8 @@ def _include_the_wait(mask: np.ndarray, alarms: np.ndarray, outside: np.ndarray)
         mask[back:start] = True
 
 
-def _worst(series: MetricSeries, lo: int, hi: int, limit: MetricLimit) -> float:
-    """The value of ``lo:hi`` farthest beyond the limit."""
+def worst_value(series: MetricSeries, lo: int, hi: int, limit: MetricLimit) -> float:
+    """The value of ``lo:hi`` (exclusive) farthest beyond the limit."""
     window = series.values_array[lo:hi]
     beyond = np.zeros(window.shape)
     if limit.above is not None:
@@ -274,6 +278,13 @@ def _worst(series: MetricSeries, lo: int, hi: int, limit: MetricLimit) -> float:
     return float(window[int(np.nanargmax(beyond))])
 
 
+def breach_note(series: MetricSeries, limit: MetricLimit, worst: float) -> str:
+    """What an anomaly's text adds when it also breaks the limit: ``9.0 % breaks its limit
+    (at most 5.0 %)``."""
+    unit = series.metadata.get("unit")
+    return f"{format_value(worst, unit)} breaks its limit ({limit.describe(unit)})"
+
+
 def _raised(
     series: MetricSeries,
     result: AnomalyResult,
@@ -281,8 +292,7 @@ def _raised(
     breach_score: float,
     worst: float,
 ) -> AnomalyResult:
-    unit = series.metadata.get("unit")
-    note = f"{format_value(worst, unit)} breaks its limit ({limit.describe(unit)})"
+    note = breach_note(series, limit, worst)
     text = f"{result.explanation.rstrip('.')}; {note}" if result.explanation else None
     return dataclasses.replace(
         result,
@@ -292,10 +302,12 @@ def _raised(
     )
 
 
-def _breach_result(
+def breach_result(
     series: MetricSeries, start: int, end: int, limit: MetricLimit, breach_score: float
 ) -> AnomalyResult:
-    worst = _worst(series, start, end + 1, limit)
+    """The result of a breach of ``limit`` over points ``start`` to ``end`` (inclusive): a
+    spike or dip when short, else a level shift, told with its worst value and duration."""
+    worst = worst_value(series, start, end + 1, limit)
     high = limit.above is not None and worst > limit.above
     if end - start + 1 <= _SHORT_POINTS:
         kind = AnomalyKind.SPIKE if high else AnomalyKind.DIP

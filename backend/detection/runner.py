@@ -3,7 +3,9 @@ the previous run, resuming every series' streaming detector from its saved state
 
 Data flow: storage → engine (streaming scores) → explanation → thresholds → results stored →
 node/cluster/tenant roll-ups stored. Engines without streaming state (Merlion, multivariate)
-are run over the new range with :meth:`AnomalyDetectionEngine.detect` instead.
+are run with :meth:`AnomalyDetectionEngine.detect` over the new points and their context, and
+report the windows that reach the new points. An anomaly still going on when a run ends is
+continued by the next run rather than reported again (:mod:`backend.detection.continuation`).
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from backend.analytics.aggregation import AggregationOutcome, AggregationPipelin
 from backend.analytics.config import DetectionConfig, get_config
 from backend.analytics.detection_pipeline import DetectionPipelineStats
 from backend.analytics.engine import AnomalyDetectionEngine
+from backend.analytics.engine_support import is_counter, rate_series
 from backend.analytics.limits import apply_limit
 from backend.analytics.types import AnomalyResult, MetricSeries, SeriesKey
-from backend.detection.default_engine import DefaultAnomalyEngine
+from backend.detection.continuation import continue_stored, join_adjacent, retold
+from backend.detection.default_engine import DefaultAnomalyEngine, rate_view
 from backend.detection.fleet_calibration import FleetCalibration, calibrate_batch, fleet_group
 from backend.detection.state import dump_state, load_state
 from backend.detection.streaming.detector import ScoredSeries, StreamingDetector
@@ -225,17 +229,27 @@ class IncrementalDetector:
                 keys=[str(p.series.key) for p in batch],  # the next run goes on from here
             )
         done: list[tuple[_Pending, ScoredSeries, list[AnomalyResult]]] = []
+        superseded: list[AnomalyResult] = []
         for pending, scored in zip(batch, scores, strict=True):
+            series = pending.series
             try:
-                done.append((pending, scored, self._results(engine, pending.series, scored)))
+                results, replaced = self._continued(
+                    series,
+                    series.length - len(scored),
+                    self._results(engine, series, scored),
+                    rate_view(series, scored),
+                )
             except AboutCloudError as exc:
                 self._failed(report, calibration, [pending], exc)
+                continue
+            done.append((pending, scored, results))
+            superseded += replaced
         if not done:
             return
         try:  # the batch's results, then its states, each in one write
             found = [result for _, _, results in done for result in results]
-            if found:
-                self.storage.store_anomaly_results(report.tenant_id, found)
+            if found or superseded:
+                self.storage.replace_anomaly_results(report.tenant_id, superseded, found)
             self.storage.save_detector_states(
                 self._state_name, {p.series.key: p.state for p, _, _ in done}
             )
@@ -266,7 +280,7 @@ class IncrementalDetector:
         and save its detector; the stateless engines also produce their results here, the
         default engine's wait for the fleet calibration."""
         cursor_ns = _NEVER
-        if saved is not None and isinstance(self.engine, DefaultAnomalyEngine):
+        if saved is not None and len(saved) >= _CURSOR.size:
             (cursor_ns,) = _CURSOR.unpack_from(saved)
         start_ns = cursor_ns + 1 if cursor_ns != _NEVER else (since_ns or _NEVER)
         context_ns = int(self.context.total_seconds() * NS_PER_SECOND)
@@ -331,13 +345,31 @@ class IncrementalDetector:
         )
         return results if rule is None else apply_limit(series, results, *rule, first=first_new)
 
+    def _continued(
+        self,
+        series: MetricSeries,
+        first_new: int,
+        results: list[AnomalyResult],
+        told: MetricSeries,
+    ) -> tuple[list[AnomalyResult], list[AnomalyResult]]:
+        """``results`` with an anomaly still going on since the previous run joined to the
+        stored part it continues, and that stored part (:mod:`backend.detection.continuation`)."""
+        rule = self._config_for(series.tenant_id).breach_rule(
+            series.metric_name, calibrated=self.engine.calibrated_per_series
+        )
+        retell = retold(series, told, rule)
+        joined = join_adjacent(series, results, retell)
+        return continue_stored(self.storage, series, first_new, joined, retell)
+
     def _run_stateless(
         self, series: MetricSeries, first_new: int
     ) -> tuple[list[AnomalyResult], AnomalyResult | None, int]:
         new_from = series.timestamps_ns[first_new]
         found = [r for r in self.engine.detect(series) if to_epoch_ns(r.window_end) >= new_from]
         found = self._with_limit(series, found, first_new)
-        self.storage.store_anomaly_results(series.tenant_id, found)
+        told = rate_series(series) if is_counter(series) else series
+        found, superseded = self._continued(series, first_new, found, told)
+        self.storage.replace_anomaly_results(series.tenant_id, superseded, found)
         last = series.timestamps_ns[-1]
         self.storage.save_detector_state(series.key, self._state_name, _CURSOR.pack(int(last)))
         worst = max(found, key=lambda r: r.anomaly_score, default=None)

@@ -311,10 +311,10 @@ class _ResultsRefused(InMemoryStorage):
         super().__init__()
         self.refuse = True
 
-    def store_anomaly_results(self, tenant_id: str, results: Any) -> None:
+    def replace_anomaly_results(self, tenant_id: str, superseded: Any, results: Any) -> int:
         if self.refuse:
             raise StorageError("results", "refused for the test")
-        super().store_anomaly_results(tenant_id, results)
+        return super().replace_anomaly_results(tenant_id, superseded, results)
 
 
 def test_runner_saves_a_detector_only_once_its_results_are_stored() -> None:
@@ -357,9 +357,9 @@ class _CountingWrites(InMemoryStorage):
         super().__init__()
         self.calls: list[str] = []
 
-    def store_anomaly_results(self, tenant_id: str, results: Any) -> int:
+    def replace_anomaly_results(self, tenant_id: str, superseded: Any, results: Any) -> int:
         self.calls.append("results")
-        return super().store_anomaly_results(tenant_id, results)
+        return super().replace_anomaly_results(tenant_id, superseded, results)
 
     def save_detector_state(self, key: SeriesKey, engine: str, state: bytes) -> None:
         self.calls.append("state")

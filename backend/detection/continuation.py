@@ -1,0 +1,260 @@
+"""Anomalies that go on across detection runs: one incident, one result.
+
+A run scores only the points that arrived since the previous run, so an anomaly still going
+on when a run ends would otherwise be cut into one result per run: an hour-long breach seen
+by one-minute ticks became sixty results, each labelled from its own minute ("spike",
+"trend", ...). Instead, a run's first anomaly that reaches back to its first new point
+continues the stored anomaly of the same series that ended at the point before: the longer
+result replaces the stored one (:meth:`StorageBackend.replace_anomaly_results`), scored by
+the worse of the two, first detected when the stored one was, and told again over the whole
+window, so the kind and the duration are read from everything seen so far.
+
+>>> from datetime import datetime
+>>> def at(minute: int) -> datetime:
+...     return datetime(2024, 1, 1, 2, minute)
+>>> earlier = AnomalyResult("t", "c", "n", "cpu", at(0), at(4), 0.9, "spike")
+>>> later = AnomalyResult("t", "c", "n", "cpu", at(5), at(9), 0.7, "trend")
+>>> joined = join(earlier, later)
+>>> joined.window_start.minute, joined.window_end.minute, joined.anomaly_score
+(0, 9, 0.9)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from backend.analytics._timeconv import from_epoch_ns, to_epoch_ns
+from backend.analytics.explain_templates import format_duration, format_value
+from backend.analytics.limits import MetricLimit, breach_note, breach_result, worst_value
+from backend.analytics.types import AnomalyKind, AnomalyResult, MetricSeries
+from backend.detection.describe import describe_excursion
+from backend.storage.interface import StorageBackend
+
+__all__ = [
+    "Retell",
+    "continue_stored",
+    "join",
+    "join_adjacent",
+    "retold",
+    "stored_before",
+    "window_indices",
+]
+
+#: Points before a window whose median is the level an excursion left (and came back to).
+_BEFORE_POINTS = 10
+#: The longest excursion told as a spike or dip (as the engine tells one it saw whole);
+#: a longer one is a level shift that came back.
+_EXCURSION_POINTS = 12
+#: Back within this share of an excursion's height of the level before it: it came back.
+_BACK = 0.25
+#: Tells a joined result again over its whole window (kind and text); None keeps them.
+Retell = Callable[[AnomalyResult], AnomalyResult | None]
+
+
+def continue_stored(
+    storage: StorageBackend,
+    series: MetricSeries,
+    first_new: int,
+    results: Sequence[AnomalyResult],
+    retell: Retell | None = None,
+) -> tuple[list[AnomalyResult], list[AnomalyResult]]:
+    """``results`` (of ``series``' points from ``first_new`` on) with their first anomaly
+    joined to the stored anomaly it continues, and the stored results that replaces.
+
+    Nothing changes when the first anomaly starts after the first new point, or when no
+    stored anomaly of the series ended at the point before it.
+    """
+    opening = _opening(series, first_new, results)
+    if opening is None:
+        return list(results), []
+    earlier = stored_before(storage, series, first_new)
+    if not earlier:
+        return list(results), []
+    joined = opening
+    for stored in reversed(earlier):  # newest first: each reaches back further
+        joined = join(stored, joined)
+    joined.engine_metadata["continued_from"] = earlier[0].window_start.isoformat()
+    joined.engine_metadata["last_extended"] = opening.timestamp_detected.isoformat()
+    if retell is not None:
+        joined = retell(joined) or joined
+    return [joined if r is opening else r for r in results], earlier
+
+
+def stored_before(
+    storage: StorageBackend, series: MetricSeries, first_new: int
+) -> list[AnomalyResult]:
+    """The stored anomalies of ``series`` that end at the point before ``first_new`` (a run
+    reports at most one; a reset's rescoring may have left more), oldest first."""
+    if first_new <= 0:
+        return []
+    boundary_ns = int(series.timestamps_ns[first_new - 1])
+    boundary = from_epoch_ns(boundary_ns, series.aware)
+    rows = storage.query_anomalies(
+        series.tenant_id,
+        boundary,
+        boundary,
+        series.cluster_id,
+        min_score=0.0,
+        node_id=series.node_id,
+        metric_name=series.metric_name,
+    )
+    found = [_as_result(row) for row in rows]
+    return [r for r in found if r.is_anomaly and to_epoch_ns(r.window_end) == boundary_ns]
+
+
+def join_adjacent(
+    series: MetricSeries, results: Sequence[AnomalyResult], retell: Retell | None = None
+) -> list[AnomalyResult]:
+    """``results`` of one series, in time order, with anomalies that touch (the next starts
+    at or before the point after the previous one ends) joined into one: an engine's alarm
+    and the limit breach it runs into are one incident."""
+    ts = series.timestamps_ns
+    out: list[AnomalyResult] = []
+    joined: set[int] = set()
+    for result in sorted(results, key=lambda r: to_epoch_ns(r.window_start)):
+        previous = out[-1] if out else None
+        if previous is not None and previous.is_anomaly and result.is_anomaly:
+            end = int(np.searchsorted(ts, to_epoch_ns(previous.window_end), "right")) - 1
+            start = int(np.searchsorted(ts, to_epoch_ns(result.window_start), "left"))
+            if start <= end + 1:
+                out[-1] = join(previous, result)
+                joined.add(len(out) - 1)
+                continue
+        out.append(result)
+    if retell is not None:
+        for i in joined:
+            out[i] = retell(out[i]) or out[i]
+    return out
+
+
+def join(earlier: AnomalyResult, later: AnomalyResult) -> AnomalyResult:
+    """One result for an anomaly reported in two parts: the whole window, the worse score,
+    the later part's kind and text (until told again), first detected with the earlier."""
+    magnitudes = [m for m in (earlier.magnitude, later.magnitude) if m is not None]
+    metadata: dict[str, Any] = {**earlier.engine_metadata, **later.engine_metadata}
+    start_ns = min(to_epoch_ns(earlier.window_start), to_epoch_ns(later.window_start))
+    return dataclasses.replace(
+        later,
+        window_start=from_epoch_ns(start_ns, _aware(later)),
+        anomaly_score=max(earlier.anomaly_score, later.anomaly_score),
+        magnitude=max(magnitudes) if magnitudes else None,
+        timestamp_detected=earlier.timestamp_detected,
+        engine_metadata=metadata,
+    )
+
+
+def retold(
+    series: MetricSeries, told: MetricSeries, rule: tuple[MetricLimit, float] | None
+) -> Retell:
+    """How a joined result of ``series`` is told again over its whole window.
+
+    A breach of the metric's limit (``rule``) is told as a breach again, with its worst
+    value and full duration; another anomaly is read again by the explanation classifier on
+    ``told`` (the series as the engine modelled it: a counter as its rate), which keeps the
+    limit's note when the anomaly also broke the limit. Missing data, and windows that start
+    before the points the run read, keep the text of their latest part.
+    """
+
+    def retell(joined: AnomalyResult) -> AnomalyResult | None:
+        span = window_indices(series, joined)
+        if span is None or joined.anomaly_kind == AnomalyKind.MISSING_DATA.value:
+            return None
+        start, end = span
+        limit = rule[0] if rule is not None and "limit" in joined.engine_metadata else None
+        if limit is not None and joined.engine_metadata.get("engine") == "limit":
+            again = breach_result(series, start, end, limit, joined.anomaly_score)
+            return _told_as(joined, again.anomaly_kind, again.explanation, again.engine_metadata)
+        kind, text = _excursion(told, start, end) or _classified(told, joined)
+        if kind is None:
+            return None
+        if limit is not None and text:
+            note = breach_note(series, limit, worst_value(series, start, end + 1, limit))
+            text = f"{text.rstrip('.')}; {note}"
+        return _told_as(joined, kind.value, text, {})
+
+    return retell
+
+
+def _classified(told: MetricSeries, joined: AnomalyResult) -> tuple[AnomalyKind | None, str | None]:
+    from backend.analytics.explain import ExplanationClassifier
+
+    found = ExplanationClassifier().classify(told, joined)
+    return found.anomaly_kind, found.description or joined.explanation
+
+
+def _excursion(told: MetricSeries, start: int, end: int) -> tuple[AnomalyKind, str] | None:
+    """A window that ends where the series came back to its level before the window (the
+    run that saw the jump back alarmed on it): a dip or spike that lasted the window, told
+    as the engine tells one it saw whole, else None."""
+    values = told.values_array
+    if start < 1 or end - start < 2:
+        return None
+    before = float(np.nanmedian(values[max(0, start - _BEFORE_POINTS) : start]))
+    away = values[start:end]
+    up = float(np.nanmean(away)) > before
+    extreme = float(np.nanmax(away) if up else np.nanmin(away))
+    height = abs(extreme - before)
+    if not np.isfinite(height) or height == 0 or abs(values[end] - before) > _BACK * height:
+        return None
+    seconds = (int(told.timestamps_ns[end]) - int(told.timestamps_ns[start])) / 1e9
+    unit = told.metadata.get("unit")
+    if end - start <= _EXCURSION_POINTS:
+        text = describe_excursion(told.metric_name, told.node_id, not up, extreme, before,
+                                  seconds, unit)  # fmt: skip
+        return (AnomalyKind.SPIKE if up else AnomalyKind.DIP), text
+    text = (
+        f"{told.metric_name} on {told.node_id} shifted {'up' if up else 'down'} to "
+        f"{format_value(extreme, unit)} from about {format_value(before, unit)} for "
+        f"{format_duration(seconds)} and came back"
+    )
+    return AnomalyKind.LEVEL_SHIFT, text
+
+
+def _told_as(
+    joined: AnomalyResult, kind: str | None, text: str | None, metadata: dict[str, Any]
+) -> AnomalyResult:
+    label = AnomalyKind(kind).label.value if kind else joined.anomaly_label
+    return dataclasses.replace(
+        joined,
+        anomaly_kind=kind,
+        anomaly_label=label,
+        explanation=text,
+        engine_metadata={**joined.engine_metadata, **metadata},
+    )
+
+
+def _opening(
+    series: MetricSeries, first_new: int, results: Sequence[AnomalyResult]
+) -> AnomalyResult | None:
+    """The first anomaly among ``results`` when it covers the first new point, else None."""
+    if first_new <= 0 or first_new >= series.length:
+        return None
+    first_ns = int(series.timestamps_ns[first_new])
+    anomalies = [r for r in results if r.is_anomaly]
+    if not anomalies:
+        return None
+    opening = min(anomalies, key=lambda r: to_epoch_ns(r.window_start))
+    return opening if to_epoch_ns(opening.window_start) <= first_ns else None
+
+
+def _as_result(row: dict[str, Any]) -> AnomalyResult:
+    return AnomalyResult(**{name: value for name, value in row.items() if name != "id"})
+
+
+def _aware(result: AnomalyResult) -> bool:
+    return result.window_start.tzinfo is not None
+
+
+def window_indices(series: MetricSeries, result: AnomalyResult) -> tuple[int, int] | None:
+    """Inclusive indices of ``result``'s window in ``series``, or None when it starts before
+    the series does (an anomaly older than the points a run read)."""
+    ts = series.timestamps_ns
+    start = int(np.searchsorted(ts, to_epoch_ns(result.window_start), "left"))
+    end = int(np.searchsorted(ts, to_epoch_ns(result.window_end), "right")) - 1
+    if start >= ts.shape[0] or int(ts[start]) != to_epoch_ns(result.window_start) or end < start:
+        return None
+    return start, end
