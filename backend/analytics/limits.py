@@ -20,6 +20,7 @@ teaches the engine anything (the engine's state is untouched).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ __all__ = [
     "breach_note",
     "breach_result",
     "breach_runs",
+    "fill_kept_firing",
     "limit_point_scores",
     "parse_limits",
     "worst_value",
@@ -71,6 +73,11 @@ class MetricLimit:
         (Prometheus' ``for``: 300 is ``for: 5m``); with ``for_points``, both must hold.
     severity
         ``warning`` (the breach scores the metric's threshold) or ``critical``.
+    keep_firing_seconds
+        Once a breach alarms, how long values must stay back inside the limit before it
+        ends (Prometheus' ``keep_firing_for``): a breach that starts again sooner is the
+        same breach, alarms at once and is reported as one result with it, so a metric
+        flapping around its limit raises one alarm, not one per crossing.
     """
 
     above: float | None = None
@@ -78,6 +85,7 @@ class MetricLimit:
     for_points: int = 1
     for_seconds: float = 0.0
     severity: str = "critical"
+    keep_firing_seconds: float = 0.0
     #: where the limit came from, for error messages (``metric_limits['error_rate']``)
     field: str = dataclasses.field(default="limit", compare=False, repr=False)
 
@@ -97,6 +105,12 @@ class MetricLimit:
         if wait is None or wait < 0:
             raise ConfigError(f"{self.field}.for_seconds", self.for_seconds, "must be >= 0")
         object.__setattr__(self, "for_seconds", wait)
+        hold = _bound(f"{self.field}.keep_firing_seconds", self.keep_firing_seconds)
+        if hold is None or hold < 0:
+            raise ConfigError(
+                f"{self.field}.keep_firing_seconds", self.keep_firing_seconds, "must be >= 0"
+            )
+        object.__setattr__(self, "keep_firing_seconds", hold)
         if self.severity not in SEVERITIES:
             raise ConfigError(
                 f"{self.field}.severity", self.severity, f"must be one of {', '.join(SEVERITIES)}"
@@ -110,6 +124,7 @@ class MetricLimit:
             "for_points": self.for_points,
             "for_seconds": self.for_seconds,
             "severity": self.severity,
+            "keep_firing_seconds": self.keep_firing_seconds,
         }
 
     def describe(self, unit: str | None = None) -> str:
@@ -153,18 +168,52 @@ def breach_mask(
     """
     x = np.asarray(values, dtype=np.float64)
     outside = _outside(x, limit)
+    needs_time = limit.for_seconds > 0 or limit.keep_firing_seconds > 0
+    if needs_time and timestamps_ns is None:
+        raise ValidationError(
+            "timestamps_ns", None, "are needed when for_seconds or keep_firing_seconds > 0"
+        )
+    ts = np.asarray(timestamps_ns, dtype=np.int64) if needs_time else np.empty(0, np.int64)
     if limit.for_points == 1 and limit.for_seconds == 0:
-        return outside
-    index = np.arange(x.shape[0])
-    last_inside = np.maximum.accumulate(np.where(outside, -1, index))
-    held = outside & (index - last_inside >= limit.for_points)
-    if limit.for_seconds > 0:
-        if timestamps_ns is None:
-            raise ValidationError("timestamps_ns", None, "are needed when for_seconds > 0")
-        ts = np.asarray(timestamps_ns, dtype=np.int64)
-        run_start = ts[np.minimum(last_inside + 1, x.shape[0] - 1)]
-        held &= (ts - run_start) >= int(limit.for_seconds * 1e9)
+        held = outside
+    else:
+        index = np.arange(x.shape[0])
+        last_inside = np.maximum.accumulate(np.where(outside, -1, index))
+        held = outside & (index - last_inside >= limit.for_points)
+        if limit.for_seconds > 0:
+            run_start = ts[np.minimum(last_inside + 1, x.shape[0] - 1)]
+            held &= (ts - run_start) >= int(limit.for_seconds * 1e9)
+    if limit.keep_firing_seconds > 0 and held.any():
+        held = _kept_firing(held, outside, ts, int(limit.keep_firing_seconds * 1e9))
     return held
+
+
+def _kept_firing(held: np.ndarray, outside: np.ndarray, ts: np.ndarray, keep_ns: int) -> np.ndarray:
+    """``held`` with every breach that starts within ``keep_ns`` of an alarmed breach's end
+    alarming from its first point: it is the same breach, still firing."""
+    firing = held.copy()
+    last_end: int | None = None
+    for start, end in breach_runs(outside):
+        if firing[start : end + 1].any():
+            last_end = int(ts[end])
+        elif last_end is not None and int(ts[start]) - last_end <= keep_ns:
+            firing[start : end + 1] = True
+            last_end = int(ts[end])
+    return firing
+
+
+def fill_kept_firing(mask: np.ndarray, timestamps_ns: np.ndarray, limit: MetricLimit) -> np.ndarray:
+    """``mask`` (alarmed breach points) with the gaps between breaches that kept firing
+    filled: one breach, however often its values flapped back inside the limit."""
+    if limit.keep_firing_seconds <= 0:
+        return mask
+    filled = mask.copy()
+    runs = breach_runs(mask)
+    keep_ns = int(limit.keep_firing_seconds * 1e9)
+    for (_, end), (start, _) in itertools.pairwise(runs):
+        if int(timestamps_ns[start]) - int(timestamps_ns[end]) <= keep_ns:
+            filled[end + 1 : start] = True
+    return filled
 
 
 def _outside(x: np.ndarray, limit: MetricLimit) -> np.ndarray:
@@ -220,6 +269,7 @@ def apply_limit(
         return list(results)
     _include_the_wait(mask, alarms, _outside(series.values_array, limit))
     ts = series.timestamps_ns
+    mask = fill_kept_firing(mask, ts, limit)
     covered = np.zeros(mask.shape, dtype=bool)
     out: list[AnomalyResult] = []
     for result in results:

@@ -142,6 +142,11 @@ class LimitOut(_Out):
     for_points: int = Field(description="Consecutive breaching points before the alarm")
     for_seconds: float = Field(description="How long a breach lasts before the alarm")
     severity: str = Field(description="warning or critical")
+    keep_firing_seconds: float = Field(
+        default=0.0,
+        description="How long values must stay back inside before a breach ends (one alarm "
+        "for a metric flapping around its limit)",
+    )
 
 
 class ScoresResponse(SeriesOut):

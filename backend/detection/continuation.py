@@ -40,7 +40,7 @@ __all__ = [
     "join",
     "join_adjacent",
     "retold",
-    "stored_before",
+    "stored_between",
     "window_indices",
 ]
 
@@ -61,17 +61,32 @@ def continue_stored(
     first_new: int,
     results: Sequence[AnomalyResult],
     retell: Retell | None = None,
+    keep_firing_ns: int = 0,
 ) -> tuple[list[AnomalyResult], list[AnomalyResult]]:
     """``results`` (of ``series``' points from ``first_new`` on) with their first anomaly
-    joined to the stored anomaly it continues, and the stored results that replaces.
+    joined to the stored anomalies it continues, and the stored results that replaces.
 
-    Nothing changes when the first anomaly starts after the first new point, or when no
-    stored anomaly of the series ended at the point before it.
+    The first anomaly continues a stored one that ended at the point before it, or, when
+    both are breaches of a limit that keeps firing, up to ``keep_firing_ns`` before it.
+    Nothing changes when no stored anomaly of the series ended there.
     """
-    opening = _opening(series, first_new, results)
-    if opening is None:
+    opening = _opening(results)
+    if opening is None or first_new <= 0 or first_new >= series.length:
         return list(results), []
-    earlier = stored_before(storage, series, first_new)
+    ts = series.timestamps_ns
+    start = int(np.searchsorted(ts, to_epoch_ns(opening.window_start), "left"))
+    if start == 0:
+        return list(results), []
+    boundary_ns = int(ts[first_new - 1])
+    grace_ns = keep_firing_ns if "limit" in opening.engine_metadata else 0
+    since_ns = int(ts[start - 1]) - grace_ns
+    if since_ns > boundary_ns:
+        return list(results), []
+    earlier = [
+        r
+        for r in stored_between(storage, series, since_ns, boundary_ns)
+        if to_epoch_ns(r.window_end) >= int(ts[start - 1]) or "limit" in r.engine_metadata
+    ]
     if not earlier:
         return list(results), []
     joined = opening
@@ -84,26 +99,22 @@ def continue_stored(
     return [joined if r is opening else r for r in results], earlier
 
 
-def stored_before(
-    storage: StorageBackend, series: MetricSeries, first_new: int
+def stored_between(
+    storage: StorageBackend, series: MetricSeries, since_ns: int, until_ns: int
 ) -> list[AnomalyResult]:
-    """The stored anomalies of ``series`` that end at the point before ``first_new`` (a run
-    reports at most one; a reset's rescoring may have left more), oldest first."""
-    if first_new <= 0:
-        return []
-    boundary_ns = int(series.timestamps_ns[first_new - 1])
-    boundary = from_epoch_ns(boundary_ns, series.aware)
+    """The stored anomalies of ``series`` that end from ``since_ns`` to ``until_ns``, oldest
+    first (a run continues at most one; a reset's rescoring may have left more)."""
     rows = storage.query_anomalies(
         series.tenant_id,
-        boundary,
-        boundary,
+        from_epoch_ns(since_ns, series.aware),
+        from_epoch_ns(until_ns, series.aware),
         series.cluster_id,
         min_score=0.0,
         node_id=series.node_id,
         metric_name=series.metric_name,
     )
     found = [_as_result(row) for row in rows]
-    return [r for r in found if r.is_anomaly and to_epoch_ns(r.window_end) == boundary_ns]
+    return [r for r in found if r.is_anomaly and since_ns <= to_epoch_ns(r.window_end) <= until_ns]
 
 
 def join_adjacent(
@@ -227,18 +238,10 @@ def _told_as(
     )
 
 
-def _opening(
-    series: MetricSeries, first_new: int, results: Sequence[AnomalyResult]
-) -> AnomalyResult | None:
-    """The first anomaly among ``results`` when it covers the first new point, else None."""
-    if first_new <= 0 or first_new >= series.length:
-        return None
-    first_ns = int(series.timestamps_ns[first_new])
+def _opening(results: Sequence[AnomalyResult]) -> AnomalyResult | None:
+    """The first anomaly among ``results``, or None."""
     anomalies = [r for r in results if r.is_anomaly]
-    if not anomalies:
-        return None
-    opening = min(anomalies, key=lambda r: to_epoch_ns(r.window_start))
-    return opening if to_epoch_ns(opening.window_start) <= first_ns else None
+    return min(anomalies, key=lambda r: to_epoch_ns(r.window_start)) if anomalies else None
 
 
 def _as_result(row: dict[str, Any]) -> AnomalyResult:

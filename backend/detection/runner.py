@@ -359,7 +359,8 @@ class IncrementalDetector:
         )
         retell = retold(series, told, rule)
         joined = join_adjacent(series, results, retell)
-        return continue_stored(self.storage, series, first_new, joined, retell)
+        keep_ns = 0 if rule is None else int(rule[0].keep_firing_seconds * NS_PER_SECOND)
+        return continue_stored(self.storage, series, first_new, joined, retell, keep_ns)
 
     def _run_stateless(
         self, series: MetricSeries, first_new: int

@@ -66,6 +66,14 @@ def test_metric_limit_needs_a_bound() -> None:
         ({"above": 1.0, "for_seconds": -1}, "metric_limits['error_rate'].for_seconds"),
         ({"above": 1.0, "for_seconds": "5m"}, "metric_limits['error_rate'].for_seconds"),
         ({"abov": 1.0}, "metric_limits['error_rate'].abov"),
+        (
+            {"above": 1.0, "keep_firing_seconds": -5},
+            "metric_limits['error_rate'].keep_firing_seconds",
+        ),
+        (
+            {"above": 1.0, "keep_firing_seconds": "5m"},
+            "metric_limits['error_rate'].keep_firing_seconds",
+        ),
     ],
 )
 def test_parse_limits_names_the_bad_field(entry: dict[str, object], field: str) -> None:
@@ -156,6 +164,47 @@ def test_breach_mask_for_seconds_uses_no_later_points() -> None:
     assert whole.any()
     for cut in (1, 33, 200, 399):
         assert np.array_equal(breach_mask(x[:cut], limit, ts[:cut]), whole[:cut])
+
+
+# --- keep firing: one alarm for a metric flapping around its limit ---------------------------
+FLAPPING = [1.0, 6.0, 6.0, 4.0, 6.0, 4.0, 4.0, 6.0, 1.0, 1.0, 1.0, 1.0, 6.0, 1.0]
+
+
+def test_breach_mask_keeps_firing_through_short_returns() -> None:
+    ts = START_NS + np.arange(len(FLAPPING), dtype=np.int64) * MINUTE_NS
+    waits = MetricLimit(above=5.0, for_points=2)
+    assert np.flatnonzero(breach_mask(FLAPPING, waits, ts)).tolist() == [2]
+    kept = MetricLimit(above=5.0, for_points=2, keep_firing_seconds=180)
+    # still firing when it crosses again within 3 min: no new wait; the crossing 5 min
+    # after the last one is a new breach, which must wait again
+    assert np.flatnonzero(breach_mask(FLAPPING, kept, ts)).tolist() == [2, 4, 7]
+
+
+def test_breach_mask_keep_firing_uses_no_later_points() -> None:
+    ts = START_NS + np.arange(len(FLAPPING), dtype=np.int64) * MINUTE_NS
+    limit = MetricLimit(above=5.0, keep_firing_seconds=120)
+    whole = breach_mask(FLAPPING, limit, ts)
+    for cut in range(1, len(FLAPPING)):
+        assert np.array_equal(breach_mask(FLAPPING[:cut], limit, ts[:cut]), whole[:cut])
+
+
+def test_breach_mask_keep_firing_without_timestamps_is_refused() -> None:
+    with pytest.raises(ValidationError, match="keep_firing_seconds"):
+        breach_mask(FLAPPING, MetricLimit(above=5.0, keep_firing_seconds=60))
+
+
+def test_apply_limit_reports_a_flapping_breach_once_when_it_keeps_firing() -> None:
+    series = _series(FLAPPING)
+    apart = apply_limit(series, [], MetricLimit(above=5.0), 0.8)
+    assert [(r.window_start.minute, r.window_end.minute) for r in apart] == [
+        (1, 2), (4, 4), (7, 7), (12, 12)
+    ]  # fmt: skip
+    kept = apply_limit(series, [], MetricLimit(above=5.0, keep_firing_seconds=180), 0.8)
+    assert [(r.window_start.minute, r.window_end.minute) for r in kept] == [(1, 7), (12, 12)]
+    assert kept[0].explanation == (
+        "error_rate on n1 rose to 6.0 % for 6 min, beyond its limit (at most 5.0 %)"
+    )
+    assert kept[0].engine_metadata["limit"]["keep_firing_seconds"] == 180.0
 
 
 # --- breaches merged into results ------------------------------------------------------------

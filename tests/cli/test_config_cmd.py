@@ -83,7 +83,10 @@ def test_config_credits_the_file_with_a_value_equal_to_the_default(
 def test_config_shows_metric_limits_as_tables(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    toml = "[detection.metric_limits.error_rate]\nabove = 5\nfor_points = 2\n"
+    toml = (
+        "[detection.metric_limits.error_rate]\nabove = 5\nfor_points = 2\n"
+        "keep_firing_seconds = 600\n"
+    )
     path, shown = _shown_with_file(tmp_path, monkeypatch, capsys, toml)
     assert shown["config"]["metric_limits"] == {
         "error_rate": {
@@ -92,6 +95,7 @@ def test_config_shows_metric_limits_as_tables(
             "for_points": 2,
             "for_seconds": 0.0,
             "severity": "critical",
+            "keep_firing_seconds": 600.0,
         }
     }
     assert shown["sources"]["metric_limits"] == f"file {path}"

@@ -188,3 +188,20 @@ def test_an_anomaly_that_came_back_is_told_as_the_excursion_it_was() -> None:
     assert "shifted down to 12.0 % from about 40.0 % for 20 min and came back" in (
         longer.explanation or ""
     )
+
+
+def test_a_limit_that_keeps_firing_stores_a_flapping_breach_once(tmp_path: Path) -> None:
+    values = 2.0 + np.random.default_rng(11).normal(0.0, 0.2, 3040)
+    values[3000:3030:3] = 9.0  # over the limit one minute in three, for half an hour
+    counted = {}
+    for keep in (0, 300):
+        config = DetectionConfig(
+            metric_limits={"error_rate": {"above": 5.0, "keep_firing_seconds": keep}}
+        )
+        storage = open_storage(f"sqlite:///{tmp_path / f'keep{keep}.db'}")
+        _run_in_ticks(storage, values, 2990, 4, config=config)
+        breaches = [r for r in storage.query_anomalies("t1", min_score=0.0)
+                    if r["anomaly_kind"] and "limit" in r["engine_metadata"]]  # fmt: skip
+        counted[keep] = _minutes(breaches)
+    assert len(counted[0]) >= 8  # one result per crossing (some joined to an engine alarm)
+    assert counted[300] == [(3000, 3027)]

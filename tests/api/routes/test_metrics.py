@@ -214,6 +214,7 @@ def test_scores_carry_the_static_limit_and_its_breaches(
         "for_points": 1,
         "for_seconds": 0.0,
         "severity": "critical",
+        "keep_firing_seconds": 0.0,
     }
     values, scores = np.array(body["values"]), np.array(body["scores"], dtype=float)
     old = np.array(before["scores"], dtype=float)
