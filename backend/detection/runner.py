@@ -10,6 +10,7 @@ continued by the next run rather than reported again (:mod:`backend.detection.co
 
 from __future__ import annotations
 
+import functools
 import struct
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -237,7 +238,7 @@ class IncrementalDetector:
                     series,
                     series.length - len(scored),
                     self._results(engine, series, scored),
-                    rate_view(series, scored),
+                    functools.partial(rate_view, series, scored),
                 )
             except AboutCloudError as exc:
                 self._failed(report, calibration, [pending], exc)
@@ -350,14 +351,19 @@ class IncrementalDetector:
         series: MetricSeries,
         first_new: int,
         results: list[AnomalyResult],
-        told: MetricSeries,
+        told: Callable[[], MetricSeries],
     ) -> tuple[list[AnomalyResult], list[AnomalyResult]]:
         """``results`` with an anomaly still going on since the previous run joined to the
-        stored part it continues, and that stored part (:mod:`backend.detection.continuation`)."""
+        stored part it continues, and that stored part (:mod:`backend.detection.continuation`).
+
+        ``told`` gives the series as the engine modelled it (a counter as its rate), built
+        only when there is an anomaly to tell again."""
+        if not any(r.is_anomaly for r in results):
+            return results, []
         rule = self._config_for(series.tenant_id).breach_rule(
             series.metric_name, calibrated=self.engine.calibrated_per_series
         )
-        retell = retold(series, told, rule)
+        retell = retold(series, told(), rule)
         joined = join_adjacent(series, results, retell)
         keep_ns = 0 if rule is None else int(rule[0].keep_firing_seconds * NS_PER_SECOND)
         return continue_stored(self.storage, series, first_new, joined, retell, keep_ns)
@@ -368,8 +374,9 @@ class IncrementalDetector:
         new_from = series.timestamps_ns[first_new]
         found = [r for r in self.engine.detect(series) if to_epoch_ns(r.window_end) >= new_from]
         found = self._with_limit(series, found, first_new)
-        told = rate_series(series) if is_counter(series) else series
-        found, superseded = self._continued(series, first_new, found, told)
+        found, superseded = self._continued(
+            series, first_new, found, lambda: rate_series(series) if is_counter(series) else series
+        )
         self.storage.replace_anomaly_results(series.tenant_id, superseded, found)
         last = series.timestamps_ns[-1]
         self.storage.save_detector_state(series.key, self._state_name, _CURSOR.pack(int(last)))
