@@ -41,6 +41,7 @@ __all__ = [
     "check_series_key",
     "check_series_list",
     "check_state",
+    "check_tenant_keys",
     "coalesce_series",
     "decode_json",
     "encode_json",
@@ -118,6 +119,16 @@ def check_series_key(key: Any) -> SeriesKey:
         raise ValidationError("key", key, "must be a SeriesKey (tenant, cluster, node, metric)")
     ids = zip(SeriesKey._fields, key, strict=True)
     return SeriesKey(*(check_id(name, value) for name, value in ids))
+
+
+def check_tenant_keys(tenant_id: str, keys: Any) -> list[SeriesKey]:
+    """Series keys as a list; every one must be a valid key of ``tenant_id``."""
+    check_id("tenant_id", tenant_id)
+    checked = [check_series_key(key) for key in _as_list("keys", keys)]
+    for key in checked:
+        if key.tenant_id != tenant_id:
+            raise TenantIsolationError(tenant_id, key.tenant_id)
+    return checked
 
 
 def check_state(state: Any) -> bytes:

@@ -9,7 +9,7 @@ import pytest
 
 from backend.analytics._timeconv import to_epoch_ns
 from backend.analytics.types import MetricSeries, SeriesKey
-from backend.errors import SeriesNotFoundError, ValidationError
+from backend.errors import SeriesNotFoundError, TenantIsolationError, ValidationError
 from backend.storage import StorageBackend, configure_storage, get_metric_series
 
 T0 = datetime(2024, 3, 1, 23, 50)  # ten minutes before a UTC midnight
@@ -164,6 +164,33 @@ def test_get_metric_series_module_shim_reads_configured_backend(storage: Storage
     storage.store_metrics([series()])
     configure_storage(storage)
     assert get_metric_series("t1", "c1", "n1", "cpu").length == 3
+
+
+def test_get_metric_series_batch_reads_each_as_one_read_would(storage: StorageBackend) -> None:
+    storage.store_metrics([
+        series("n1", tuple(range(40)), metadata={"unit": "percent"}),
+        series("n2", (5, 15, 25)),
+        series("n3", ()),
+        series("n1", (1, 2), tenant="t2"),
+    ])  # fmt: skip
+    keys = [SeriesKey("t1", "c1", n, "cpu") for n in ("n3", "n1", "gone", "n2")]
+    start, end = T0 + timedelta(minutes=10), T0 + timedelta(minutes=30)
+    batch = storage.get_metric_series_batch("t1", keys, start, end)
+    assert list(batch) == [keys[0], keys[1], keys[3]]  # asked order; "gone" left out
+    for key, found in batch.items():
+        assert found == storage.get_metric_series(*key, start, end)
+    assert batch[keys[1]].length == 21 and batch[keys[1]].metadata == {"unit": "percent"}
+    assert batch[keys[0]].length == 0
+    assert storage.get_metric_series_batch("t1", []) == {}
+
+
+def test_get_metric_series_batch_is_scoped_to_its_tenant(storage: StorageBackend) -> None:
+    storage.store_metrics([series("n1", tenant="t2")])
+    with pytest.raises(TenantIsolationError):
+        storage.get_metric_series_batch("t1", [SeriesKey("t2", "c1", "n1", "cpu")])
+    assert storage.get_metric_series_batch("t1", [SeriesKey("t1", "c1", "n1", "cpu")]) == {}
+    with pytest.raises(ValidationError):
+        storage.get_metric_series_batch("t1", ["not a key"])  # type: ignore[list-item]
 
 
 def test_list_series_tenant_isolated_sorted_filtered(storage: StorageBackend) -> None:

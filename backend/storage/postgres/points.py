@@ -39,6 +39,7 @@ __all__ = [
     "StagedSeries",
     "read_raw_chunks",
     "read_series",
+    "read_series_batch",
     "stage_batch",
     "write_batch",
 ]
@@ -101,6 +102,19 @@ LEFT JOIN point_chunks AS c ON c.series_id = s.series_id AND c.tenant_id = s.ten
     AND c.day BETWEEN %s AND %s
 WHERE s.tenant_id = %s AND s.cluster_id = %s AND s.node_id = %s AND s.metric_name = %s
 ORDER BY c.day
+"""
+_READ_BATCH = """
+SELECT k.ord, s.series_id, s.metadata::text, wr.first_day, w5.first_day,
+    c.n, c.ts_codec, c.ts, c.vals
+FROM unnest(%s::text[], %s::text[], %s::text[]) WITH ORDINALITY AS k(cluster_id, node_id,
+    metric_name, ord)
+JOIN series AS s ON s.tenant_id = %s AND s.cluster_id = k.cluster_id
+    AND s.node_id = k.node_id AND s.metric_name = k.metric_name
+LEFT JOIN retention_watermarks AS wr ON wr.tenant_id = s.tenant_id AND wr.tier = 'raw'
+LEFT JOIN retention_watermarks AS w5 ON w5.tenant_id = s.tenant_id AND w5.tier = '5m'
+LEFT JOIN point_chunks AS c ON c.series_id = s.series_id AND c.tenant_id = s.tenant_id
+    AND c.day BETWEEN %s AND %s
+ORDER BY k.ord, c.day
 """
 _READ_RAW = """
 SELECT n, ts_codec, ts, vals FROM point_chunks
@@ -311,6 +325,35 @@ def read_series(
     chunks = [row[4:] for row in rows if row[4] is not None]
     ts, values = _concatenate(chunks)
     return SeriesRead(int(series_id), metadata, raw_from, five_from, ts, values)
+
+
+def read_series_batch(
+    conn: psycopg.Connection,
+    tenant_id: str,
+    keys: Sequence[SeriesKey],
+    first_day: int,
+    last_day: int,
+) -> dict[SeriesKey, SeriesRead]:
+    """What :func:`read_series` answers, for many series of one tenant in one statement
+    (one snapshot); series that do not exist are left out."""
+    if not keys:
+        return {}
+    columns = [[key.cluster_id for key in keys], [key.node_id for key in keys],
+               [key.metric_name for key in keys]]  # fmt: skip
+    with conn.cursor(binary=True) as cur:
+        rows = cur.execute(_READ_BATCH, (*columns, tenant_id, first_day, last_day)).fetchall()
+    grouped: dict[int, list[Any]] = {}
+    for row in rows:
+        grouped.setdefault(int(row[0]), []).append(row[1:])
+    found: dict[SeriesKey, SeriesRead] = {}
+    for ordinal, series_rows in grouped.items():
+        series_id, metadata, raw_from, five_from = series_rows[0][:4]
+        chunks = [row[4:] for row in series_rows if row[4] is not None]
+        ts, values = _concatenate(chunks)
+        found[keys[ordinal - 1]] = SeriesRead(
+            int(series_id), metadata, raw_from, five_from, ts, values
+        )
+    return found
 
 
 def _concatenate(rows: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.ndarray]:

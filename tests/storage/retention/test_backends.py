@@ -202,3 +202,14 @@ def test_sqlite_without_expired_points_drops_only_rolled_up_days(tmp_path: Path)
         assert kept[1] == _minutes(SeriesKey("t2", "c", "n", "m"))  # t2 never rolled up
     finally:
         backend.storage.close()
+
+
+def test_batch_reads_roll_ups_as_a_single_read_does(backend: Backend) -> None:
+    other = SeriesKey("t1", "c1", "n2", "cpu")
+    backend.storage.store_metrics([_minutes(), _minutes(other, start=datetime(2024, 2, 2), days=3)])
+    _run(backend)
+    start = datetime(2024, 1, 29)  # two rolled-up days, then raw points
+    batch = backend.storage.get_metric_series_batch("t1", [KEY, other], start)
+    assert batch[KEY] == backend.storage.get_metric_series(*KEY, start)
+    assert batch[KEY].length == 2 * 288 + 11 * 1440
+    assert batch[other] == _minutes(other, start=datetime(2024, 2, 2), days=3)
