@@ -34,7 +34,7 @@ from backend.detection.fleet_calibration import FleetCalibration, calibrate_batc
 from backend.detection.state import dump_state, load_state
 from backend.detection.streaming.detector import ScoredSeries, StreamingDetector
 from backend.detection.streaming.params import DetectorParams
-from backend.errors import AboutCloudError, SeriesNotFoundError, ValidationError
+from backend.errors import AboutCloudError, ValidationError
 from backend.storage.interface import StorageBackend
 
 __all__ = [
@@ -144,11 +144,12 @@ class IncrementalDetector:
         calibration = self._load_calibration(tenant_id, fresh=reset)
         batch: list[_Pending] = []
         newest_ns = 0  # the newest point this run scored: what "silent" is judged against
-        for done, (key, saved) in enumerate(self._with_saved_states(keys, reset), 1):
+        reads = self._with_saved_states(tenant_id, keys, reset, since_ns)
+        for done, (key, read) in enumerate(reads, 1):
             try:
-                if isinstance(saved, AboutCloudError):
-                    raise saved
-                outcome = self._run_series(key, since_ns, saved)
+                if isinstance(read, AboutCloudError):
+                    raise read
+                outcome = self._run_series(read)
             except AboutCloudError as exc:
                 report.stats.errors.append(f"{key}: {type(exc).__name__}: {exc}")
                 continue
@@ -181,11 +182,12 @@ class IncrementalDetector:
         return report
 
     def _with_saved_states(
-        self, keys: Sequence[SeriesKey], reset: bool
-    ) -> Iterator[tuple[SeriesKey, bytes | AboutCloudError | None]]:
-        """Each key with its saved state (None: none, or a reset), read
-        :data:`_STATES_PER_READ` keys at a time; a read that failed stands in for the states
-        of its keys, so they are reported rather than scored as new series."""
+        self, tenant_id: str, keys: Sequence[SeriesKey], reset: bool, since_ns: int | None
+    ) -> Iterator[tuple[SeriesKey, _Read | AboutCloudError]]:
+        """Each key with its saved state (None: none, or a reset) and the points it needs,
+        states read :data:`_STATES_PER_READ` keys at a time and series
+        :data:`_SERIES_PER_READ` at a time; a read that failed stands in for its keys, so
+        they are reported rather than scored as new series."""
         for first in range(0, len(keys), _STATES_PER_READ):
             chunk = keys[first : first + _STATES_PER_READ]
             try:
@@ -193,7 +195,39 @@ class IncrementalDetector:
             except AboutCloudError as exc:
                 yield from ((key, exc) for key in chunk)
                 continue
-            yield from ((key, saved.get(key)) for key in chunk)
+            for part in range(0, len(chunk), _SERIES_PER_READ):
+                yield from self._with_series(
+                    tenant_id, chunk[part : part + _SERIES_PER_READ], saved, since_ns
+                )
+
+    def _with_series(
+        self,
+        tenant_id: str,
+        keys: Sequence[SeriesKey],
+        saved: dict[SeriesKey, bytes],
+        since_ns: int | None,
+    ) -> Iterator[tuple[SeriesKey, _Read | AboutCloudError]]:
+        """The keys with their states and points: series that resume from the same cursor
+        (all of them, in a steady run of ticks) are read in one batch."""
+        starts = {key: _start_ns(saved.get(key), since_ns) for key in keys}
+        context_ns = int(self.context.total_seconds() * NS_PER_SECOND)
+        groups: dict[int | None, list[SeriesKey]] = {}
+        for key in keys:
+            start = starts[key]
+            groups.setdefault(None if start == _NEVER else start - context_ns, []).append(key)
+        found: dict[SeriesKey, MetricSeries | AboutCloudError] = {}
+        for fetch_ns, group in groups.items():
+            fetch_from = None if fetch_ns is None else from_epoch_ns(fetch_ns)
+            try:
+                found.update(self.storage.get_metric_series_batch(tenant_id, group, fetch_from))
+            except AboutCloudError as exc:
+                found.update(dict.fromkeys(group, exc))
+        for key in keys:
+            series = found.get(key)
+            if isinstance(series, AboutCloudError):
+                yield key, series
+            else:
+                yield key, _Read(saved.get(key), starts[key], series)
 
     @staticmethod
     def _count(
@@ -276,19 +310,12 @@ class IncrementalDetector:
                 calibration.carried.pop(str(pending.series.key), None)
 
     # --- one series ----------------------------------------------------------------------
-    def _run_series(self, key: SeriesKey, since_ns: int | None, saved: bytes | None) -> _Outcome:
-        """Score one series' new points from its ``saved`` state (None: none, or a reset)
-        and save its detector; the stateless engines also produce their results here, the
+    def _run_series(self, read: _Read) -> _Outcome:
+        """Score one series' new points from its saved state (None: none, or a reset) and
+        save its detector; the stateless engines also produce their results here, the
         default engine's wait for the fleet calibration."""
-        cursor_ns = _NEVER
-        if saved is not None and len(saved) >= _CURSOR.size:
-            (cursor_ns,) = _CURSOR.unpack_from(saved)
-        start_ns = cursor_ns + 1 if cursor_ns != _NEVER else (since_ns or _NEVER)
-        context_ns = int(self.context.total_seconds() * NS_PER_SECOND)
-        fetch_from = None if start_ns == _NEVER else from_epoch_ns(start_ns - context_ns)
-        try:
-            series = self.storage.get_metric_series(*key, fetch_from, None)
-        except SeriesNotFoundError:
+        series, saved, start_ns = read.series, read.saved, read.start_ns
+        if series is None:  # gone since the run listed it
             return _Outcome()
         ts = series.timestamps_ns
         first_new = int(np.searchsorted(ts, start_ns, side="left")) if start_ns != _NEVER else 0
@@ -426,6 +453,25 @@ class IncrementalDetector:
         return (self._run_config or self.config or get_config()).for_tenant(tenant_id)
 
 
+@dataclass(frozen=True)
+class _Read:
+    """What a run read for one series: its saved state, the first point it has not scored
+    (``_NEVER``: all) and its points from that point's context on (None: it is gone)."""
+
+    saved: bytes | None
+    start_ns: int
+    series: MetricSeries | None
+
+
+def _start_ns(saved: bytes | None, since_ns: int | None) -> int:
+    """The first point a series has not scored: after its saved cursor, else ``since``."""
+    if saved is not None and len(saved) >= _CURSOR.size:
+        (cursor_ns,) = _CURSOR.unpack_from(saved)
+        if cursor_ns != _NEVER:
+            return int(cursor_ns) + 1
+    return since_ns or _NEVER
+
+
 @dataclass
 class _Outcome:
     """One series' part of a run: nothing new (no series), results of a stateless engine,
@@ -451,6 +497,8 @@ class _Pending:
 
 #: Series whose saved states one query reads (a run reads them batch by batch).
 _STATES_PER_READ = 500
+#: Series whose points one query reads (a day of context each, in a run of ticks).
+_SERIES_PER_READ = 100
 
 
 def _state_name(engine: AnomalyDetectionEngine) -> str:

@@ -381,6 +381,52 @@ def test_runner_writes_a_batch_of_series_at_once() -> None:
     assert storage.calls.count("results") == 1 and "states x5" in storage.calls
 
 
+class _CountingReads(InMemoryStorage):
+    """Storage that counts how a run reads series, and can refuse the next batch read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: list[int] = []
+        self.refuse_next = False
+
+    def get_metric_series(self, *args: Any, **kwargs: Any) -> MetricSeries:
+        self.reads.append(1)
+        return super().get_metric_series(*args, **kwargs)
+
+    def get_metric_series_batch(self, tenant_id: str, keys: Any, *args: Any) -> Any:
+        if self.refuse_next:
+            self.refuse_next = False
+            raise StorageError("series", "refused for the test")
+        self.reads.append(-len(keys))  # one batch read of len(keys) series
+        return dict(InMemoryStorage.get_metric_series_batch(self, tenant_id, keys, *args))
+
+
+def test_runner_reads_the_series_of_a_tick_in_batches() -> None:
+    storage = _CountingReads()
+    keys = [SeriesKey("t1", "c1", f"n{i:03d}", "cpu_usage") for i in range(250)]
+    _store_part(storage, keys, [_normal(300, i) for i in range(250)], slice(0, 290))
+    detector = IncrementalDetector(storage, fleet_calibration=False)
+    detector.run("t1")
+    _store_part(storage, keys, [_normal(300, i) for i in range(250)], slice(290, 300))
+    storage.reads.clear()
+    report = detector.run("t1")
+    assert report.series_processed == 250 and report.points_scored == 2500
+    # every series resumes from the same cursor: three batch reads (100 + 100 + 50)
+    assert [r for r in storage.reads if r < 0] == [-100, -100, -50]
+
+
+def test_runner_reports_the_series_of_a_failed_batch_read() -> None:
+    storage = _CountingReads()
+    keys = [SeriesKey("t1", "c1", f"n{i:03d}", "cpu_usage") for i in range(150)]
+    _store_part(storage, keys, [_normal(300, i) for i in range(150)], slice(0, 300))
+    storage.refuse_next = True
+    report = IncrementalDetector(storage, fleet_calibration=False).run("t1")
+    assert len(report.stats.errors) == 100 and report.series_processed == 50
+    assert all("refused for the test" in error for error in report.stats.errors)
+    again = IncrementalDetector(storage, fleet_calibration=False).run("t1")
+    assert again.series_processed == 100 and again.points_scored == 100 * 300  # none lost
+
+
 def test_runner_scores_each_series_for_its_metric_threshold(storage: StorageBackend) -> None:
     """A metric's own threshold is the alarm level its series is scored for: a drift still
     alarms under a stricter threshold (it waits for a larger change), and changing the
