@@ -211,7 +211,8 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
         cut = self.threshold if threshold is None else threshold
         hot = anomalous_runs(scored.scores, cut, self.merge_gap_points)
         classifier = _load_classifier() if self.use_classifier and hot else None
-        told = rate_view(time_series, scored)  # a counter's alarms are told in its rate
+        # a counter's alarms are told in its rate
+        told = rate_view(time_series, scored) if hot else time_series
         results = [self._anomaly(told, scored, a, b, classifier) for a, b in hot]
         if told is not time_series:
             results = [dataclasses.replace(r, metric_name=time_series.metric_name) for r in results]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -158,6 +158,50 @@ def read_series_with_rollups(
     return MetricSeries.from_arrays(key, ts[cut], values[cut], metadata, bounds.aware)
 
 
+def read_series_batch_with_rollups(
+    conn: sqlite3.Connection, tenant_id: str, keys: Sequence[SeriesKey], bounds: TimeBounds
+) -> dict[SeriesKey, MetricSeries]:
+    """What :func:`read_series_with_rollups` answers for each of many series of one tenant,
+    in two queries when the range holds only raw days (series that do not exist are left
+    out); a range reaching into rolled-up days is read series by series."""
+    if not keys:
+        return {}
+    first = _MIN_DAY if bounds.start_ns is None else bounds.start_ns // DAY_NS
+    last = _MAX_DAY if bounds.end_ns is None else bounds.end_ns // DAY_NS
+    tiers = tier_days(first, last, *_watermarks(conn, tenant_id))
+    if tiers.five_minute[0] <= tiers.five_minute[1] or tiers.hourly[0] <= tiers.hourly[1]:
+        return {key: read_series_with_rollups(conn, key, bounds) for key in _existing(conn, keys)}
+    values_sql = ", ".join("(?, ?, ?, ?)" for _ in keys)
+    params = [value for i, key in enumerate(keys) for value in (i, *key[1:])]
+    found = conn.execute(
+        f"WITH k(ord, cluster_id, node_id, metric_name) AS (VALUES {values_sql}) "
+        "SELECT k.ord, s.id, s.metadata FROM k JOIN series AS s ON s.tenant_id = ? "
+        "AND s.cluster_id = k.cluster_id AND s.node_id = k.node_id "
+        "AND s.metric_name = k.metric_name ORDER BY k.ord",
+        (*params, tenant_id),
+    ).fetchall()
+    ids = {int(series_id): (keys[int(ordinal)], metadata) for ordinal, series_id, metadata in found}
+    chunks: dict[int, list[tuple[Any, ...]]] = {series_id: [] for series_id in ids}
+    marks = ", ".join("?" * len(ids))
+    for row in conn.execute(
+        f"SELECT series_id, n, ts_codec, ts, vals FROM chunks WHERE series_id IN ({marks}) "
+        "AND day BETWEEN ? AND ? ORDER BY series_id, day",
+        (*ids, *tiers.raw),
+    ):
+        chunks[int(row[0])].append(row[1:])
+    out: dict[SeriesKey, MetricSeries] = {}
+    for series_id, (key, metadata) in ids.items():
+        ts, values = _decoded(chunks[series_id])
+        cut = bounds_slice(ts, bounds.start_ns, bounds.end_ns)
+        out[key] = MetricSeries.from_arrays(key, ts[cut], values[cut], decode_json(metadata),
+                                            bounds.aware)  # fmt: skip
+    return {key: out[key] for key in keys if key in out}  # in the order asked
+
+
+def _existing(conn: sqlite3.Connection, keys: Sequence[SeriesKey]) -> list[SeriesKey]:
+    return [key for key in keys if conn.execute(_SERIES, tuple(key)).fetchone() is not None]
+
+
 def without_expired_points(
     conn: sqlite3.Connection, items: Sequence[MetricSeries]
 ) -> list[MetricSeries]:
@@ -192,6 +236,11 @@ def _raw(
         "ORDER BY day",
         (series_id, first, last),
     ).fetchall()
+    return _decoded(rows)
+
+
+def _decoded(rows: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenated points of ``(n, ts_codec, ts, vals)`` chunk rows, in their order."""
     if not rows:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
     ts = np.concatenate([decode_timestamps(codec, blob, n) for n, codec, blob, _ in rows])

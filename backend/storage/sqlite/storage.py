@@ -31,7 +31,11 @@ from backend.storage._records import (
 from backend.storage.interface import ApiKeyRecord, StorageBackend, WriteReport
 from backend.storage.sqlite import points, records
 from backend.storage.sqlite.schema import connect, initialise
-from backend.storage.sqlite_retention import read_series_with_rollups, without_expired_points
+from backend.storage.sqlite_retention import (
+    read_series_batch_with_rollups,
+    read_series_with_rollups,
+    without_expired_points,
+)
 
 __all__ = ["DEFAULT_BUSY_TIMEOUT_S", "SQLiteStorage"]
 
@@ -134,6 +138,20 @@ class SQLiteStorage(StorageBackend):
         bounds = checks.time_bounds(start_time, end_time)
         with self._read() as conn:
             return read_series_with_rollups(conn, key, bounds)
+
+    def get_metric_series_batch(
+        self,
+        tenant_id: str,
+        keys: Sequence[SeriesKey],
+        start_time: Any = None,
+        end_time: Any = None,
+    ) -> dict[SeriesKey, MetricSeries]:
+        """Many series' points in two queries (their ids, then their chunks) when the range
+        holds only raw days; roll-ups are read series by series, as a single read does."""
+        checked = checks.check_tenant_keys(tenant_id, keys)
+        bounds = checks.time_bounds(start_time, end_time)
+        with self._read() as conn:
+            return read_series_batch_with_rollups(conn, tenant_id, checked, bounds)
 
     def list_series(
         self,
