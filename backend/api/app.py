@@ -110,6 +110,6 @@ def build_context(
         keys=keys,
         ingest=IngestService(pipeline, settings),
         metrics=MetricQueryService(storage, engine, settings, detection),
-        anomalies=AnomalyService(storage),
+        anomalies=AnomalyService(storage, engine),
         health=HealthService(storage, settings.score_cache_seconds),
     )

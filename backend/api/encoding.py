@@ -76,6 +76,7 @@ def anomaly_out(row: dict[str, Any]) -> AnomalyOut:
         explanation=row.get("explanation"),
         timestamp_detected=row.get("timestamp_detected"),
         engine_metadata=_jsonable(row.get("engine_metadata") or {}),
+        ongoing=row.get("ongoing"),
     )
 
 

@@ -196,6 +196,11 @@ class AnomalyOut(_Out):
     explanation: str | None = None
     timestamp_detected: datetime | None = None
     engine_metadata: dict[str, Any] = {}
+    ongoing: bool | None = Field(
+        default=None,
+        description="Still going on: its window reaches the last point detection scored of "
+        "its series (a later run extends it); null when unknown or for a normal window",
+    )
 
 
 class AnomalyPage(_Out):

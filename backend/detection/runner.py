@@ -43,6 +43,7 @@ __all__ = [
     "fleet_calibration_key",
     "fleet_calibration_name",
     "load_fleet_calibration",
+    "scored_until",
 ]
 
 _CURSOR = struct.Struct("<q")
@@ -525,6 +526,21 @@ def load_fleet_calibration(
         return None if saved is None else FleetCalibration.from_bytes(saved)
     except ValidationError:
         return None
+
+
+def scored_until(
+    storage: StorageBackend, engine: AnomalyDetectionEngine, keys: Sequence[SeriesKey]
+) -> dict[SeriesKey, int]:
+    """The last point (epoch ns) detection with ``engine`` has scored, per series; series it
+    never scored are left out. An anomaly whose window reaches it is still going on, as far
+    as detection knows (:mod:`backend.detection.continuation`)."""
+    states = storage.load_detector_states(_state_name(engine), keys)
+    cursors = {
+        key: int(_CURSOR.unpack_from(state)[0])
+        for key, state in states.items()
+        if len(state) >= _CURSOR.size
+    }
+    return {key: cursor for key, cursor in cursors.items() if cursor != _NEVER}
 
 
 def fleet_calibration_key(tenant_id: str) -> SeriesKey:

@@ -30,6 +30,8 @@ class LiveDashboard:
     #: latency's static limit, and a series that breaches it
     limit: float
     breached: SeriesKey
+    #: a series whose breach still goes on at the last point detection scored
+    ongoing: SeriesKey
 
 
 def _free_port() -> int:
@@ -38,26 +40,30 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _fill(storage: SQLiteStorage) -> tuple[str, DetectionConfig, SeriesKey]:
+def _fill(storage: SQLiteStorage) -> tuple[str, DetectionConfig, SeriesKey, SeriesKey]:
     fleet = simulate_fleet(FleetSpec(
         clusters_per_tenant=2, nodes_per_cluster=4, metrics=("cpu_usage", "latency"),
         num_points=720, anomaly_ratio=0.5, seed=11,
     ))  # fmt: skip
-    storage.store_metrics(fleet.series)
     tenant = fleet.series[0].tenant_id
     latency = [s for s in fleet.series if s.metric_name == "latency"]
     limit = float(np.percentile(np.concatenate([s.values_array for s in latency]), 99.7))
     config = DetectionConfig(metric_limits={"latency": {"above": limit}})
     breached = next(s.key for s in latency if s.values_array.max() > limit)
+    last = next(s for s in latency if s.values_array.max() <= limit)
+    hot = last.values_array.copy()
+    hot[-6:] = 1.5 * limit  # over the limit for the last six minutes: not over yet
+    series = [last.with_arrays(last.timestamps_ns, hot) if s is last else s for s in fleet.series]
+    storage.store_metrics(series)
     # the same incremental detection `serve`/`demo` run: every series gets a standing score
     IncrementalDetector(storage, config=config).run(tenant)
-    return tenant, config, breached
+    return tenant, config, breached, last.key
 
 
 @pytest.fixture
 def live_dashboard(tmp_path: Path) -> Iterator[LiveDashboard]:
     storage = SQLiteStorage(tmp_path / "dashboard.db")
-    tenant, config, breached = _fill(storage)
+    tenant, config, breached, ongoing = _fill(storage)
     key = ApiKeyService(storage).create(tenant, "viewer", "dashboard test").key
     settings = ApiSettings(access_log=False, rate_limit_burst=1000, dashboard_refresh_seconds=1)
     app = create_app(settings, storage, EngineRegistry.get("default"), detection=config)
@@ -72,7 +78,7 @@ def live_dashboard(tmp_path: Path) -> Iterator[LiveDashboard]:
         time.sleep(0.02)
     limit = config.metric_limits["latency"].above
     assert limit is not None
-    yield LiveDashboard(f"http://127.0.0.1:{port}", key, tenant, limit, breached)
+    yield LiveDashboard(f"http://127.0.0.1:{port}", key, tenant, limit, breached, ongoing)
     server.should_exit = True
     thread.join(timeout=10)
     storage.close()

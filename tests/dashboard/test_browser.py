@@ -141,3 +141,22 @@ def test_dashboard_rejects_bad_key(page: Page, live_dashboard: Any) -> None:
     page.click("#sign-in-form button[type=submit]")
     page.wait_for_selector("#sign-in-error:has-text('not accepted')")
     assert page.evaluate("sessionStorage.getItem('aboutcloud.apiKey')") is None
+
+
+def test_dashboard_marks_the_anomalies_still_going_on(page: Page, live_dashboard: Any) -> None:
+    _sign_in(page, live_dashboard.url, live_dashboard.key)
+    key = live_dashboard.ongoing
+    page.goto(f"{live_dashboard.url}/#/cluster/{key.cluster_id}/node/{key.node_id}")
+    page.wait_for_selector("#anomalies-table tbody tr.anomaly-row", timeout=15_000)
+    rows = page.locator("#anomalies-table tbody tr.anomaly-row")
+    marked = [
+        rows.nth(i).locator("td:nth-child(4)").text_content()
+        for i in range(rows.count())
+        if rows.nth(i).locator(".badge.ongoing").count()
+    ]
+    assert marked == ["latency"]  # the breach of the last minutes, and nothing else
+    badge = rows.locator(".badge.ongoing").first
+    assert badge.text_content() == "ongoing"
+    assert badge.get_attribute("title") == "Still going on at the last detection run"
+    page.screenshot(path=str(ARTIFACTS / "dashboard-ongoing.png"), full_page=True)
+    assert page.errors == []  # type: ignore[attr-defined]

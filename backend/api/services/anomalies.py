@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from backend.analytics._timeconv import from_epoch_ns, to_epoch_ns
+from backend.analytics.engine import AnomalyDetectionEngine
+from backend.analytics.types import SeriesKey
 from backend.api.cursor import Cursor
 from backend.api.params import SeriesFilter
 from backend.api.services.scope import require_known
@@ -38,10 +40,13 @@ class AnomalyPageResult:
 
 
 class AnomalyService:
-    """Reads anomaly results through the storage interface and pages them by keyset."""
+    """Reads anomaly results through the storage interface and pages them by keyset; with
+    the detection ``engine``, says which anomalies are still going on."""
 
-    def __init__(self, storage: StorageBackend) -> None:
+    def __init__(self, storage: StorageBackend, engine: AnomalyDetectionEngine | None = None
+                 ) -> None:  # fmt: skip
         self.storage = storage
+        self.engine = engine
 
     def page(
         self, tenant_id: str, query: AnomalyQuery, limit: int, cursor: str | None = None
@@ -55,7 +60,26 @@ class AnomalyService:
         has_more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = _cursor_of(rows[-1], query.order).encode() if has_more and rows else None
-        return AnomalyPageResult(rows, next_cursor)
+        return AnomalyPageResult(self._with_ongoing(rows), next_cursor)
+
+    def _with_ongoing(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Rows with ``ongoing``: an anomaly whose window reaches the last point detection
+        scored of its series is still going on; None where that is unknown (a normal
+        window, a series detection has not scored with this engine)."""
+        if self.engine is None or not rows:
+            return rows
+        from backend.detection.runner import scored_until
+
+        keys = sorted({SeriesKey(*(row[name] for name in SeriesKey._fields)) for row in rows})
+        cursors = scored_until(self.storage, self.engine, keys)
+        out = []
+        for row in rows:
+            cursor = cursors.get(SeriesKey(*(row[name] for name in SeriesKey._fields)))
+            anomalous = row["anomaly_label"] != "normal"
+            ongoing = None if cursor is None or not anomalous else (
+                to_epoch_ns(row["window_end"]) >= cursor)  # fmt: skip
+            out.append({**row, "ongoing": ongoing})
+        return out
 
     def _after(
         self, tenant_id: str, query: AnomalyQuery, position: Cursor | None, wanted: int

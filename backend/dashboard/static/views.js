@@ -16,7 +16,7 @@ function anomaliesTable(items, id) {
           link(a.cluster_id, hashFor(a.cluster_id)),
           link(a.node_id, hashFor(a.cluster_id, a.node_id)),
           link(a.metric_name, hashFor(a.cluster_id, a.node_id, a.metric_name)),
-          badge(a.anomaly_kind || a.anomaly_label),
+          [badge(a.anomaly_kind || a.anomaly_label), ...(a.ongoing ? [" ", ongoingBadge()] : [])],
           score(a.anomaly_score),
           a.explanation || "",
         ],
@@ -25,6 +25,13 @@ function anomaliesTable(items, id) {
     ),
     { id, class: "data" },
   );
+}
+
+// An anomaly whose window reaches the last point detection scored: not over yet.
+function ongoingBadge() {
+  const mark = badge("ongoing");
+  mark.title = "Still going on at the last detection run";
+  return mark;
 }
 
 function nodesTable(nodes, id) {

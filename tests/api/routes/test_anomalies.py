@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pytest
 
-from backend.analytics.types import AnomalyResult
+from backend.analytics.config import DetectionConfig
+from backend.analytics.types import AnomalyResult, MetricSeries, SeriesKey
+from backend.detection.runner import IncrementalDetector
 
 FIELDS = {"id", "tenant_id", "cluster_id", "node_id", "metric_name", "window_start",
           "window_end", "anomaly_score", "anomaly_label", "anomaly_kind", "magnitude",
-          "explanation", "timestamp_detected", "engine_metadata"}  # fmt: skip
+          "explanation", "timestamp_detected", "engine_metadata", "ongoing"}  # fmt: skip
 
 
 def _all_pages(client: Any, headers: dict[str, str], **params: Any) -> list[list[dict]]:
@@ -38,6 +41,33 @@ def test_anomalies_carry_every_result_field(client: Any, auth: Any, world: Any) 
     assert item["window_start"] == "2024-01-01T03:00:00Z"
     assert item["magnitude"] == 0.8 and item["engine_metadata"] == {"window": 6}
     assert item["explanation"] == "spike in cpu_usage on node-1"
+    assert item["ongoing"] is None  # no detection run has scored this series
+
+
+def test_anomalies_say_which_are_still_going_on(
+    client: Any, auth: Any, world: Any, storage: Any
+) -> None:
+    key = SeriesKey("acme", "eu-1", "node-9", "error_rate")
+    values = 2.0 + np.random.default_rng(12).normal(0.0, 0.2, 3000)
+    values[2000:2030] = 9.0  # a breach that ended
+    values[2990:] = 9.0  # one still going on when detection last ran
+    minute = np.timedelta64(1, "m")
+    ts = np.datetime64("2024-01-01T00:00") + np.arange(3005) * minute
+    storage.store_metrics([MetricSeries.from_arrays(key, ts[:3000], values)])
+    limited = DetectionConfig(metric_limits={"error_rate": {"above": 5.0}})
+    IncrementalDetector(storage, config=limited, fleet_calibration=False).run("acme")
+    params = {"node_id": "node-9", "min_score": 0, "order": "asc"}
+
+    def ongoing() -> list[tuple[str, bool | None]]:
+        items = client.get("/anomalies", params=params, headers=auth()).json()["items"]
+        return [(i["window_start"][11:16], i["ongoing"]) for i in items if i["anomaly_kind"]]
+
+    # the breach of 2 January 09:20 (and the jump back after it) ended; the last goes on
+    assert ongoing() == [("09:20", False), ("01:50", True)]
+    back = np.full(5, 2.0)  # back to normal: the next run ends it
+    storage.store_metrics([MetricSeries.from_arrays(key, ts[3000:], back)])
+    IncrementalDetector(storage, config=limited, fleet_calibration=False).run("acme")
+    assert ongoing() == [("09:20", False), ("01:50", False)]
 
 
 def test_anomalies_default_min_score_half(client: Any, auth: Any, world: Any) -> None:
