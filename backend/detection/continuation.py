@@ -62,13 +62,15 @@ def continue_stored(
     results: Sequence[AnomalyResult],
     retell: Retell | None = None,
     keep_firing_ns: int = 0,
+    gap_points: int = 0,
 ) -> tuple[list[AnomalyResult], list[AnomalyResult]]:
     """``results`` (of ``series``' points from ``first_new`` on) with their first anomaly
     joined to the stored anomalies it continues, and the stored results that replaces.
 
-    The first anomaly continues a stored one that ended at the point before it, or, when
-    both are breaches of a limit that keeps firing, up to ``keep_firing_ns`` before it.
-    Nothing changes when no stored anomaly of the series ended there.
+    The first anomaly continues a stored one that ended at most ``gap_points`` points
+    before it (an engine merges alarms that close within one run too), or, when both are
+    breaches of a limit that keeps firing, up to ``keep_firing_ns`` before it. Nothing
+    changes when no stored anomaly of the series ended there.
     """
     opening = _opening(results)
     if opening is None or first_new <= 0 or first_new >= series.length:
@@ -79,13 +81,18 @@ def continue_stored(
         return list(results), []
     boundary_ns = int(ts[first_new - 1])
     grace_ns = keep_firing_ns if "limit" in opening.engine_metadata else 0
-    since_ns = int(ts[start - 1]) - grace_ns
+    adjacent_ns = int(ts[start - 1])
+    # an engine's alarms merge across a few quiet points; a limit's breaches only while
+    # the limit keeps firing
+    near_ns = adjacent_ns if _breach_only(opening) else int(ts[max(start - 1 - gap_points, 0)])
+    since_ns = min(near_ns, adjacent_ns - grace_ns)
     if since_ns > boundary_ns:
         return list(results), []
     earlier = [
         r
         for r in stored_between(storage, series, since_ns, boundary_ns)
-        if to_epoch_ns(r.window_end) >= int(ts[start - 1]) or "limit" in r.engine_metadata
+        if to_epoch_ns(r.window_end) >= (adjacent_ns if _breach_only(r) else near_ns)
+        or "limit" in r.engine_metadata
     ]
     if not earlier:
         return list(results), []
@@ -236,6 +243,11 @@ def _told_as(
         explanation=text,
         engine_metadata={**joined.engine_metadata, **metadata},
     )
+
+
+def _breach_only(result: AnomalyResult) -> bool:
+    """A limit's breach that no engine alarm covers."""
+    return result.engine_metadata.get("engine") == "limit"
 
 
 def _opening(results: Sequence[AnomalyResult]) -> AnomalyResult | None:

@@ -394,7 +394,8 @@ class IncrementalDetector:
         retell = retold(series, told(), rule)
         joined = join_adjacent(series, results, retell)
         keep_ns = 0 if rule is None else int(rule[0].keep_firing_seconds * NS_PER_SECOND)
-        return continue_stored(self.storage, series, first_new, joined, retell, keep_ns)
+        gap = self.engine.merge_gap_points if isinstance(self.engine, DefaultAnomalyEngine) else 0
+        return continue_stored(self.storage, series, first_new, joined, retell, keep_ns, gap)
 
     def _run_stateless(
         self, series: MetricSeries, first_new: int

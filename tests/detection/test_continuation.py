@@ -103,6 +103,21 @@ def test_continue_stored_joins_the_anomaly_that_ended_at_the_point_before() -> N
     assert joined.anomaly_score == 0.9 and "continued_from" in joined.engine_metadata
 
 
+def test_continue_stored_closes_a_gap_as_short_as_the_engine_merges() -> None:
+    storage = InMemoryStorage()
+    storage.store_anomaly_results("t1", [_result(12, 17)])
+    # two quiet points (18, 19) before the first new one: one incident for an engine that
+    # merges alarms at most 3 points apart, two for one that merges none
+    results, superseded = continue_stored(storage, _series(30), 20, [_result(20, 25)])
+    assert superseded == [] and results[0].window_start.minute == 20
+    results, superseded = continue_stored(storage, _series(30), 20, [_result(20, 25)],
+                                          gap_points=3)  # fmt: skip
+    assert len(superseded) == 1 and results[0].window_start.minute == 12
+    results, superseded = continue_stored(storage, _series(30), 20, [_result(22, 25)],
+                                          gap_points=3)  # fmt: skip
+    assert superseded == []  # four quiet points: another incident
+
+
 def test_continue_stored_leaves_an_anomaly_that_starts_later_alone() -> None:
     storage = InMemoryStorage()
     storage.store_anomaly_results("t1", [_result(12, 19)])
