@@ -288,14 +288,21 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
     ) -> AnomalyResult:
         """A stuck value is reported as missing data (its cause is usually collection),
         in words of its own: the data hold no shape for the classifier to read."""
-        first = stuck_start(scored.values, peak)
-        ts = scored.timestamps_ns
+        # an incremental run scores only its new points: the stretch may have begun in the
+        # context before them (the points of ``series`` before the scored ones)
+        offset = series.length - len(scored)
+        if offset > 0 and not scored.as_rate:
+            values, ts = series.values_array, series.timestamps_ns
+        else:
+            values, ts, offset = scored.values, scored.timestamps_ns, 0
+        last = offset + peak
+        first = stuck_start(values, last)
         text = describe_stuck(
             series.metric_name,
             series.node_id,
-            float(scored.values[peak]),
-            peak - first + 1,
-            (int(ts[peak]) - int(ts[first])) / 1e9,
+            float(values[last]),
+            last - first + 1,
+            (int(ts[last]) - int(ts[first])) / 1e9,
             series.metadata.get("unit"),
         )
         return self._result(series, scored, start, end, AnomalyKind.MISSING_DATA, text)

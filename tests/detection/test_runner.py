@@ -446,3 +446,22 @@ def test_runner_scores_each_series_for_its_metric_threshold(storage: StorageBack
     storage.store_metrics([MetricSeries.from_arrays(key, ts[3500:], values[3500:])])
     relaxed = IncrementalDetector(storage, fleet_calibration=False).run("t1")
     assert (relaxed.points_scored, relaxed.states_relearnt) == (532, 0)
+
+
+def test_a_stuck_value_seen_by_short_runs_says_how_long_it_has_held(
+    storage: StorageBackend,
+) -> None:
+    key = SeriesKey("t1", "c1", "n1", "cpu_usage")
+    values = _normal(3100, 31)
+    values[3000:] = 41.5  # the exporter hangs, re-sending its last sample
+    _store(storage, key, values[:3000])
+    runner = IncrementalDetector(storage, fleet_calibration=False)
+    runner.run("t1")
+    texts = []
+    for first in range(3000, 3100, 5):  # runs of 5 new points
+        _store(storage, key, values[first : first + 5], offset=first)
+        texts += [r.explanation or "" for r in runner.run("t1").anomalies]
+    stuck = [text for text in texts if "has reported the same value" in text]
+    assert stuck, texts
+    held = int(stuck[0].split("(")[1].split(" samples")[0])
+    assert held >= 20  # the alarm comes once the run is long enough: not "2 samples"
