@@ -32,18 +32,25 @@ from backend.analytics.explain_templates import format_duration, format_value
 from backend.analytics.limits import MetricLimit, breach_note, breach_result, worst_value
 from backend.analytics.types import AnomalyKind, AnomalyResult, MetricSeries
 from backend.detection.describe import describe_excursion
+from backend.detection.streaming.detector import STATISTIC_NAMES
+from backend.detection.streaming.kinds import SLOW_KINDS
 from backend.storage.interface import StorageBackend
 
 __all__ = [
+    "SETTLE_POINTS",
     "Retell",
+    "as_result",
     "continue_stored",
     "join",
     "join_adjacent",
     "retold",
+    "settle",
     "stored_between",
     "window_indices",
 ]
 
+#: Statistics that average hours to a day: their alarms are never spikes or dips.
+_SLOW_STATISTICS = frozenset(STATISTIC_NAMES[stat] for stat in SLOW_KINDS)
 #: Points before a window whose median is the level an excursion left (and came back to).
 _BEFORE_POINTS = 10
 #: The longest excursion told as a spike or dip (as the engine tells one it saw whole);
@@ -51,6 +58,8 @@ _BEFORE_POINTS = 10
 _EXCURSION_POINTS = 12
 #: Back within this share of an excursion's height of the level before it: it came back.
 _BACK = 0.25
+#: Points after an anomaly's end during which later runs tell it again (:func:`settle`).
+SETTLE_POINTS = 30
 #: Tells a joined result again over its whole window (kind and text); None keeps them.
 Retell = Callable[[AnomalyResult], AnomalyResult | None]
 
@@ -63,6 +72,7 @@ def continue_stored(
     retell: Retell | None = None,
     keep_firing_ns: int = 0,
     gap_points: int = 0,
+    stored: Sequence[AnomalyResult] | None = None,
 ) -> tuple[list[AnomalyResult], list[AnomalyResult]]:
     """``results`` (of ``series``' points from ``first_new`` on) with their first anomaly
     joined to the stored anomalies it continues, and the stored results that replaces.
@@ -70,7 +80,9 @@ def continue_stored(
     The first anomaly continues a stored one that ended at most ``gap_points`` points
     before it (an engine merges alarms that close within one run too), or, when both are
     breaches of a limit that keeps firing, up to ``keep_firing_ns`` before it. Nothing
-    changes when no stored anomaly of the series ended there.
+    changes when no stored anomaly of the series ended there. ``stored``: the series'
+    stored anomalies that end from ``since`` on, when the caller read them already (a run
+    reads a batch's at once); else they are queried.
     """
     opening = _opening(results)
     if opening is None or first_new <= 0 or first_new >= series.length:
@@ -88,17 +100,22 @@ def continue_stored(
     since_ns = min(near_ns, adjacent_ns - grace_ns)
     if since_ns > boundary_ns:
         return list(results), []
+    candidates = (
+        stored_between(storage, series, since_ns, boundary_ns)
+        if stored is None
+        else [r for r in stored if since_ns <= to_epoch_ns(r.window_end) <= boundary_ns]
+    )
     earlier = [
         r
-        for r in stored_between(storage, series, since_ns, boundary_ns)
+        for r in candidates
         if to_epoch_ns(r.window_end) >= (adjacent_ns if _breach_only(r) else near_ns)
         or "limit" in r.engine_metadata
     ]
     if not earlier:
         return list(results), []
     joined = opening
-    for stored in reversed(earlier):  # newest first: each reaches back further
-        joined = join(stored, joined)
+    for part in reversed(earlier):  # newest first: each reaches back further
+        joined = join(part, joined)
     joined.engine_metadata["continued_from"] = earlier[0].window_start.isoformat()
     joined.engine_metadata["last_extended"] = opening.timestamp_detected.isoformat()
     if retell is not None:
@@ -120,7 +137,7 @@ def stored_between(
         node_id=series.node_id,
         metric_name=series.metric_name,
     )
-    found = [_as_result(row) for row in rows]
+    found = [as_result(row) for row in rows]
     return [r for r in found if r.is_anomaly and since_ns <= to_epoch_ns(r.window_end) <= until_ns]
 
 
@@ -146,6 +163,38 @@ def join_adjacent(
     if retell is not None:
         for i in joined:
             out[i] = retell(out[i]) or out[i]
+    return out
+
+
+def settle(
+    series: MetricSeries,
+    first_new: int,
+    stored: Sequence[AnomalyResult],
+    retell: Retell,
+) -> list[tuple[AnomalyResult, AnomalyResult]]:
+    """Stored anomalies of ``series`` that ended within :data:`SETTLE_POINTS` points before
+    ``first_new``, told again now that points after them are in, as ``(stored, retold)``
+    pairs where the kind or the text changed.
+
+    When an anomaly is first reported, nothing after it is known: a spike's first minutes
+    read like the start of a level shift or a drift. One run over the same points reads the
+    points after each anomaly; so, once they arrive, do the runs after it.
+    """
+    if first_new <= 0:
+        return []
+    ts = series.timestamps_ns
+    since_ns = int(ts[max(first_new - SETTLE_POINTS, 0)])
+    boundary_ns = int(ts[first_new - 1])
+    out = []
+    for result in stored:
+        if not (result.is_anomaly and since_ns <= to_epoch_ns(result.window_end) <= boundary_ns):
+            continue
+        again = retell(result)
+        if again is not None and (again.anomaly_kind, again.explanation) != (
+            result.anomaly_kind,
+            result.explanation,
+        ):
+            out.append((result, again))
     return out
 
 
@@ -189,6 +238,9 @@ def retold(
         kind, text = _excursion(told, start, end) or _classified(told, joined)
         if kind is None:
             return None
+        slow = joined.engine_metadata.get("statistic") in _SLOW_STATISTICS
+        if slow and kind in (AnomalyKind.SPIKE, AnomalyKind.DIP):
+            return None  # what an hours-long statistic heard cannot be a spike (the engine's rule)
         if limit is not None and text:
             note = breach_note(series, limit, worst_value(series, start, end + 1, limit))
             text = f"{text.rstrip('.')}; {note}"
@@ -256,7 +308,8 @@ def _opening(results: Sequence[AnomalyResult]) -> AnomalyResult | None:
     return min(anomalies, key=lambda r: to_epoch_ns(r.window_start)) if anomalies else None
 
 
-def _as_result(row: dict[str, Any]) -> AnomalyResult:
+def as_result(row: dict[str, Any]) -> AnomalyResult:
+    """A stored result (a row of :meth:`StorageBackend.query_anomalies`) as a result."""
     return AnomalyResult(**{name: value for name, value in row.items() if name != "id"})
 
 

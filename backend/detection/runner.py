@@ -28,7 +28,15 @@ from backend.analytics.engine import AnomalyDetectionEngine
 from backend.analytics.engine_support import is_counter, rate_series
 from backend.analytics.limits import apply_limit
 from backend.analytics.types import AnomalyResult, MetricSeries, SeriesKey
-from backend.detection.continuation import continue_stored, join_adjacent, retold
+from backend.detection.continuation import (
+    SETTLE_POINTS,
+    as_result,
+    continue_stored,
+    join_adjacent,
+    retold,
+    settle,
+    stored_between,
+)
 from backend.detection.default_engine import DefaultAnomalyEngine, rate_view
 from backend.detection.fleet_calibration import FleetCalibration, calibrate_batch, fleet_group
 from backend.detection.state import dump_state, load_state
@@ -266,26 +274,34 @@ class IncrementalDetector:
             )
         done: list[tuple[_Pending, ScoredSeries, list[AnomalyResult]]] = []
         superseded: list[AnomalyResult] = []
+        settled: list[AnomalyResult] = []  # earlier anomalies told again: stored, not counted
+        try:
+            recent = self._recent(report.tenant_id, batch)
+        except AboutCloudError as exc:
+            self._failed(report, calibration, batch, exc)
+            return
         for pending, scored in zip(batch, scores, strict=True):
             series = pending.series
             try:
-                results, replaced = self._continued(
+                told = self._continued(
                     series,
                     series.length - len(scored),
                     self._results(engine, series, scored),
                     functools.partial(rate_view, series, scored),
+                    recent.get(series.key, []),
                 )
             except AboutCloudError as exc:
                 self._failed(report, calibration, [pending], exc)
                 continue
-            done.append((pending, scored, results))
-            superseded += replaced
+            done.append((pending, scored, told.results))
+            superseded += told.superseded
+            settled += told.settled
         if not done:
             return
         try:  # the batch's results, then its states, each in one write
             found = [result for _, _, results in done for result in results]
             if found or superseded:
-                self.storage.replace_anomaly_results(report.tenant_id, superseded, found)
+                self.storage.replace_anomaly_results(report.tenant_id, superseded, found + settled)
             self.storage.save_detector_states(
                 self._state_name, {p.series.key: p.state for p, _, _ in done}
             )
@@ -380,22 +396,65 @@ class IncrementalDetector:
         first_new: int,
         results: list[AnomalyResult],
         told: Callable[[], MetricSeries],
-    ) -> tuple[list[AnomalyResult], list[AnomalyResult]]:
+        recent: Sequence[AnomalyResult] | None = None,
+    ) -> _Told:
         """``results`` with an anomaly still going on since the previous run joined to the
-        stored part it continues, and that stored part (:mod:`backend.detection.continuation`).
+        stored part it continues, and the stored anomalies that ended lately told again now
+        that the points after them are in (:mod:`backend.detection.continuation`).
 
         ``told`` gives the series as the engine modelled it (a counter as its rate), built
-        only when there is an anomaly to tell again."""
-        if not any(r.is_anomaly for r in results):
-            return results, []
+        only when there is an anomaly to tell again; ``recent`` are the series' stored
+        anomalies that end within :func:`_recent_from` (queried when None)."""
         rule = self._config_for(series.tenant_id).breach_rule(
             series.metric_name, calibrated=self.engine.calibrated_per_series
         )
+        keep_ns = 0 if rule is None else int(rule[0].keep_firing_seconds * NS_PER_SECOND)
+        if recent is None and first_new > 0:
+            since = _recent_from(series, first_new, keep_ns)
+            recent = stored_between(self.storage, series, since, int(series.timestamps_ns[-1]))
+        recent = recent or []
+        if not recent and not any(r.is_anomaly for r in results):
+            return _Told(results)
         retell = retold(series, told(), rule)
         joined = join_adjacent(series, results, retell)
-        keep_ns = 0 if rule is None else int(rule[0].keep_firing_seconds * NS_PER_SECOND)
         gap = self.engine.merge_gap_points if isinstance(self.engine, DefaultAnomalyEngine) else 0
-        return continue_stored(self.storage, series, first_new, joined, retell, keep_ns, gap)
+        joined, replaced = continue_stored(
+            self.storage, series, first_new, joined, retell, keep_ns, gap, recent
+        )
+        gone = {(r.window_start, r.window_end) for r in replaced}
+        left = [r for r in recent if (r.window_start, r.window_end) not in gone]
+        settled = settle(series, first_new, left, retell)
+        return _Told(joined, replaced + [old for old, _ in settled], [new for _, new in settled])
+
+    def _recent(
+        self, tenant_id: str, batch: Sequence[_Pending]
+    ) -> dict[SeriesKey, list[AnomalyResult]]:
+        """The stored anomalies of the batch's series that a run may continue or tell again,
+        in one query (a run of ticks resumes every series from about the same point)."""
+        spans = []
+        for pending in batch:
+            first_new = pending.series.length - len(pending.scored)
+            if first_new > 0:
+                rule = self._config_for(tenant_id).breach_rule(
+                    pending.series.metric_name, calibrated=self.engine.calibrated_per_series
+                )
+                keep_ns = 0 if rule is None else int(rule[0].keep_firing_seconds * NS_PER_SECOND)
+                since = _recent_from(pending.series, first_new, keep_ns)
+                spans.append((since, int(pending.series.timestamps_ns[first_new - 1])))
+        if not spans:
+            return {}
+        rows = self.storage.query_anomalies(
+            tenant_id,
+            from_epoch_ns(min(a for a, _ in spans)),
+            from_epoch_ns(max(b for _, b in spans)),
+            min_score=0.0,
+        )
+        found: dict[SeriesKey, list[AnomalyResult]] = {}
+        for row in rows:
+            if row["anomaly_label"] != "normal":
+                result = as_result(row)
+                found.setdefault(result.key, []).append(result)
+        return found
 
     def _run_stateless(
         self, series: MetricSeries, first_new: int
@@ -403,10 +462,11 @@ class IncrementalDetector:
         new_from = series.timestamps_ns[first_new]
         found = [r for r in self.engine.detect(series) if to_epoch_ns(r.window_end) >= new_from]
         found = self._with_limit(series, found, first_new)
-        found, superseded = self._continued(
+        told = self._continued(
             series, first_new, found, lambda: rate_series(series) if is_counter(series) else series
         )
-        self.storage.replace_anomaly_results(series.tenant_id, superseded, found)
+        found, superseded = told.results, told.superseded
+        self.storage.replace_anomaly_results(series.tenant_id, superseded, found + told.settled)
         last = series.timestamps_ns[-1]
         self.storage.save_detector_state(series.key, self._state_name, _CURSOR.pack(int(last)))
         worst = max(found, key=lambda r: r.anomaly_score, default=None)
@@ -453,6 +513,24 @@ class IncrementalDetector:
         """The tenant's thresholds and limits (its overrides of the configuration the run
         started with)."""
         return (self._run_config or self.config or get_config()).for_tenant(tenant_id)
+
+
+@dataclass(frozen=True)
+class _Told:
+    """One series' results of a run after continuation: its own (joined to what they
+    continue), the stored results these and ``settled`` replace, and earlier anomalies told
+    again (stored, not counted as the run's)."""
+
+    results: list[AnomalyResult]
+    superseded: list[AnomalyResult] = field(default_factory=list)
+    settled: list[AnomalyResult] = field(default_factory=list)
+
+
+def _recent_from(series: MetricSeries, first_new: int, keep_firing_ns: int) -> int:
+    """Where the stored anomalies a run of ``series`` may continue or tell again can end
+    from: far enough back for settling (which outreaches an engine's merge gap) and a
+    limit's keep-firing."""
+    return int(series.timestamps_ns[max(first_new - SETTLE_POINTS - 1, 0)]) - keep_firing_ns
 
 
 @dataclass(frozen=True)
