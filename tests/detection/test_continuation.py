@@ -3,6 +3,7 @@ whole window (backend.detection.continuation and the runner that uses it)."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 
 from backend.analytics.config import DetectionConfig
 from backend.analytics.types import AnomalyKind, AnomalyResult, MetricSeries, SeriesKey
-from backend.detection.continuation import continue_stored, join, join_adjacent, retold
+from backend.detection.continuation import continue_stored, join, join_adjacent, retold, settle
 from backend.detection.multivariate_engine import MultivariateNodeEngine
 from backend.detection.runner import IncrementalDetector
 from backend.storage import InMemoryStorage, StorageBackend, open_storage
@@ -220,3 +221,39 @@ def test_a_limit_that_keeps_firing_stores_a_flapping_breach_once(tmp_path: Path)
         counted[keep] = _minutes(breaches)
     assert len(counted[0]) >= 8  # one result per crossing (some joined to an engine alarm)
     assert counted[300] == [(3000, 3027)]
+
+
+def test_settle_tells_again_only_what_ended_lately_and_changed() -> None:
+    series = _series(80)
+    stored = [_result(5, 8), _result(60, 62), _result(70, 71, 0.9, "level_shift")]
+
+    def retell(result: AnomalyResult) -> AnomalyResult:
+        return dataclasses.replace(result, anomaly_kind="spike", anomaly_label="spike")
+
+    pairs = settle(series, 75, stored, retell)
+    # minute 8 ended long before the last 30 points; 60-62 is a spike already
+    assert [(old.window_start, new.anomaly_kind) for old, new in pairs] == [
+        (T0 + timedelta(minutes=70), "spike")
+    ]
+
+
+def test_a_spike_seen_by_one_minute_runs_is_named_once_it_has_ended(
+    storage: StorageBackend,
+) -> None:
+    key = SeriesKey("t1", "c1", "n1", "cpu_usage")
+    rng = np.random.default_rng(13)
+    values = 40.0 + 5.0 * np.sin(np.arange(3100) * 2 * np.pi / 1440) + rng.normal(0, 1, 3100)
+    values[3000:3004] += 40.0  # four minutes up, then back
+    ts = START_NS + np.arange(3100, dtype=np.int64) * MINUTE_NS
+    storage.store_metrics([MetricSeries.from_arrays(key, ts[:3000], values[:3000])])
+    detector = IncrementalDetector(storage, fleet_calibration=False)
+    detector.run("t1")
+    first_told = []
+    for i in range(3000, 3040):  # one new point per run, as a live fleet is scored
+        storage.store_metrics([MetricSeries.from_arrays(key, ts[i : i + 1], values[i : i + 1])])
+        first_told += [r.anomaly_kind for r in detector.run("t1").anomalies]
+    (row,) = [r for r in storage.query_anomalies("t1", min_score=0.0) if r["anomaly_kind"]]
+    assert _minutes([row])[0][0] == 3000
+    assert first_told[0] != "spike"  # its first minute alone could not tell ...
+    assert row["anomaly_kind"] == "spike"  # ... the minutes after it did
+    assert "rose to" in row["explanation"]
