@@ -92,8 +92,10 @@ def _run_fleet(
     freq: str = FLEET_FREQ,
     fleet_calibration: bool = True,
     sweep: tuple[float, ...] = (),
+    live_points: int | None = None,
 ) -> tuple[FleetEvaluation, tuple[FleetEvaluation, ...]]:
-    """The fleet at the engine's own threshold, and at every threshold of ``sweep`` too."""
+    """The fleet at the engine's own threshold, and at every threshold of ``sweep`` too;
+    with ``live_points``, scored in runs of that many points as a live deployment is."""
     from backend.simulator.fleet import simulate_fleet
 
     spec = evaluation_fleet_spec(n_series, seed, anomaly_ratio, num_points, freq)
@@ -105,6 +107,11 @@ def _run_fleet(
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
+        if live_points is not None:
+            from backend.evaluation.live import evaluate_fleet_live
+
+            bar.update(task, description=f"detecting in runs of {live_points} (seed {seed})")
+            return evaluate_fleet_live(detector, fleet, live_points, progress=progress), ()
         if not sweep:
             return evaluate_fleet(
                 detector, fleet, progress=progress, fleet_calibration=fleet_calibration
@@ -247,6 +254,16 @@ def evaluate(
             "(comma-separated, e.g. 0.3,0.4,0.5,0.6): recall against false alarms.",
         ),
     ] = None,
+    live_points: Annotated[
+        int | None,
+        typer.Option(
+            "--live-points",
+            min=1,
+            help="Score the simulated fleet as a live deployment does: its first half in "
+            "one run, then a run every N points (slower; kinds are told from what each run "
+            "has seen, then told again as later runs see more).",
+        ),
+    ] = None,
     per_file: Annotated[
         bool,
         typer.Option(
@@ -261,6 +278,12 @@ def evaluate(
     cuts = _thresholds(sweep)
     if cuts and not simulated:
         raise ValidationError("--sweep", sweep, "sweeps a simulated fleet: add --simulated N")
+    if live_points is not None and not simulated:
+        raise ValidationError(
+            "--live-points", live_points, "replays a simulated fleet: add --simulated N"
+        )
+    if live_points is not None and cuts:
+        raise ValidationError("--live-points", live_points, "cannot be combined with --sweep")
     many = parse_seeds(seeds) if seeds is not None else ()
     if many and not simulated:
         raise ValidationError("--seeds", seeds, "seeds simulated fleets: add --simulated N")
@@ -296,6 +319,7 @@ def evaluate(
                     fleet_points,
                     fleet_freq,
                     fleet_calibration,
+                    live_points=live_points,
                 )[0]
                 for each in many
             ],
@@ -315,10 +339,14 @@ def evaluate(
             fleet_freq,
             fleet_calibration,
             cuts,
+            live_points,
         )
         console.print(fleet_table(fleet))
         console.print(fleet_metric_table(fleet))
-        report["fleet"] = fleet_to_dict(fleet) | {"fleet_calibration": fleet_calibration}
+        report["fleet"] = fleet_to_dict(fleet) | {
+            "fleet_calibration": fleet_calibration,
+            "live_points": live_points,
+        }
         if swept:
             console.print(fleet_sweep_table(swept, fleet.threshold))
             report["fleet_sweep"] = fleet_sweep_to_dict(swept)

@@ -42,6 +42,7 @@ __all__ = [
     "evaluate_fleet",
     "evaluate_series",
     "evaluation_fleet_spec",
+    "summarise_fleet",
     "sweep_fleet",
 ]
 
@@ -290,7 +291,7 @@ def _detect_all(
     return found
 
 
-def _evaluation(
+def summarise_fleet(
     engine: AnomalyDetectionEngine,
     fleet: Any,
     found: Sequence[Sequence[AnomalyResult]],
@@ -298,7 +299,8 @@ def _evaluation(
     seconds: float,
     threshold: float,
 ) -> FleetEvaluation:
-    """Match every series' results to its labels and sum the figures."""
+    """Match every series' results (``found``, in the fleet's series order) to its labels
+    and sum the figures."""
     by_key: dict[Any, list[Any]] = {}
     for label in fleet.labels:
         by_key.setdefault(label.key, []).append(label)
@@ -337,7 +339,8 @@ def evaluate_fleet(
     started = time.perf_counter()
     found = _detect_all(engine, fleet, fleet_calibration, progress)
     seconds = time.perf_counter() - started
-    return _evaluation(engine, fleet, found, tolerance_points, seconds, engine_threshold(engine))
+    threshold = engine_threshold(engine)
+    return summarise_fleet(engine, fleet, found, tolerance_points, seconds, threshold)
 
 
 def sweep_fleet(

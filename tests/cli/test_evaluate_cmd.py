@@ -109,6 +109,25 @@ def test_evaluate_simulated_fleet_length_options(tmp_path) -> None:
     assert 0.9 * 6 * 600 <= fleet["points"] <= 6 * 600
 
 
+def test_evaluate_simulated_fleet_live_in_runs(tmp_path) -> None:
+    out = tmp_path / "fleet.json"
+    args = ["evaluate", "--simulated", "8", "--fleet-points", "600", "--fleet-freq", "1min"]
+    result = CliRunner().invoke(_app(), [*args, "--live-points", "30", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    fleet = json.loads(out.read_text())["fleet"]
+    assert fleet["series"] == 8 and fleet["live_points"] == 30
+    assert 0.9 * 8 * 600 <= fleet["points"] <= 8 * 600
+
+
+def test_evaluate_live_points_needs_a_fleet_and_no_sweep(tmp_path) -> None:
+    root = _tiny_corpus(tmp_path)
+    no_fleet = CliRunner().invoke(_app(), ["evaluate", str(root), "--live-points", "5"])
+    assert no_fleet.exit_code != 0 and "--simulated" in str(no_fleet.exception)
+    args = ["evaluate", "--simulated", "4", "--sweep", "0.4", "--live-points", "5"]
+    swept = CliRunner().invoke(_app(), args)
+    assert swept.exit_code != 0 and "--live-points" in str(swept.exception)
+
+
 def test_evaluate_without_inputs_fails() -> None:
     result = CliRunner().invoke(_app(), ["evaluate"])
     assert result.exit_code != 0
