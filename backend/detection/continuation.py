@@ -28,9 +28,11 @@ from typing import Any
 import numpy as np
 
 from backend.analytics._timeconv import from_epoch_ns, to_epoch_ns
+from backend.analytics.explain_signal import SHAPE_POINTS
 from backend.analytics.explain_templates import format_duration, format_value
 from backend.analytics.limits import MetricLimit, breach_note, breach_result, worst_value
 from backend.analytics.types import AnomalyKind, AnomalyResult, MetricSeries
+from backend.detection.default_engine import KIND_FROM, KIND_FROM_WINDOW
 from backend.detection.describe import describe_excursion
 from backend.detection.streaming.detector import STATISTIC_NAMES
 from backend.detection.streaming.kinds import SLOW_KINDS
@@ -58,8 +60,9 @@ _BEFORE_POINTS = 10
 _EXCURSION_POINTS = 12
 #: Back within this share of an excursion's height of the level before it: it came back.
 _BACK = 0.25
-#: Points after an anomaly's end during which later runs tell it again (:func:`settle`).
-SETTLE_POINTS = 30
+#: Points after an anomaly's end during which later runs tell it again (:func:`settle`):
+#: as far as the explanation classifier reads past a window to tell a step from a ramp.
+SETTLE_POINTS = SHAPE_POINTS
 #: Tells a joined result again over its whole window (kind and text); None keeps them.
 Retell = Callable[[AnomalyResult], AnomalyResult | None]
 
@@ -189,6 +192,8 @@ def settle(
     for result in stored:
         if not (result.is_anomaly and since_ns <= to_epoch_ns(result.window_end) <= boundary_ns):
             continue
+        if result.engine_metadata.get(KIND_FROM) != KIND_FROM_WINDOW:
+            continue  # a kind the engine decided from more than the window: it stands
         again = retell(result)
         if again is not None and (again.anomaly_kind, again.explanation) != (
             result.anomaly_kind,
@@ -235,7 +240,8 @@ def retold(
         if limit is not None and joined.engine_metadata.get("engine") == "limit":
             again = breach_result(series, start, end, limit, joined.anomaly_score)
             return _told_as(joined, again.anomaly_kind, again.explanation, again.engine_metadata)
-        kind, text = _excursion(told, start, end) or _classified(told, joined)
+        excursion = _excursion(told, start, end)
+        kind, text = excursion or _classified(told, joined)
         if kind is None:
             return None
         slow = joined.engine_metadata.get("statistic") in _SLOW_STATISTICS
@@ -244,7 +250,8 @@ def retold(
         if limit is not None and text:
             note = breach_note(series, limit, worst_value(series, start, end + 1, limit))
             text = f"{text.rstrip('.')}; {note}"
-        return _told_as(joined, kind.value, text, {})
+        source = KIND_FROM_WINDOW if excursion is None else "excursion"
+        return _told_as(joined, kind.value, text, {KIND_FROM: source})
 
     return retell
 

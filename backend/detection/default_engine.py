@@ -251,9 +251,14 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
             # what the detector saw rather than "looks normal" on an alarm (see describe.py)
             text = _detector_text(series, scored, start, end, peak, self.params_for(series))
             return self._result(series, scored, start, end, kind, text)
-        return self._result(
+        result = self._result(
             series, scored, start, end, found, getattr(explanation, "description", None) or None
         )
+        if int(scored.statistic[peak]) != _DAY_LEVEL:
+            # the classifier read this window alone: a later run that has seen the points
+            # after it may read it again (backend/detection/continuation.py, settle)
+            result.engine_metadata[KIND_FROM] = KIND_FROM_WINDOW
+        return result
 
     def _excursion(
         self,
@@ -433,6 +438,12 @@ def _averaged_span(ts: np.ndarray, alpha: float, day_ns: int) -> tuple[int, int,
     step_ns = (int(ts[-1]) - int(ts[0])) / max(ts.shape[0] - 1, 1)
     history = int(EARLIER_DAYS * day_ns / max(step_ns, 1.0))
     return points, history, points * step_ns / 1e9
+
+
+#: ``engine_metadata`` key saying where a result's kind came from, and its value when the
+#: explanation classifier read the result's own window (see :func:`_anomaly`).
+KIND_FROM = "kind_from"
+KIND_FROM_WINDOW = "classifier"
 
 
 def rate_view(series: MetricSeries, scored: ScoredSeries) -> MetricSeries:

@@ -102,6 +102,10 @@ class IncrementalDetector:
         Map the default engine's scores with the tenant's fleet calibration, learnt from
         earlier scores of the same metric on other series, so one threshold means the same
         on every metric (:mod:`backend.detection.fleet_calibration`).
+    explain_context:
+        How much history before its new points a series with an anomaly to tell is read
+        again with, so the explanation can compare with the same hour yesterday or last
+        week (a week and a day by default); series with nothing to tell are not.
     batch_series:
         Series scored before their scores are mapped and stored: within a batch, time is
         calibrated 6 hours at a time; a later batch of a backfill is mapped with what the earlier
@@ -118,8 +122,10 @@ class IncrementalDetector:
         aggregation: AggregationPipeline | None = None,
         fleet_calibration: bool = True,
         batch_series: int = 2000,
+        explain_context: timedelta = timedelta(days=8),
     ) -> None:
         self.storage = storage
+        self.explain_context = explain_context
         self.fleet_calibration = fleet_calibration
         self.batch_series = batch_series
         self.engine = engine if engine is not None else DefaultAnomalyEngine()
@@ -280,8 +286,13 @@ class IncrementalDetector:
         except AboutCloudError as exc:
             self._failed(report, calibration, batch, exc)
             return
+        try:
+            longer = self._longer(report.tenant_id, batch, scores, recent)
+        except AboutCloudError as exc:
+            self._failed(report, calibration, batch, exc)
+            return
         for pending, scored in zip(batch, scores, strict=True):
-            series = pending.series
+            series = longer.get(pending.series.key, pending.series)
             try:
                 told = self._continued(
                     series,
@@ -425,6 +436,46 @@ class IncrementalDetector:
         left = [r for r in recent if (r.window_start, r.window_end) not in gone]
         settled = settle(series, first_new, left, retell)
         return _Told(joined, replaced + [old for old, _ in settled], [new for _, new in settled])
+
+    def _longer(
+        self,
+        tenant_id: str,
+        batch: Sequence[_Pending],
+        scores: Sequence[ScoredSeries],
+        recent: dict[SeriesKey, list[AnomalyResult]],
+    ) -> dict[SeriesKey, MetricSeries]:
+        """The batch's series that have an anomaly to tell (a new alarm, or a stored one to
+        continue or tell again), read again with :attr:`explain_context` of history, batch by
+        batch; a series whose read does not end with exactly its scored points keeps the
+        points it was scored with."""
+        wanted: dict[int, list[tuple[SeriesKey, ScoredSeries]]] = {}
+        context_ns = int(self.explain_context.total_seconds() * NS_PER_SECOND)
+        for pending, scored in zip(batch, scores, strict=True):
+            series = pending.series
+            if not len(scored):
+                continue
+            last = int(scored.timestamps_ns[-1])
+            if int(series.timestamps_ns[0]) <= last - context_ns:
+                continue  # the points read already reach back far enough
+            if recent.get(series.key) or bool(np.any(scored.scores >= self._threshold(series))):
+                wanted.setdefault(last, []).append((series.key, scored))
+        found: dict[SeriesKey, MetricSeries] = {}
+        for last, items in wanted.items():
+            for first in range(0, len(items), _SERIES_PER_READ):
+                part = items[first : first + _SERIES_PER_READ]
+                read = self.storage.get_metric_series_batch(
+                    tenant_id,
+                    [key for key, _ in part],
+                    from_epoch_ns(last - context_ns),
+                    from_epoch_ns(last),
+                )
+                for key, scored in part:
+                    again = read.get(key)
+                    if again is not None and np.array_equal(
+                        again.timestamps_ns[-len(scored) :], scored.timestamps_ns
+                    ):
+                        found[key] = again
+        return found
 
     def _recent(
         self, tenant_id: str, batch: Sequence[_Pending]

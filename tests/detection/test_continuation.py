@@ -12,7 +12,14 @@ import pytest
 
 from backend.analytics.config import DetectionConfig
 from backend.analytics.types import AnomalyKind, AnomalyResult, MetricSeries, SeriesKey
-from backend.detection.continuation import continue_stored, join, join_adjacent, retold, settle
+from backend.detection.continuation import (
+    SETTLE_POINTS,
+    continue_stored,
+    join,
+    join_adjacent,
+    retold,
+    settle,
+)
 from backend.detection.multivariate_engine import MultivariateNodeEngine
 from backend.detection.runner import IncrementalDetector
 from backend.storage import InMemoryStorage, StorageBackend, open_storage
@@ -224,16 +231,24 @@ def test_a_limit_that_keeps_firing_stores_a_flapping_breach_once(tmp_path: Path)
 
 
 def test_settle_tells_again_only_what_ended_lately_and_changed() -> None:
-    series = _series(80)
-    stored = [_result(5, 8), _result(60, 62), _result(70, 71, 0.9, "level_shift")]
+    series = _series(400)
+    read_alone = {"kind_from": "classifier"}  # the classifier read the window by itself
+    now = 300
+    old = now - SETTLE_POINTS - 5
+    stored = [
+        dataclasses.replace(_result(old - 3, old), engine_metadata=read_alone),
+        dataclasses.replace(_result(260, 262), engine_metadata=read_alone),
+        dataclasses.replace(_result(270, 271, 0.9, "level_shift"), engine_metadata=read_alone),
+        _result(280, 282, 0.9, "level_shift"),  # the engine's own kind (e.g. an excursion)
+    ]
 
     def retell(result: AnomalyResult) -> AnomalyResult:
         return dataclasses.replace(result, anomaly_kind="spike", anomaly_label="spike")
 
-    pairs = settle(series, 75, stored, retell)
-    # minute 8 ended long before the last 30 points; 60-62 is a spike already
+    pairs = settle(series, now, stored, retell)
+    # too old, already a spike, and the engine's own kind are left alone
     assert [(old.window_start, new.anomaly_kind) for old, new in pairs] == [
-        (T0 + timedelta(minutes=70), "spike")
+        (T0 + timedelta(minutes=270), "spike")
     ]
 
 

@@ -465,3 +465,28 @@ def test_a_stuck_value_seen_by_short_runs_says_how_long_it_has_held(
     assert stuck, texts
     held = int(stuck[0].split("(")[1].split(" samples")[0])
     assert held >= 20  # the alarm comes once the run is long enough: not "2 samples"
+
+
+@pytest.mark.parametrize(("days", "usual"), [(8, "usual at 00:00"), (1, "usual before")])
+def test_a_run_tells_an_anomaly_against_the_same_hour_of_earlier_days(
+    days: int, usual: str
+) -> None:
+    """Scoring resumes from the saved state, but an anomaly to tell is read again with
+    ``explain_context`` of history: a day's context alone cannot show the daily cycle."""
+    storage = InMemoryStorage()
+    key = SeriesKey("t1", "c1", "n1", "cpu_usage")
+    n = 1440 * 4 + 100
+    values = 40 + 25 * np.sin(np.arange(n) * 2 * np.pi / 1440)
+    values += np.random.default_rng(5).normal(0, 1, n)
+    values[5760:5764] += 30  # four minutes up, just after midnight of the fifth day
+    _store(storage, key, values[:5700])
+    runner = IncrementalDetector(
+        storage, fleet_calibration=False, explain_context=timedelta(days=days)
+    )
+    runner.run("t1")
+    for first in range(5700, n, 5):
+        _store(storage, key, values[first : first + 5], offset=first)
+        runner.run("t1")
+    (row,) = [r for r in storage.query_anomalies("t1", min_score=0.0) if r["anomaly_kind"]]
+    assert row["anomaly_kind"] == "spike"
+    assert f"({usual}: " in row["explanation"]
