@@ -25,6 +25,7 @@ __all__ = [
     "api_key_from_row",
     "api_key_row",
     "latest_rows",
+    "plan_replacement",
     "score_from_row",
     "score_row",
 ]
@@ -83,6 +84,31 @@ def anomaly_row(result: AnomalyResult) -> tuple[Any, ...]:
             value = encode_json("engine_metadata", value)
         row.append(value)
     return tuple(row)
+
+
+Row = tuple[Any, ...]
+
+
+def plan_replacement(
+    gone: list[Row], rows: list[Row]
+) -> tuple[list[tuple[Row, Row]], list[Row], list[Row]]:
+    """How ``rows`` replace the stored results identified by ``gone`` (series, start, end):
+    ``(updates, deletes, inserts)``. A row whose window covers gone windows of its series
+    updates the earliest of them in place, so an anomaly that grows keeps its id (and its
+    place in pages); the other gone results are deleted; the rest of the rows are upserted.
+    """
+    left = list(gone)
+    updates: list[tuple[Row, Row]] = []
+    inserts: list[Row] = []
+    for row in rows:
+        covered = [g for g in left if g[:4] == row[:4] and row[4] <= g[4] and g[5] <= row[5]]
+        if covered:
+            kept = min(covered, key=lambda g: g[4])
+            left.remove(kept)
+            updates.append((kept, row))
+        else:
+            inserts.append(row)
+    return updates, left, inserts
 
 
 def anomaly_dict(result_id: int, row: tuple[Any, ...], aware: bool) -> dict[str, Any]:

@@ -153,7 +153,9 @@ class StorageBackend(abc.ABC):
         or none. ``superseded`` are matched by (series, window_start, window_end); one that
         is not stored is ignored. A detection run uses it when an anomaly still going on at
         the end of the previous run goes on: the longer result replaces the shorter one
-        rather than standing beside it. Returns how many results were written."""
+        rather than standing beside it, and keeps its id (a result whose window covers
+        superseded ones of its series takes the place of the earliest). Returns how many
+        results were written."""
 
     def store_anomaly_result(
         self,

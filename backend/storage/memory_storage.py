@@ -31,6 +31,7 @@ from backend.storage._records import (
     api_key_from_row,
     api_key_row,
     latest_rows,
+    plan_replacement,
     score_from_row,
     score_row,
 )
@@ -144,13 +145,19 @@ class InMemoryStorage(StorageBackend):
         superseded: Sequence[AnomalyResult],
         results: Iterable[AnomalyResult],
     ) -> int:
-        """Remove ``superseded`` (by series and window) and upsert ``results``, under one lock."""
+        """Remove ``superseded`` (by series and window) and upsert ``results``, under one
+        lock; a result that covers a superseded one keeps its id."""
         gone = [anomaly_row(r)[:6] for r in checks.check_results(tenant_id, superseded)]
         rows = [anomaly_row(result) for result in checks.check_results(tenant_id, results)]
+        updates, deletes, inserts = plan_replacement(gone, rows)
         with self._lock:
-            for identity in gone:
+            for identity in deletes:
                 self._anomalies.pop(identity, None)
-            for row in rows:
+            for old, row in updates:
+                kept = self._anomalies.pop(old, None)
+                self._anomalies.pop(row[:6], None)  # another result with the new window
+                self._anomalies[row[:6]] = (kept[0] if kept else self._new_id(), row)
+            for row in inserts:
                 previous = self._anomalies.get(row[:6])
                 self._anomalies[row[:6]] = (previous[0] if previous else self._new_id(), row)
         return len(rows)

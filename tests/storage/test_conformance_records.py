@@ -193,6 +193,26 @@ def test_replace_anomaly_results_swaps_the_shorter_for_the_longer(
     assert storage.get_stats()["total_anomalies"] == 3
 
 
+def test_replace_anomaly_results_a_grown_result_keeps_its_id(storage: StorageBackend) -> None:
+    storage.store_anomaly_results("t1", [result(0, 4), result(5, 7), result(20, 30)])
+    ids = {(r["window_start"], r["window_end"]): r["id"] for r in storage.query_anomalies("t1")}
+    # one anomaly reported in two parts, then told as one: it keeps the first part's id
+    storage.replace_anomaly_results(
+        "t1", [result(0, 4), result(5, 7)], [result(0, 9, explanation="told again")]
+    )
+    rows = storage.query_anomalies("t1")
+    assert [(r["window_start"], r["window_end"], r["id"]) for r in rows] == [
+        (at(0), at(9), ids[(at(0), at(4))]),
+        (at(20), at(30), ids[(at(20), at(30))]),
+    ]
+    assert rows[0]["explanation"] == "told again"
+    # told again over the same window: still the same result
+    storage.replace_anomaly_results("t1", [result(0, 9)], [result(0, 9, explanation="again")])
+    (again,) = storage.query_anomalies("t1", end_time=at(10))
+    assert again["id"] == ids[(at(0), at(4))] and again["explanation"] == "again"
+    assert storage.get_stats()["total_anomalies"] == 2
+
+
 def test_replace_anomaly_results_ignores_what_is_not_stored(storage: StorageBackend) -> None:
     storage.store_anomaly_results("t1", [result(0, 4)])
     assert storage.replace_anomaly_results("t1", [result(5, 6)], [result(7, 8)]) == 1

@@ -272,11 +272,9 @@ class PostgresStorage(StorageBackend):
         gone = [anomaly_row(r)[:6] for r in checks.check_results(tenant_id, superseded)]
         rows = [anomaly_row(r) for r in checks.check_results(tenant_id, results)]
 
-        def replace(conn: psycopg.Connection) -> None:
-            records.delete_anomaly_rows(conn, gone)
-            records.upsert_anomaly_rows(conn, rows)
-
-        self._write("replace anomaly results", replace)
+        self._write(
+            "replace anomaly results", lambda c: records.replace_anomaly_rows(c, gone, rows)
+        )
         return len(rows)
 
     def _query_anomalies(self, query: checks.AnomalyQuery) -> list[dict[str, Any]]:

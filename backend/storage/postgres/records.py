@@ -17,7 +17,12 @@ from psycopg import errors as pg_errors
 from backend.analytics.types import SeriesKey
 from backend.errors import ValidationError
 from backend.storage._checks import AnomalyQuery, TimeBounds
-from backend.storage._records import ANOMALY_COLUMNS, API_KEY_COLUMNS, SCORE_COLUMNS
+from backend.storage._records import (
+    ANOMALY_COLUMNS,
+    API_KEY_COLUMNS,
+    SCORE_COLUMNS,
+    plan_replacement,
+)
 from backend.storage._sql import anomaly_select, score_where
 from backend.storage.interface import STATS_KEYS
 
@@ -29,6 +34,7 @@ __all__ = [
     "load_state",
     "query_anomaly_rows",
     "query_score_rows",
+    "replace_anomaly_rows",
     "revoke_api_key",
     "save_state",
     "stats",
@@ -98,6 +104,33 @@ def delete_anomaly_rows(conn: psycopg.Connection, identities: list[Row]) -> None
     are ignored."""
     if identities:
         conn.execute(_DELETE_ANOMALIES, [list(c) for c in zip(*identities, strict=True)])
+
+
+_UPDATE_ANOMALY = (
+    "UPDATE anomaly_results SET "
+    + ", ".join(
+        f"{c} = %s::jsonb" if t == "jsonb" else f"{c} = %s"
+        for c, t in zip(ANOMALY_COLUMNS, _ANOMALY_TYPES, strict=True)
+    )
+    + " WHERE "
+    + " AND ".join(f"{c} = %s" for c in ANOMALY_COLUMNS[:6])
+)
+_DELETE_ONE_ANOMALY = "DELETE FROM anomaly_results WHERE " + " AND ".join(
+    f"{c} = %s" for c in ANOMALY_COLUMNS[:6]
+)
+
+
+def replace_anomaly_rows(conn: psycopg.Connection, gone: list[Row], rows: list[Row]) -> None:
+    """Delete the ``gone`` identities and store ``rows``; a row that covers a gone result
+    takes its place (and id), see :func:`~backend.storage._records.plan_replacement`."""
+    updates, deletes, inserts = plan_replacement(gone, rows)
+    delete_anomaly_rows(conn, deletes)
+    for old, row in updates:
+        if row[:6] != old:
+            conn.execute(_DELETE_ONE_ANOMALY, row[:6])  # another result with the new window
+        if conn.execute(_UPDATE_ANOMALY, (*row, *old)).rowcount == 0:
+            inserts.append(row)  # the result it replaces was not stored
+    upsert_anomaly_rows(conn, inserts)
 
 
 def query_anomaly_rows(conn: psycopg.Connection, query: AnomalyQuery) -> list[tuple[int, Row]]:

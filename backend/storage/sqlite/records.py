@@ -14,7 +14,12 @@ from backend.analytics._timeconv import to_epoch_ns, utc_now
 from backend.analytics.types import SeriesKey
 from backend.errors import ValidationError
 from backend.storage._checks import AnomalyQuery, TimeBounds
-from backend.storage._records import ANOMALY_COLUMNS, API_KEY_COLUMNS, SCORE_COLUMNS
+from backend.storage._records import (
+    ANOMALY_COLUMNS,
+    API_KEY_COLUMNS,
+    SCORE_COLUMNS,
+    plan_replacement,
+)
 from backend.storage._sql import anomaly_select, score_where
 from backend.storage.interface import STATS_KEYS, ApiKeyRecord
 
@@ -27,6 +32,7 @@ __all__ = [
     "load_state",
     "query_anomaly_rows",
     "query_score_rows",
+    "replace_anomaly_rows",
     "revoke_api_key",
     "save_state",
     "upsert_anomaly_rows",
@@ -64,6 +70,25 @@ _DELETE_ANOMALY = (
 def delete_anomaly_rows(conn: sqlite3.Connection, identities: list[Row]) -> None:
     """Delete by (series, window_start, window_end); identities not stored are ignored."""
     conn.executemany(_DELETE_ANOMALY, identities)
+
+
+_UPDATE_ANOMALY = (
+    f"UPDATE anomaly_results SET {', '.join(f'{c} = ?' for c in ANOMALY_COLUMNS)} "
+    f"WHERE {' AND '.join(f'{c} = ?' for c in ANOMALY_COLUMNS[:6])}"
+)
+
+
+def replace_anomaly_rows(conn: sqlite3.Connection, gone: list[Row], rows: list[Row]) -> None:
+    """Delete the ``gone`` identities and store ``rows``; a row that covers a gone result
+    takes its place (and id), see :func:`~backend.storage._records.plan_replacement`."""
+    updates, deletes, inserts = plan_replacement(gone, rows)
+    delete_anomaly_rows(conn, deletes)
+    for old, row in updates:
+        if row[:6] != old:
+            conn.execute(_DELETE_ANOMALY, row[:6])  # another result with the new window
+        if conn.execute(_UPDATE_ANOMALY, (*row, *old)).rowcount == 0:
+            inserts.append(row)  # the result it replaces was not stored
+    upsert_anomaly_rows(conn, inserts)
 
 
 def query_anomaly_rows(conn: sqlite3.Connection, query: AnomalyQuery) -> list[tuple[int, Row]]:

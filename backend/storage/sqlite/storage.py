@@ -206,8 +206,7 @@ class SQLiteStorage(StorageBackend):
         rows = [anomaly_row(result) for result in checks.check_results(tenant_id, results)]
         if gone or rows:
             with self._write() as conn:
-                records.delete_anomaly_rows(conn, gone)
-                records.upsert_anomaly_rows(conn, rows)
+                records.replace_anomaly_rows(conn, gone, rows)
         return len(rows)
 
     def _query_anomalies(self, query: checks.AnomalyQuery) -> list[dict[str, Any]]:
