@@ -26,7 +26,7 @@ from backend.analytics.config import DetectionConfig, get_config
 from backend.analytics.detection_pipeline import DetectionPipelineStats
 from backend.analytics.engine import AnomalyDetectionEngine
 from backend.analytics.engine_support import is_counter, rate_series
-from backend.analytics.limits import apply_limit
+from backend.analytics.limits import MetricLimit, apply_limit
 from backend.analytics.types import AnomalyResult, MetricSeries, SeriesKey
 from backend.detection.continuation import (
     SETTLE_POINTS,
@@ -396,9 +396,7 @@ class IncrementalDetector:
         self, series: MetricSeries, results: list[AnomalyResult], first_new: int
     ) -> list[AnomalyResult]:
         """``results`` with the breaches of the metric's static limit among the new points."""
-        rule = self._config_for(series.tenant_id).breach_rule(
-            series.metric_name, calibrated=self.engine.calibrated_per_series
-        )
+        rule = self._breach_rule(series)[0]
         return results if rule is None else apply_limit(series, results, *rule, first=first_new)
 
     def _continued(
@@ -416,10 +414,9 @@ class IncrementalDetector:
         ``told`` gives the series as the engine modelled it (a counter as its rate), built
         only when there is an anomaly to tell again; ``recent`` are the series' stored
         anomalies that end within :func:`_recent_from` (queried when None)."""
-        rule = self._config_for(series.tenant_id).breach_rule(
-            series.metric_name, calibrated=self.engine.calibrated_per_series
-        )
-        keep_ns = 0 if rule is None else int(rule[0].keep_firing_seconds * NS_PER_SECOND)
+        if recent is not None and not recent and not any(r.is_anomaly for r in results):
+            return _Told(results)  # most series of a tick: nothing to join or tell again
+        rule, keep_ns = self._breach_rule(series)
         if recent is None and first_new > 0:
             since = _recent_from(series, first_new, keep_ns)
             recent = stored_between(self.storage, series, since, int(series.timestamps_ns[-1]))
@@ -436,6 +433,15 @@ class IncrementalDetector:
         left = [r for r in recent if (r.window_start, r.window_end) not in gone]
         settled = settle(series, first_new, left, retell)
         return _Told(joined, replaced + [old for old, _ in settled], [new for _, new in settled])
+
+    def _breach_rule(self, series: MetricSeries) -> tuple[tuple[MetricLimit, float] | None, int]:
+        """The series' limit and breach score (None without one), and how long in ns the
+        limit keeps firing after a breach."""
+        rule = self._config_for(series.tenant_id).breach_rule(
+            series.metric_name, calibrated=self.engine.calibrated_per_series
+        )
+        keep_ns = 0 if rule is None else int(rule[0].keep_firing_seconds * NS_PER_SECOND)
+        return rule, keep_ns
 
     def _longer(
         self,
@@ -486,10 +492,7 @@ class IncrementalDetector:
         for pending in batch:
             first_new = pending.series.length - len(pending.scored)
             if first_new > 0:
-                rule = self._config_for(tenant_id).breach_rule(
-                    pending.series.metric_name, calibrated=self.engine.calibrated_per_series
-                )
-                keep_ns = 0 if rule is None else int(rule[0].keep_firing_seconds * NS_PER_SECOND)
+                keep_ns = self._breach_rule(pending.series)[1]
                 since = _recent_from(pending.series, first_new, keep_ns)
                 spans.append((since, int(pending.series.timestamps_ns[first_new - 1])))
         if not spans:
