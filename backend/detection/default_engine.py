@@ -318,11 +318,16 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
         """The window the classifier should read: the run itself, or for an alarm of the
         day level the day that level averaged (a drift shows as a ramp only over that)."""
         peak = start + int(np.argmax(scored.scores[start : end + 1]))
+        window = self._result(series, scored, start, end, kind)
         if int(scored.statistic[peak]) != _DAY_LEVEL:
-            return self._result(series, scored, start, end, kind)
+            return window
+        # the day reaches back before the scored points when an incremental run scored only
+        # the newest: ``series`` holds the points read before them as context
         span = int(self.params_for(series).level_days * NS_PER_DAY)
-        first = int(np.searchsorted(scored.timestamps_ns, scored.timestamps_ns[start] - span))
-        return self._result(series, scored, first, end, kind)
+        ts = series.timestamps_ns
+        first = int(np.searchsorted(ts, int(scored.timestamps_ns[start]) - span))
+        begin = from_epoch_ns(int(ts[min(first, ts.shape[0] - 1)]), series.aware)
+        return dataclasses.replace(window, window_start=min(begin, window.window_start))
 
     def _result(
         self,
@@ -406,8 +411,8 @@ def _detector_text(
     unit = _shown_unit(series, scored, peak)
     ts = scored.timestamps_ns
     day_ns = int(params.level_days * NS_PER_DAY)
-    if stat == _DAY_LEVEL:
-        last, days = daily_means(ts, scored.modelled, int(ts[peak]), day_ns)
+    if stat == _DAY_LEVEL:  # over the series' own points, context before the scored included
+        last, days = daily_means(series.timestamps_ns, series.values_array, int(ts[peak]), day_ns)
         return describe_day_level(series.metric_name, series.node_id, last, days, unit)
     if stat == _SLOW_VOLATILITY:
         points, history, seconds = _averaged_span(ts, params.alpha_slow, day_ns)

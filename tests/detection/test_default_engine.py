@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from backend.analytics.engine import EngineRegistry
-from backend.analytics.types import AnomalyKind
+from backend.analytics.types import AnomalyKind, AnomalyResult
 from backend.detection.default_engine import DefaultAnomalyEngine, is_counter_hint
-from backend.detection.streaming.detector import STATISTIC_NAMES
+from backend.detection.streaming.detector import STATISTIC_NAMES, ScoredSeries
 from backend.errors import ConfigError, ValidationError
 from tests.detection._series import noisy, series
 
@@ -90,6 +92,36 @@ def test_a_drift_found_by_the_day_level_is_named_a_drift(seed: int) -> None:
     alarm = int(np.flatnonzero(scored.statistic == STATISTIC_NAMES.index("slow_shift"))[-1])
     evidence = engine._evidence(drifting, scored, alarm, alarm, AnomalyKind.SPIKE)
     assert (evidence.window_end - evidence.window_start).total_seconds() == 86_400
+
+
+def _newest(scored: ScoredSeries, points: int) -> ScoredSeries:
+    """The last ``points`` of a one-pass scoring: what an incremental run scores (the
+    detector is streaming, so a resumed one gives these same scores)."""
+    return ScoredSeries(*(getattr(scored, f.name)[-points:] for f in dataclasses.fields(scored)))
+
+
+def test_an_incremental_run_reads_a_day_level_alarm_over_the_day_before_its_points() -> None:
+    """A live run scores only its newest points; the day the day level averaged lies in the
+    context read before them, and the alarm is told as one pass over the series tells it."""
+    n, per_day = 4032, 288
+    t = np.arange(n)
+    values = 50.0 + 10.0 * np.sin(2 * np.pi * t / per_day)
+    values += np.random.default_rng(0).normal(0.0, 2.0, n)
+    values[6 * per_day :] += np.linspace(0.0, 12.0, n - 6 * per_day)
+    drifting = series(values, t.astype(np.int64) * 300 * 10**9)
+    engine = DefaultAnomalyEngine()
+    scored = engine.score_series(drifting)
+    alarm = int(np.flatnonzero(scored.statistic == STATISTIC_NAMES.index("slow_shift"))[-1])
+    newest = _newest(scored, n - alarm + 5)  # the run's points start 5 before the alarm
+    evidence = engine._evidence(drifting, newest, 5, 5, AnomalyKind.SPIKE)
+    assert (evidence.window_end - evidence.window_start).total_seconds() == 86_400
+    live = [r for r in engine.results_from_scores(drifting, newest) if r.is_anomaly]
+    one_pass = [r for r in engine.detect(drifting) if r.window_start >= live[0].window_start]
+
+    def told(results: list[AnomalyResult]) -> list[tuple[object, ...]]:
+        return [(r.window_start, r.anomaly_kind, r.explanation) for r in results if r.is_anomaly]
+
+    assert told(live) == told(one_pass)
 
 
 def test_a_counter_with_negative_values_is_rejected_with_the_field_named() -> None:

@@ -21,6 +21,7 @@ from backend.detection.describe import (
     distance_from_day_mean,
     recent_variation,
 )
+from backend.detection.streaming.detector import STATISTIC_NAMES, ScoredSeries
 from backend.evaluation.fleet import evaluation_fleet_spec
 from backend.simulator.fleet import simulate_fleet
 
@@ -167,6 +168,25 @@ def test_a_drift_heard_by_the_day_level_is_never_a_spike() -> None:
     assert alarm.explanation is not None
     assert alarm.explanation.startswith("disk_io on node-002 has drifted up: its mean over")
     assert "the 7 days before" in alarm.explanation
+
+
+def test_a_day_level_alarm_in_an_incremental_run_names_the_days_before_its_points() -> None:
+    """A live run scores only its newest points; the daily means it compares with come from
+    the context read before them, so the text is the one a single pass gives."""
+    fleet = simulate_fleet(evaluation_fleet_spec(16, seed=11))
+    series = next(s for s in fleet.series if s.node_id == "node-002" and s.metric_name == "disk_io")
+    engine = DefaultAnomalyEngine()
+    scored = engine.score_series(series)
+    alarm = int(np.flatnonzero(scored.statistic == STATISTIC_NAMES.index("slow_shift"))[0])
+    newest = ScoredSeries(
+        *(getattr(scored, f.name)[alarm - 3 :] for f in dataclasses.fields(scored))
+    )
+    live = next(r for r in engine.results_from_scores(series, newest) if r.is_anomaly)
+    one_pass = next(
+        r for r in engine.detect(series) if r.engine_metadata["statistic"] == "slow_shift"
+    )
+    assert live.explanation == one_pass.explanation
+    assert live.explanation is not None and "the 7 days before" in live.explanation
 
 
 def test_an_alarm_the_classifier_reads_as_normal_says_what_the_detector_saw() -> None:
