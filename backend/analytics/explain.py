@@ -204,6 +204,7 @@ def _context(
         "duration_seconds": (int(t[last - 1]) - int(t[onset]) + view.step_ns) / NS_PER_SECOND,
         "score": result.anomaly_score, "oscillation": round(finding.oscillation, 3),
         "seasonal_period_seconds": (finding.seasonal_period_ns or 0) / NS_PER_SECOND or None,
+        "returned": finding.returned,
     }  # fmt: skip
     if kind is AnomalyKind.DRIFT and finding.observed is not None:
         hours = max(context["duration_seconds"], 1.0) / 3600.0

@@ -67,6 +67,7 @@ class Finding:
     gap_start_ns: int = 0
     gap_end_ns: int = 0
     oscillation: float = 0.0
+    returned: bool = False  # a level shift that came back at ``end`` (it did not persist)
 
 
 def analyse_window(view: SeriesView, start_ns: int, end_ns: int) -> Finding:
@@ -149,9 +150,14 @@ def _shape(
         kind, confidence = AnomalyKind.SEASONAL, min(0.95, 0.3 + oscillation)
     elif (sustained := _sustained(view, long, window, sign)) is not None:
         return _with_oscillation(sustained, oscillation)
-    elif excursion.returned and not _departs_later(z[end : _shape_stop(ctx, peak)], peak_z):
+    elif excursion.back and not _departs_later(z[end : _shape_stop(ctx, peak)], peak_z):
+        # back at the level it left: a spike or dip, or a shift that held a while and ended
+        lasting = end - onset > MAX_SPIKE_POINTS
         kind = AnomalyKind.SPIKE if sign > 0 else AnomalyKind.DIP
+        kind = AnomalyKind.LEVEL_SHIFT if lasting else kind
         confidence = 0.5 + 0.45 * (1.0 - excursion.residue) * min(1.0, abs(peak_z) / 6.0)
+        found = _finding(view, ctx, kind, confidence, peak, ctx.start + onset, ctx.start + end)
+        return replace(found, oscillation=oscillation, returned=lasting)
     else:
         kind, confidence, onset = step_or_ramp(z[: _shape_stop(ctx, peak)])
         end = z.size
@@ -253,8 +259,9 @@ def _peak_threshold(points: int) -> float:
 class _Excursion:
     onset: int
     end: int
-    returned: bool
+    returned: bool  # short, and back at the level it left (a spike or dip)
     residue: float  # |level after - level before| as a share of the peak height
+    back: bool = False  # back at the level it left, however long it lasted
 
 
 def _excursion(z: np.ndarray, raw: np.ndarray, p: int, sign: float) -> _Excursion:
@@ -278,15 +285,16 @@ def _excursion(z: np.ndarray, raw: np.ndarray, p: int, sign: float) -> _Excursio
     start = min(first, onset)
     if end >= z.size or after.size < 5 or start < 3:
         short = end - onset <= 5 and end < z.size
-        return _Excursion(onset, end, short, 0.5)
+        return _Excursion(onset, end, short, 0.5, short)
     level = float(np.median(raw[max(0, start - TREND_POINTS) : start]))
     residue = abs(float(np.median(after)) - level) / max(abs(float(raw[p]) - level), 1e-12)
     # Back may also mean back on the line the background was on (a leak, the daily rise).
     line, slope = _local_line(raw[max(0, start - 2 * TREND_POINTS) : start])
     ahead = float(np.median(after)) - slope * (end + 2 + (after.size - 1) / 2 - (start - 1))
     residue = min(residue, abs(ahead - line) / max(abs(float(raw[p]) - line), 1e-12))
-    returned = end - onset <= MAX_SPIKE_POINTS and residue < 0.35
-    return _Excursion(onset, end, returned, min(residue, 1.0))
+    back = residue < 0.35
+    returned = end - onset <= MAX_SPIKE_POINTS and back
+    return _Excursion(onset, end, returned, min(residue, 1.0), back)
 
 
 def _local_line(before: np.ndarray) -> tuple[float, float]:

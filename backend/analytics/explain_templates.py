@@ -42,7 +42,7 @@ TEMPLATE_FIELDS = (
     "metric", "node", "cluster", "tenant", "observed", "baseline", "spread", "baseline_range",
     "usual",
     "deviation", "direction", "duration", "start", "end", "rate", "missing", "gap_start",
-    "gap_end", "confidence", "severity", "score", "kind", "type",
+    "gap_end", "confidence", "severity", "score", "kind", "type", "held",
 )  # fmt: skip
 
 #: (type or kind, template) pairs; a dict would merge AnomalyType.SPIKE and AnomalyKind.SPIKE.
@@ -58,7 +58,7 @@ DEFAULT_TEMPLATES: tuple[tuple[AnomalyType | AnomalyKind, str], ...] = (
     (
         AnomalyKind.LEVEL_SHIFT,
         "{metric} on {node} shifted {direction} from {baseline} to "
-        "{observed} ({deviation}) at {start} and has stayed there for {duration}",
+        "{observed} ({deviation}) at {start} and {held}",
     ),
     (
         AnomalyKind.DRIFT,
@@ -189,6 +189,11 @@ def template_fields(explanation: _Explained) -> dict[str, str]:
             fields[name] = f"{context[name]:%Y-%m-%d %H:%M} UTC"
     if context.get("duration_seconds") is not None:
         fields["duration"] = format_duration(float(context["duration_seconds"]))
+        # how long a new level held: to the end of the data, or until it came back
+        came_back = bool(context.get("returned"))
+        fields["held"] = ("came back after " if came_back else "has stayed there for ") + (
+            fields["duration"]
+        )
     if context.get("rate_per_hour") is not None:
         fields["rate"] = f"{format_value(context['rate_per_hour'], unit)} per hour"
     if context.get("missing_points") is not None:

@@ -70,6 +70,44 @@ def test_classifier_level_shift_with_short_late_window() -> None:
     assert explanation.additional_context["start"] == series.timestamps[400]
 
 
+def _came_back(start: int, points: int, seasonal: bool = False) -> MetricSeries:
+    """Three days of one-minute CPU with +15 (7.5 noise sd) for ``points`` from ``start``:
+    a deploy or a batch job that held a new level for a while, then ended."""
+    series = _noise(3 * 1440, seed=1)
+    values = series.values_array.copy()
+    if seasonal:
+        values += 10.0 * np.sin(2 * np.pi * np.arange(values.size) / 1440)
+    values[start : start + points] += 15.0
+    return series.with_arrays(series.timestamps_ns, values)
+
+
+@pytest.mark.parametrize("seasonal", [False, True])
+@pytest.mark.parametrize("points", [60, 180])
+def test_a_level_shift_that_came_back_says_how_long_it_held(points: int, seasonal: bool) -> None:
+    """Read with the points after it, a shift that ended is not "still there": its level is
+    the plateau's, its duration the plateau's, and the text says it came back."""
+    start = 2 * 1440 + 100
+    series = _came_back(start, points, seasonal)
+    explanation = ExplanationClassifier().classify(series, _flag(series, start, start))
+    assert explanation.anomaly_kind is AnomalyKind.LEVEL_SHIFT
+    context = explanation.additional_context
+    assert context["start"] == series.timestamps[start]
+    assert context["duration_seconds"] == pytest.approx(60.0 * points, abs=120.0)
+    assert explanation.observed_value is not None and explanation.baseline_value is not None
+    if not seasonal:  # (on a daily cycle the plateau's raw median also moves with the hour)
+        assert explanation.observed_value - explanation.baseline_value == pytest.approx(15, abs=2)
+    hours = points // 60
+    assert explanation.description.endswith(f"and came back after {hours} h")
+    assert "has stayed there" not in explanation.description
+
+
+def test_a_level_shift_still_there_at_the_end_of_the_data_has_stayed_there() -> None:
+    series, _ = AnomalyInjector.inject_level_shift(_noise(), 400, shift_amount=15.0)
+    explanation = ExplanationClassifier().classify(series, _flag(series, 400, 402))
+    assert explanation.anomaly_kind is AnomalyKind.LEVEL_SHIFT
+    assert "and has stayed there for 3 h 20 min" in explanation.description
+
+
 def test_classifier_drift_kind_on_gradual_trend() -> None:
     series, _ = AnomalyInjector.inject_trend(_noise(), 300, slope=0.15)
     explanation = ExplanationClassifier().classify(series, _flag(series, 360, 380))
