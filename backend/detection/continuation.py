@@ -32,7 +32,7 @@ from backend.analytics.explain_signal import SHAPE_POINTS
 from backend.analytics.explain_templates import format_duration, format_value
 from backend.analytics.limits import MetricLimit, breach_note, breach_result, worst_value
 from backend.analytics.types import AnomalyKind, AnomalyResult, MetricSeries
-from backend.detection.default_engine import KIND_FROM, KIND_FROM_WINDOW
+from backend.detection.default_engine import KIND_FROM, KIND_FROM_WINDOW, LEVEL_HELD, level_held
 from backend.detection.describe import describe_excursion
 from backend.detection.streaming.detector import STATISTIC_NAMES
 from backend.detection.streaming.kinds import SLOW_KINDS
@@ -43,6 +43,7 @@ __all__ = [
     "Retell",
     "as_result",
     "continue_stored",
+    "held_level",
     "join",
     "join_adjacent",
     "retold",
@@ -190,17 +191,35 @@ def settle(
     boundary_ns = int(ts[first_new - 1])
     out = []
     for result in stored:
-        if not (result.is_anomaly and since_ns <= to_epoch_ns(result.window_end) <= boundary_ns):
+        end_ns = to_epoch_ns(result.window_end)
+        if not (result.is_anomaly and int(ts[0]) <= end_ns <= boundary_ns):
             continue
         if result.engine_metadata.get(KIND_FROM) != KIND_FROM_WINDOW:
             continue  # a kind the engine decided from more than the window: it stands
+        held = end_ns < since_ns  # settled, but its new level may have held until now
+        if held and not held_level(result):
+            continue
         again = retell(result)
-        if again is not None and (again.anomaly_kind, again.explanation) != (
+        if again is None or (again.anomaly_kind, again.explanation) == (
             result.anomaly_kind,
             result.explanation,
         ):
-            out.append((result, again))
+            continue
+        if held and again.anomaly_kind != result.anomaly_kind:
+            continue  # past settling only how long the level held is told again
+        out.append((result, again))
     return out
+
+
+def held_level(result: AnomalyResult) -> bool:
+    """A stored level shift told as still held ("has stayed there for ..."): runs tell it
+    again, past :data:`SETTLE_POINTS`, until its level comes back or the points they read
+    no longer reach it, so the text does not stay "has stayed there for 2 h" after the
+    level came back at 3 h."""
+    return (
+        result.anomaly_kind == AnomalyKind.LEVEL_SHIFT.value
+        and result.engine_metadata.get(LEVEL_HELD) is True
+    )
 
 
 def join(earlier: AnomalyResult, later: AnomalyResult) -> AnomalyResult:
@@ -241,7 +260,7 @@ def retold(
             again = breach_result(series, start, end, limit, joined.anomaly_score)
             return _told_as(joined, again.anomaly_kind, again.explanation, again.engine_metadata)
         excursion = _excursion(told, start, end)
-        kind, text = excursion or _classified(told, joined)
+        kind, text, held = (*excursion, False) if excursion else _classified(told, joined)
         if kind is None:
             return None
         slow = joined.engine_metadata.get("statistic") in _SLOW_STATISTICS
@@ -251,16 +270,18 @@ def retold(
             note = breach_note(series, limit, worst_value(series, start, end + 1, limit))
             text = f"{text.rstrip('.')}; {note}"
         source = KIND_FROM_WINDOW if excursion is None else "excursion"
-        return _told_as(joined, kind.value, text, {KIND_FROM: source})
+        return _told_as(joined, kind.value, text, {KIND_FROM: source, LEVEL_HELD: held})
 
     return retell
 
 
-def _classified(told: MetricSeries, joined: AnomalyResult) -> tuple[AnomalyKind | None, str | None]:
+def _classified(
+    told: MetricSeries, joined: AnomalyResult
+) -> tuple[AnomalyKind | None, str | None, bool]:
     from backend.analytics.explain import ExplanationClassifier
 
     found = ExplanationClassifier().classify(told, joined)
-    return found.anomaly_kind, found.description or joined.explanation
+    return found.anomaly_kind, found.description or joined.explanation, level_held(found)
 
 
 def _excursion(told: MetricSeries, start: int, end: int) -> tuple[AnomalyKind, str] | None:

@@ -258,6 +258,7 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
             # the classifier read this window alone: a later run that has seen the points
             # after it may read it again (backend/detection/continuation.py, settle)
             result.engine_metadata[KIND_FROM] = KIND_FROM_WINDOW
+            result.engine_metadata[LEVEL_HELD] = level_held(explanation)
         return result
 
     def _excursion(
@@ -449,6 +450,17 @@ def _averaged_span(ts: np.ndarray, alpha: float, day_ns: int) -> tuple[int, int,
 #: explanation classifier read the result's own window (see :func:`_anomaly`).
 KIND_FROM = "kind_from"
 KIND_FROM_WINDOW = "classifier"
+#: ``engine_metadata`` key: True for a level shift told as still held at the last point read
+#: ("has stayed there for ..."), which later runs tell again until it comes back.
+LEVEL_HELD = "level_held"
+
+
+def level_held(explanation: Any) -> bool:
+    """Whether the classifier's ``explanation`` is a level shift that had not come back by
+    the last point it read."""
+    kind = getattr(explanation, "anomaly_kind", None)
+    context = getattr(explanation, "additional_context", None) or {}
+    return kind is AnomalyKind.LEVEL_SHIFT and not context.get("returned", False)
 
 
 def rate_view(series: MetricSeries, scored: ScoredSeries) -> MetricSeries:

@@ -32,6 +32,7 @@ from backend.detection.continuation import (
     SETTLE_POINTS,
     as_result,
     continue_stored,
+    held_level,
     join_adjacent,
     retold,
     settle,
@@ -494,20 +495,25 @@ class IncrementalDetector:
             if first_new > 0:
                 keep_ns = self._breach_rule(pending.series)[1]
                 since = _recent_from(pending.series, first_new, keep_ns)
-                spans.append((since, int(pending.series.timestamps_ns[first_new - 1])))
+                read_from = int(pending.series.timestamps_ns[0])  # a held level's reach
+                spans.append(
+                    (since, min(since, read_from), int(pending.series.timestamps_ns[first_new - 1]))
+                )
         if not spans:
             return {}
+        since = min(a for a, _, _ in spans)
         rows = self.storage.query_anomalies(
             tenant_id,
-            from_epoch_ns(min(a for a, _ in spans)),
-            from_epoch_ns(max(b for _, b in spans)),
+            from_epoch_ns(min(h for _, h, _ in spans)),
+            from_epoch_ns(max(b for _, _, b in spans)),
             min_score=0.0,
         )
         found: dict[SeriesKey, list[AnomalyResult]] = {}
         for row in rows:
             if row["anomaly_label"] != "normal":
                 result = as_result(row)
-                found.setdefault(result.key, []).append(result)
+                if to_epoch_ns(result.window_end) >= since or held_level(result):
+                    found.setdefault(result.key, []).append(result)
         return found
 
     def _run_stateless(

@@ -4,6 +4,7 @@ whole window (backend.detection.continuation and the runner that uses it)."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -250,6 +251,59 @@ def test_settle_tells_again_only_what_ended_lately_and_changed() -> None:
     assert [(old.window_start, new.anomaly_kind) for old, new in pairs] == [
         (T0 + timedelta(minutes=270), "spike")
     ]
+
+
+def test_settle_tells_a_held_level_again_past_settling_but_keeps_its_kind() -> None:
+    series = _series(400)
+    now = 390
+    old = now - SETTLE_POINTS - 5
+    held = {"kind_from": "classifier", "level_held": True}
+    came_back = {"kind_from": "classifier", "level_held": False}
+    stored = [
+        dataclasses.replace(_result(old, old, 0.9, "level_shift"), engine_metadata=held),
+        dataclasses.replace(
+            _result(old + 1, old + 1, 0.9, "level_shift"), engine_metadata=came_back
+        ),
+        dataclasses.replace(_result(old + 2, old + 2, 0.9, "spike"), engine_metadata=held),
+    ]
+
+    def retell(result: AnomalyResult) -> AnomalyResult:
+        return dataclasses.replace(result, explanation="... and came back after 3 h")
+
+    pairs = settle(series, now, stored, retell)
+    # only the level still held is told again; a level that came back, or a kind that is
+    # no level shift, were settled for good
+    assert [(o.window_start, n.explanation) for o, n in pairs] == [
+        (T0 + timedelta(minutes=old), "... and came back after 3 h")
+    ]
+
+    def another_kind(result: AnomalyResult) -> AnomalyResult:
+        return dataclasses.replace(result, anomaly_kind="drift", anomaly_label="trend")
+
+    assert settle(series, now, stored[:1], another_kind) == []  # past settling, kinds stand
+
+
+def test_a_level_that_held_for_hours_then_came_back_says_so_once_runs_have_seen_it(
+    storage: StorageBackend,
+) -> None:
+    """A deploy that lifted CPU by 15 for three hours: the first runs can only say the new
+    level "has stayed there"; runs after the return, past settling, say it came back."""
+    key = SeriesKey("t1", "c1", "n1", "cpu_usage")
+    n, start = 3 * 1440, 2 * 1440 + 100
+    values = 50.0 + np.random.default_rng(1).normal(0.0, 2.0, n)
+    values[start : start + 180] += 15.0
+    ts = START_NS + np.arange(n, dtype=np.int64) * MINUTE_NS
+    detector = IncrementalDetector(storage, fleet_calibration=False)
+    cuts = [0, 2 * 1440, *range(2 * 1440 + 5, n, 5), n]
+    told = []
+    for a, b in itertools.pairwise(cuts):
+        storage.store_metrics([MetricSeries.from_arrays(key, ts[a:b], values[a:b])])
+        told += [r.explanation for r in detector.run("t1").anomalies if r.explanation]
+    assert any("has stayed there" in text for text in told)  # what the first runs could say
+    rows = [r for r in storage.query_anomalies("t1", min_score=0.0) if r["anomaly_kind"]]
+    onset = [r for r in rows if _minutes([r])[0][0] in range(start, start + 10)]
+    assert onset and all(r["anomaly_kind"] == "level_shift" for r in onset)
+    assert all(r["explanation"].endswith("and came back after 3 h") for r in onset)
 
 
 def test_a_spike_seen_by_one_minute_runs_is_named_once_it_has_ended(
