@@ -488,26 +488,34 @@ class IncrementalDetector:
         self, tenant_id: str, batch: Sequence[_Pending]
     ) -> dict[SeriesKey, list[AnomalyResult]]:
         """The stored anomalies of the batch's series that a run may continue or tell again,
-        in one query (a run of ticks resumes every series from about the same point)."""
+        in one query (a run of ticks resumes every series from about the same point), and
+        the level shifts still held before that (:func:`held_level`), in a second one that
+        skips the normal windows."""
         spans = []
         for pending in batch:
-            first_new = pending.series.length - len(pending.scored)
+            series = pending.series
+            first_new = series.length - len(pending.scored)
             if first_new > 0:
-                keep_ns = self._breach_rule(pending.series)[1]
-                since = _recent_from(pending.series, first_new, keep_ns)
-                read_from = int(pending.series.timestamps_ns[0])  # a held level's reach
-                spans.append(
-                    (since, min(since, read_from), int(pending.series.timestamps_ns[first_new - 1]))
-                )
+                keep_ns = self._breach_rule(series)[1]
+                since = _recent_from(series, first_new, keep_ns)
+                held_from = min(since, int(series.timestamps_ns[0]))  # a held level's reach
+                spans.append((since, held_from, int(series.timestamps_ns[first_new - 1])))
         if not spans:
             return {}
         since = min(a for a, _, _ in spans)
         rows = self.storage.query_anomalies(
             tenant_id,
-            from_epoch_ns(min(h for _, h, _ in spans)),
+            from_epoch_ns(since),
             from_epoch_ns(max(b for _, _, b in spans)),
             min_score=0.0,
         )
+        held_from = min(h for _, h, _ in spans)
+        if held_from < since:  # an anomaly scores at least its series' threshold
+            lowest = min(self._threshold(p.series) for p in batch)
+            older = self.storage.query_anomalies(
+                tenant_id, from_epoch_ns(held_from), from_epoch_ns(since - 1), min_score=lowest
+            )
+            rows += [row for row in older if to_epoch_ns(row["window_end"]) < since]
         found: dict[SeriesKey, list[AnomalyResult]] = {}
         for row in rows:
             if row["anomaly_label"] != "normal":
