@@ -145,10 +145,10 @@ def _shape(
     onset, end = excursion.onset, excursion.end
     oscillation, half_period = _new_swing(view, ctx, onset, end)
     if oscillation >= OSCILLATION_SHARE and (
-        not excursion.returned or _part_of_swing(z[end:], peak_z, end - onset, half_period)
+        not excursion.back or _part_of_swing(z[end:], peak_z, end - onset, half_period)
     ):
         kind, confidence = AnomalyKind.SEASONAL, min(0.95, 0.3 + oscillation)
-    elif (sustained := _sustained(view, long, window, sign)) is not None:
+    elif (sustained := _sustained(view, long, window, sign, _away(ctx, excursion))) is not None:
         return _with_oscillation(sustained, oscillation)
     elif excursion.back and not _departs_later(z[end : _shape_stop(ctx, peak)], peak_z):
         # back at the level it left: a spike or dip, or a shift that held a while and ended
@@ -194,8 +194,18 @@ def _width(z: np.ndarray) -> float:
     return float(np.percentile(np.abs(z - np.median(z)), 90))
 
 
+def _away(ctx: Context, excursion: _Excursion) -> tuple[int, int] | None:
+    """The excursion's span in series positions when it came back: the level the series
+    holds around it is read without it."""
+    return (ctx.start + excursion.onset, ctx.start + excursion.end) if excursion.back else None
+
+
 def _sustained(
-    view: SeriesView, long: LongView | None, window: tuple[int, int], sign: float = 0.0
+    view: SeriesView,
+    long: LongView | None,
+    window: tuple[int, int],
+    sign: float = 0.0,
+    away: tuple[int, int] | None = None,
 ) -> Finding | None:
     """The change under way when the level around ``window`` has left the pre-anomaly
     baseline (the oldest stretch of a long history) further than it ever strays there.
@@ -203,7 +213,10 @@ def _sustained(
     Whatever the detector flagged (a burst days after a shift, the point where a drift crossed
     its threshold), the kind is then the shape of the whole change: an abrupt step that
     persists is a level shift, a gradual change a drift. An excursion the other way (``sign``)
-    than the level moved is not part of it (a spike during a first quiet weekend).
+    than the level moved is not part of it (a spike during a first quiet weekend). An
+    excursion that came back (``away``, series positions) is left out of the level around
+    the window: a burst on a shifted level still reads as the shift, while a plateau of
+    hours that ended is no change under way.
     """
     if long is None:
         return None
@@ -213,7 +226,13 @@ def _sustained(
     hi = min(b + NEAR_POINTS, ctx.stop) - ctx.start
     if hi - lo < MIN_REFERENCE:
         return None
-    level = float(np.median(ctx.z[lo:hi]))
+    around = ctx.z[lo:hi]
+    if away is not None:
+        at = ctx.start + np.arange(lo, hi)
+        around = around[(at < away[0]) | (at >= away[1])]
+        if around.size < MIN_REFERENCE:
+            return None
+    level = float(np.median(around))
     if abs(level) < max(PEAK_Z, STRAY_MARGIN * long.stray) or sign * level < 0:
         return None
     peak = ctx.start + lo + int(np.argmax(np.abs(ctx.z[lo:hi])))
@@ -292,8 +311,12 @@ def _excursion(z: np.ndarray, raw: np.ndarray, p: int, sign: float) -> _Excursio
     line, slope = _local_line(raw[max(0, start - 2 * TREND_POINTS) : start])
     ahead = float(np.median(after)) - slope * (end + 2 + (after.size - 1) / 2 - (start - 1))
     residue = min(residue, abs(ahead - line) / max(abs(float(raw[p]) - line), 1e-12))
-    back = residue < 0.35
-    returned = end - onset <= MAX_SPIKE_POINTS and back
+    returned = end - onset <= MAX_SPIKE_POINTS and residue < 0.35
+    # Hours away cross a good part of a daily cycle, which the raw values before and after
+    # carry: a long excursion may also come back on the deviations from the baseline.
+    later = z[end + 2 : end + 2 + after.size]
+    z_residue = abs(float(np.median(later)) - before) / max(height, 1e-12)
+    back = returned or (end - onset > MAX_SPIKE_POINTS and min(residue, z_residue) < 0.35)
     return _Excursion(onset, end, returned, min(residue, 1.0), back)
 
 

@@ -94,3 +94,22 @@ def test_spike_against_a_first_weekend_dip_stays_a_spike(metric: str, seed: int)
     at = 5 * DAY + 100 + 7 * seed
     series, _ = AnomalyInjector.inject_spike(base, at, magnitude=6.0, duration=2)
     assert _kind(series, at, at + 1) is AnomalyKind.SPIKE
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("metric", ["throughput", "cpu_usage"])
+def test_a_plateau_of_hours_that_ended_is_no_change_under_way(metric: str, seed: int) -> None:
+    # An outage cut traffic to 30 % for four hours, then it came back. The level around the
+    # alarm is the plateau itself, but without it the series is where it always was: the
+    # alarm is a shift down that came back, not a sustained change.
+    base = _week(metric, seed)
+    at = 4 * DAY + 100
+    values = base.values_array.copy()
+    values[at : at + 48] *= 0.3
+    series = base.with_arrays(base.timestamps_ns, values)
+    found = ExplanationClassifier().classify(series, _flag(series, at, at + 1))
+    assert found.anomaly_kind is AnomalyKind.LEVEL_SHIFT
+    assert found.observed_value is not None and found.baseline_value is not None
+    assert found.observed_value < 0.5 * found.baseline_value
+    assert "shifted down" in found.description
+    assert found.description.endswith("and came back after 4 h")
