@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -32,10 +33,12 @@ from backend.analytics.explain_signal import SHAPE_POINTS
 from backend.analytics.explain_templates import format_duration, format_value
 from backend.analytics.limits import MetricLimit, breach_note, breach_result, worst_value
 from backend.analytics.types import AnomalyKind, AnomalyResult, MetricSeries
-from backend.detection.default_engine import KIND_FROM, KIND_FROM_WINDOW, LEVEL_HELD, level_held
+from backend.detection.default_engine import level_held
 from backend.detection.describe import describe_excursion
+from backend.detection.jump_back import excursion_end
 from backend.detection.streaming.detector import STATISTIC_NAMES
 from backend.detection.streaming.kinds import SLOW_KINDS
+from backend.detection.told import JUMP_FROM, KIND_FROM, KIND_FROM_WINDOW, LEVEL_HELD
 from backend.storage.interface import StorageBackend
 
 __all__ = [
@@ -259,8 +262,14 @@ def retold(
         if limit is not None and joined.engine_metadata.get("engine") == "limit":
             again = breach_result(series, start, end, limit, joined.anomaly_score)
             return _told_as(joined, again.anomaly_kind, again.explanation, again.engine_metadata)
-        excursion = _excursion(told, start, end)
-        kind, text, held = (*excursion, False) if excursion else _classified(told, joined)
+        # an excursion grown by its jump back is read from its own window (jump_back.py)
+        excursion = None if JUMP_FROM in joined.engine_metadata else _excursion(told, start, end)
+        kind: AnomalyKind | None
+        text: str | None
+        if excursion is not None:
+            (kind, text), held, ended = excursion, False, excursion_end(None)
+        else:
+            kind, text, held, ended = _classified(told, joined)
         if kind is None:
             return None
         slow = joined.engine_metadata.get("statistic") in _SLOW_STATISTICS
@@ -270,18 +279,26 @@ def retold(
             note = breach_note(series, limit, worst_value(series, start, end + 1, limit))
             text = f"{text.rstrip('.')}; {note}"
         source = KIND_FROM_WINDOW if excursion is None else "excursion"
-        return _told_as(joined, kind.value, text, {KIND_FROM: source, LEVEL_HELD: held})
+        metadata = {KIND_FROM: source, LEVEL_HELD: held, **ended}
+        return _told_as(joined, kind.value, text, metadata)
 
     return retell
 
 
 def _classified(
     told: MetricSeries, joined: AnomalyResult
-) -> tuple[AnomalyKind | None, str | None, bool]:
+) -> tuple[AnomalyKind | None, str | None, bool, dict[str, Any]]:
     from backend.analytics.explain import ExplanationClassifier
 
-    found = ExplanationClassifier().classify(told, joined)
-    return found.anomaly_kind, found.description or joined.explanation, level_held(found)
+    probe = joined
+    jump_from = joined.engine_metadata.get(JUMP_FROM)
+    if isinstance(jump_from, str):  # the excursion's own window, before its jump back
+        end = datetime.fromisoformat(jump_from)
+        if (end.tzinfo is None) == (joined.window_end.tzinfo is None):
+            probe = dataclasses.replace(joined, window_end=max(end, joined.window_start))
+    found = ExplanationClassifier().classify(told, probe)
+    text = found.description or joined.explanation
+    return found.anomaly_kind, text, level_held(found), excursion_end(found)
 
 
 def _excursion(told: MetricSeries, start: int, end: int) -> tuple[AnomalyKind, str] | None:

@@ -46,6 +46,7 @@ from backend.detection.describe import (
     distance_from_day_mean,
     recent_variation,
 )
+from backend.detection.jump_back import absorb_jumps_back, excursion_end
 from backend.detection.streaming.detector import (
     STATISTIC_NAMES,
     ScoredSeries,
@@ -55,6 +56,7 @@ from backend.detection.streaming.kinds import SLOW_KINDS, guess_kind, returning_
 from backend.detection.streaming.params import DetectorParams
 from backend.detection.streaming.runs import anomalous_runs, normal_runs
 from backend.detection.stuck import describe_stuck, stuck_start
+from backend.detection.told import BACK_AT, KIND_FROM, KIND_FROM_WINDOW, LEVEL_HELD
 from backend.errors import ConfigError, ValidationError
 
 __all__ = ["DEFAULT_THRESHOLD", "DefaultAnomalyEngine", "is_counter_hint"]
@@ -214,6 +216,8 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
         # a counter's alarms are told in its rate
         told = rate_view(time_series, scored) if hot else time_series
         results = [self._anomaly(told, scored, a, b, classifier) for a, b in hot]
+        tolerance = self.jump_back_tolerance_ns(scored.timestamps_ns)
+        results = [r for r in absorb_jumps_back(results, tolerance) if r is not None]
         if told is not time_series:
             results = [dataclasses.replace(r, metric_name=time_series.metric_name) for r in results]
         if self.emit_normal:
@@ -224,6 +228,14 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
             ]
             results.sort(key=lambda r: r.window_start)
         return results
+
+    def jump_back_tolerance_ns(self, timestamps_ns: np.ndarray) -> int:
+        """How long after an excursion's last point the alarm on its jump back may start
+        (:mod:`backend.detection.jump_back`): as close as alarms merge into one incident."""
+        if timestamps_ns.shape[0] < 2:
+            return 0
+        step = float(np.median(np.diff(timestamps_ns[-64:])))
+        return int((self.merge_gap_points + 1) * step)
 
     def _anomaly(
         self, series: MetricSeries, scored: ScoredSeries, start: int, end: int, classifier: Any
@@ -254,6 +266,9 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
         result = self._result(
             series, scored, start, end, found, getattr(explanation, "description", None) or None
         )
+        ended = excursion_end(explanation)
+        if ended[BACK_AT] is not None:  # an excursion that ended: its jump back joins it
+            result.engine_metadata.update(ended)
         if int(scored.statistic[peak]) != _DAY_LEVEL:
             # the classifier read this window alone: a later run that has seen the points
             # after it may read it again (backend/detection/continuation.py, settle)
@@ -444,15 +459,6 @@ def _averaged_span(ts: np.ndarray, alpha: float, day_ns: int) -> tuple[int, int,
     step_ns = (int(ts[-1]) - int(ts[0])) / max(ts.shape[0] - 1, 1)
     history = int(EARLIER_DAYS * day_ns / max(step_ns, 1.0))
     return points, history, points * step_ns / 1e9
-
-
-#: ``engine_metadata`` key saying where a result's kind came from, and its value when the
-#: explanation classifier read the result's own window (see :func:`_anomaly`).
-KIND_FROM = "kind_from"
-KIND_FROM_WINDOW = "classifier"
-#: ``engine_metadata`` key: True for a level shift told as still held at the last point read
-#: ("has stayed there for ..."), which later runs tell again until it comes back.
-LEVEL_HELD = "level_held"
 
 
 def level_held(explanation: Any) -> bool:

@@ -40,6 +40,7 @@ from backend.detection.continuation import (
 )
 from backend.detection.default_engine import DefaultAnomalyEngine, rate_view
 from backend.detection.fleet_calibration import FleetCalibration, calibrate_batch, fleet_group
+from backend.detection.jump_back import absorb_jumps_back
 from backend.detection.state import dump_state, load_state
 from backend.detection.streaming.detector import ScoredSeries, StreamingDetector
 from backend.detection.streaming.params import DetectorParams
@@ -432,8 +433,21 @@ class IncrementalDetector:
         )
         gone = {(r.window_start, r.window_end) for r in replaced}
         left = [r for r in recent if (r.window_start, r.window_end) not in gone]
-        settled = settle(series, first_new, left, retell)
-        return _Told(joined, replaced + [old for old, _ in settled], [new for _, new in settled])
+        newer = {id(old): new for old, new in settle(series, first_new, left, retell)}
+        stored_now = [newer.get(id(r), r) for r in left]
+        tolerance = 0
+        if isinstance(self.engine, DefaultAnomalyEngine):
+            tolerance = self.engine.jump_back_tolerance_ns(series.timestamps_ns)
+        # a jump back, stored or new, joins the excursion it ends (backend/detection/jump_back.py)
+        merged = absorb_jumps_back([*stored_now, *joined], tolerance)
+        superseded, store = list(replaced), []
+        for old, after in zip(left, merged[: len(left)], strict=True):
+            if after is not old:  # told again, grown by a jump back, or absorbed into one
+                superseded.append(old)
+                if after is not None:
+                    store.append(after)
+        found = [r for r in merged[len(left) :] if r is not None]
+        return _Told(found, superseded, store)
 
     def _breach_rule(self, series: MetricSeries) -> tuple[tuple[MetricLimit, float] | None, int]:
         """The series' limit and breach score (None without one), and how long in ns the

@@ -1,0 +1,131 @@
+"""The jump back at the end of an excursion is part of it: one incident, one result.
+
+A plateau of hours (an outage that cut traffic, a deploy that lifted CPU) alarms twice: when
+the series leaves its level and when it comes back. Told alone, the second alarm reads as a
+new change ("shifted up from 237.7 requests/s to 724.3 requests/s … and has stayed there"),
+although the series only went back to where it always was. Once the first alarm is told as
+an excursion that ended (a spike or dip, or a level shift that came back), the alarm that
+starts where it ended is its jump back: the first result's window grows to cover it, and the
+second is no result of its own.
+
+>>> from datetime import datetime
+>>> def at(hour: int, minute: int = 0) -> datetime:
+...     return datetime(2024, 1, 1, hour, minute)
+>>> shift = AnomalyResult("t", "c", "n", "rps", at(10), at(10, 6), 0.9, "trend",
+...     engine_metadata={BACK_AT: at(11, 59).isoformat(), BACK_TO: 700.0, BACK_FROM: 230.0})
+>>> back = AnomalyResult("t", "c", "n", "rps", at(12), at(12), 0.8, "trend",
+...                      engine_metadata={"modelled": 690.0})
+>>> grown, gone = absorb_jumps_back([shift, back], tolerance_ns=5 * 60 * 10**9)
+>>> (grown.window_start.hour, grown.window_end.hour), gone
+((10, 12), None)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from backend.analytics._timeconv import from_epoch_ns, to_epoch_ns
+from backend.analytics.types import AnomalyKind, AnomalyResult
+from backend.detection.told import BACK_AT, BACK_FROM, BACK_TO, JUMP_FROM, LEVEL_HELD
+
+__all__ = ["absorb_jumps_back", "excursion_end"]
+_EXCURSIONS = (AnomalyKind.SPIKE, AnomalyKind.DIP)
+
+
+def excursion_end(explanation: Any) -> dict[str, Any]:
+    """Where the excursion ``explanation`` tells ended, when it ended inside the points read
+    (a spike or dip, or a level shift that came back): its last point (:data:`BACK_AT`), the
+    level it left (:data:`BACK_TO`) and the level it went to (:data:`BACK_FROM`); None each
+    otherwise, so a result told again loses what no longer holds."""
+    kind = getattr(explanation, "anomaly_kind", None)
+    context = getattr(explanation, "additional_context", None) or {}
+    ended = kind in _EXCURSIONS or (
+        kind is AnomalyKind.LEVEL_SHIFT and bool(context.get("returned"))
+    )
+    end = context.get("end")
+    if not (ended and isinstance(end, datetime)):
+        return {BACK_AT: None, BACK_TO: None, BACK_FROM: None}
+    return {
+        BACK_AT: end.isoformat(),
+        BACK_TO: getattr(explanation, "baseline_value", None),
+        BACK_FROM: getattr(explanation, "observed_value", None),
+    }
+
+
+def absorb_jumps_back(
+    results: Sequence[AnomalyResult], tolerance_ns: int
+) -> list[AnomalyResult | None]:
+    """``results`` of one series with each jump back joined to the excursion it ends, aligned
+    with ``results``: None where a result was absorbed, the grown result where one absorbed
+    another, else the result itself.
+
+    An anomaly whose window starts after an earlier anomaly's :data:`BACK_AT` point, within
+    ``tolerance_ns`` of it, and whose value lands nearer the level the excursion left than
+    half way to where it went (an overshoot far beyond is an anomaly of its own), is that
+    excursion's jump back: the earlier result's window grows to its end and keeps the worse
+    score; its kind, text and first detection stand. Normal windows pass through unchanged.
+    """
+    merged: list[AnomalyResult | None] = list(results)
+    order = sorted(range(len(results)), key=lambda i: to_epoch_ns(results[i].window_start))
+    seen: list[int] = []
+    for j in order:
+        result = results[j]
+        host = _host(merged, seen, result, tolerance_ns) if result.is_anomaly else None
+        if host is None:
+            seen.append(j)
+            continue
+        hosting = merged[host]
+        assert hosting is not None  # only kept results host
+        merged[host] = _grown(hosting, result)
+        merged[j] = None
+    return merged
+
+
+def _host(
+    merged: list[AnomalyResult | None], seen: list[int], result: AnomalyResult, tolerance_ns: int
+) -> int | None:
+    start = to_epoch_ns(result.window_start)
+    for i in reversed(seen):
+        earlier = merged[i]
+        if earlier is None or not earlier.is_anomaly:
+            continue
+        mark = earlier.engine_metadata.get(BACK_AT)
+        if not isinstance(mark, str):
+            continue
+        end = to_epoch_ns(datetime.fromisoformat(mark))
+        if not (end < start <= end + tolerance_ns and to_epoch_ns(earlier.window_end) < start):
+            continue
+        return i if _lands_back(earlier.engine_metadata, result.engine_metadata) else None
+    return None
+
+
+def _lands_back(excursion: dict[str, Any], jump: dict[str, Any]) -> bool:
+    """Whether the jump's value (the engine's modelled value at its peak) lies nearer the
+    level the excursion left than half way to the level it went to."""
+    numbers = [excursion.get(BACK_TO), excursion.get(BACK_FROM), jump.get("modelled")]
+    finite = [float(x) for x in numbers if isinstance(x, int | float) and math.isfinite(x)]
+    if len(finite) < len(numbers):
+        return False
+    to, away, value = finite
+    return abs(value - to) <= 0.5 * abs(away - to)
+
+
+def _grown(excursion: AnomalyResult, jump: AnomalyResult) -> AnomalyResult:
+    magnitudes = [m for m in (excursion.magnitude, jump.magnitude) if m is not None]
+    aware = excursion.window_start.tzinfo is not None
+    return dataclasses.replace(
+        excursion,
+        window_end=from_epoch_ns(to_epoch_ns(jump.window_end), aware),
+        anomaly_score=max(excursion.anomaly_score, jump.anomaly_score),
+        magnitude=max(magnitudes) if magnitudes else None,
+        # later runs tell it again from its own window, which the jump back does not change
+        engine_metadata={
+            **excursion.engine_metadata,
+            JUMP_FROM: excursion.engine_metadata.get(JUMP_FROM) or excursion.window_end.isoformat(),
+            LEVEL_HELD: False,
+        },
+    )
