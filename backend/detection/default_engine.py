@@ -216,8 +216,8 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
         # a counter's alarms are told in its rate
         told = rate_view(time_series, scored) if hot else time_series
         results = [self._anomaly(told, scored, a, b, classifier) for a, b in hot]
-        tolerance = self.jump_back_tolerance_ns(scored.timestamps_ns)
-        results = [r for r in absorb_jumps_back(results, tolerance) if r is not None]
+        spans = self.jump_back_spans(time_series)
+        results = [r for r in absorb_jumps_back(results, *spans) if r is not None]
         if told is not time_series:
             results = [dataclasses.replace(r, metric_name=time_series.metric_name) for r in results]
         if self.emit_normal:
@@ -229,13 +229,18 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
             results.sort(key=lambda r: r.window_start)
         return results
 
-    def jump_back_tolerance_ns(self, timestamps_ns: np.ndarray) -> int:
-        """How long after an excursion's last point the alarm on its jump back may start
-        (:mod:`backend.detection.jump_back`): as close as alarms merge into one incident."""
-        if timestamps_ns.shape[0] < 2:
-            return 0
-        step = float(np.median(np.diff(timestamps_ns[-64:])))
-        return int((self.merge_gap_points + 1) * step)
+    def jump_back_spans(self, series: MetricSeries) -> tuple[int, int]:
+        """How long after an excursion's last point (ns) the alarm on its jump back may
+        start, as close as alarms merge into one incident, and how long an hours-long
+        statistic's alarm is its echo: as long as that statistic averages
+        (:mod:`backend.detection.jump_back`)."""
+        ts = series.timestamps_ns
+        if ts.shape[0] < 2:
+            return 0, 0
+        step = float(np.median(np.diff(ts[-64:])))
+        params = self.params_for(series)
+        hours = 1.0 / min(params.alpha_swing, params.alpha_slow)
+        return int((self.merge_gap_points + 1) * step), int(hours * step)
 
     def _anomaly(
         self, series: MetricSeries, scored: ScoredSeries, start: int, end: int, classifier: Any

@@ -34,6 +34,8 @@ from backend.detection.told import BACK_AT, BACK_FROM, BACK_TO, JUMP_FROM, LEVEL
 
 __all__ = ["absorb_jumps_back", "excursion_end"]
 _EXCURSIONS = (AnomalyKind.SPIKE, AnomalyKind.DIP)
+#: Statistics that average hours: their alarm just after an excursion is its echo.
+_ECHOES = frozenset({"slow_swing", "slow_volatility"})
 
 
 def excursion_end(explanation: Any) -> dict[str, Any]:
@@ -57,7 +59,7 @@ def excursion_end(explanation: Any) -> dict[str, Any]:
 
 
 def absorb_jumps_back(
-    results: Sequence[AnomalyResult], tolerance_ns: int
+    results: Sequence[AnomalyResult], tolerance_ns: int, echo_ns: int = 0
 ) -> list[AnomalyResult | None]:
     """``results`` of one series with each jump back joined to the excursion it ends, aligned
     with ``results``: None where a result was absorbed, the grown result where one absorbed
@@ -67,14 +69,18 @@ def absorb_jumps_back(
     ``tolerance_ns`` of it, and whose value lands nearer the level the excursion left than
     half way to where it went (an overshoot far beyond is an anomaly of its own), is that
     excursion's jump back: the earlier result's window grows to its end and keeps the worse
-    score; its kind, text and first detection stand. Normal windows pass through unchanged.
+    score; its kind, text and first detection stand. An alarm inside the excursion (before
+    its last point) is part of it too. An alarm of an hours-long statistic
+    (the level swing, the slow volatility) within ``echo_ns`` after the excursion ended is
+    its echo (those statistics average the excursion's hours) and joins it the same way.
+    Normal windows pass through unchanged.
     """
     merged: list[AnomalyResult | None] = list(results)
     order = sorted(range(len(results)), key=lambda i: to_epoch_ns(results[i].window_start))
     seen: list[int] = []
     for j in order:
         result = results[j]
-        host = _host(merged, seen, result, tolerance_ns) if result.is_anomaly else None
+        host = _host(merged, seen, result, tolerance_ns, echo_ns) if result.is_anomaly else None
         if host is None:
             seen.append(j)
             continue
@@ -86,7 +92,11 @@ def absorb_jumps_back(
 
 
 def _host(
-    merged: list[AnomalyResult | None], seen: list[int], result: AnomalyResult, tolerance_ns: int
+    merged: list[AnomalyResult | None],
+    seen: list[int],
+    result: AnomalyResult,
+    tolerance_ns: int,
+    echo_ns: int = 0,
 ) -> int | None:
     start = to_epoch_ns(result.window_start)
     for i in reversed(seen):
@@ -97,7 +107,13 @@ def _host(
         if not isinstance(mark, str):
             continue
         end = to_epoch_ns(datetime.fromisoformat(mark))
-        if not (end < start <= end + tolerance_ns and to_epoch_ns(earlier.window_end) < start):
+        if to_epoch_ns(earlier.window_end) >= start:
+            continue
+        if start <= end:  # inside the excursion the earlier result tells
+            return i
+        if result.engine_metadata.get("statistic") in _ECHOES and start <= end + echo_ns:
+            return i
+        if start > end + tolerance_ns:
             continue
         return i if _lands_back(earlier.engine_metadata, result.engine_metadata) else None
     return None

@@ -435,11 +435,11 @@ class IncrementalDetector:
         left = [r for r in recent if (r.window_start, r.window_end) not in gone]
         newer = {id(old): new for old, new in settle(series, first_new, left, retell)}
         stored_now = [newer.get(id(r), r) for r in left]
-        tolerance = 0
+        spans = (0, 0)
         if isinstance(self.engine, DefaultAnomalyEngine):
-            tolerance = self.engine.jump_back_tolerance_ns(series.timestamps_ns)
+            spans = self.engine.jump_back_spans(series)
         # a jump back, stored or new, joins the excursion it ends (backend/detection/jump_back.py)
-        merged = absorb_jumps_back([*stored_now, *joined], tolerance)
+        merged = absorb_jumps_back([*stored_now, *joined], *spans)
         superseded, store = list(replaced), []
         for old, after in zip(left, merged[: len(left)], strict=True):
             if after is not old:  # told again, grown by a jump back, or absorbed into one
@@ -530,12 +530,19 @@ class IncrementalDetector:
                 tenant_id, from_epoch_ns(held_from), from_epoch_ns(since - 1), min_score=lowest
             )
             rows += [row for row in older if to_epoch_ns(row["window_end"]) < since]
+        results = [as_result(row) for row in rows if row["anomaly_label"] != "normal"]
+        # a held level's later alarms stay in reach: once it comes back, they join it
+        held_since: dict[SeriesKey, int] = {}
+        for result in results:
+            if held_level(result):
+                start = to_epoch_ns(result.window_start)
+                held_since[result.key] = min(held_since.get(result.key, start), start)
         found: dict[SeriesKey, list[AnomalyResult]] = {}
-        for row in rows:
-            if row["anomaly_label"] != "normal":
-                result = as_result(row)
-                if to_epoch_ns(result.window_end) >= since or held_level(result):
-                    found.setdefault(result.key, []).append(result)
+        for result in results:
+            held = held_since.get(result.key)
+            in_reach = held is not None and to_epoch_ns(result.window_start) >= held
+            if to_epoch_ns(result.window_end) >= since or in_reach:
+                found.setdefault(result.key, []).append(result)
         return found
 
     def _run_stateless(

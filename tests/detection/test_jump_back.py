@@ -15,6 +15,7 @@ from backend.analytics.types import AnomalyResult, MetricSeries, SeriesKey
 from backend.detection.default_engine import DefaultAnomalyEngine
 from backend.detection.jump_back import absorb_jumps_back
 from backend.detection.runner import IncrementalDetector
+from backend.detection.streaming.detector import STATISTIC_NAMES
 from backend.detection.told import BACK_AT, BACK_FROM, BACK_TO, JUMP_FROM
 from backend.storage import StorageBackend, open_storage
 
@@ -76,12 +77,27 @@ def test_an_overshoot_far_beyond_the_level_left_is_an_anomaly_of_its_own() -> No
     assert absorb_jumps_back([shift, no_value], TOLERANCE_NS) == [shift, no_value]
 
 
-def test_alarms_too_late_before_the_end_or_without_an_end_stay_apart() -> None:
+def test_alarms_inside_the_excursion_and_its_echoes_join_it_too() -> None:
     shift = _result(600, 606, back=719)
-    late, inside = _result(730, 731), _result(650, 651)
+    inside = _result(650, 651, value=230.0)  # another alarm while the plateau lasted
+    grown, gone = absorb_jumps_back([shift, inside], TOLERANCE_NS)
+    assert gone is None and grown is not None and grown.window_end == _at(651)
+    # the level swing averages the plateau's hours: its alarm soon after is the echo
+    echo = _result(760, 760, value=700.0)
+    echo = dataclasses.replace(echo, engine_metadata={**echo.engine_metadata,
+                                                      "statistic": "slow_swing"})  # fmt: skip
+    hours = 48 * MINUTE_NS
+    assert absorb_jumps_back([shift, echo], TOLERANCE_NS, hours)[1] is None
+    assert absorb_jumps_back([shift, echo], TOLERANCE_NS)[1] is echo  # no echo span: apart
+    point = dataclasses.replace(echo, engine_metadata={"modelled": 700.0})
+    assert absorb_jumps_back([shift, point], TOLERANCE_NS, hours)[1] is point  # no echo
+
+
+def test_alarms_too_late_or_without_an_end_stay_apart() -> None:
+    shift = _result(600, 606, back=719)
+    late = _result(730, 731)
     unmarked = _result(600, 606)
     assert absorb_jumps_back([shift, late], TOLERANCE_NS) == [shift, late]
-    assert absorb_jumps_back([shift, inside], TOLERANCE_NS) == [shift, inside]
     assert absorb_jumps_back([unmarked, _result(720, 721)], TOLERANCE_NS)[1] is not None
     normal = _result(720, 800, label="normal")
     assert absorb_jumps_back([shift, normal], TOLERANCE_NS) == [shift, normal]
@@ -120,4 +136,34 @@ def test_live_runs_tell_a_two_hour_outage_as_one_pass_does(storage: StorageBacke
     ]
     assert [(r["window_start"], r["window_end"], r["explanation"]) for r in rows] == [
         (one_pass.window_start, one_pass.window_end, one_pass.explanation)
+    ]
+
+
+def test_a_one_hour_plateau_its_inner_alarms_and_its_echo_are_one_result(
+    storage: StorageBackend,
+) -> None:
+    """CPU lifted by 7.5 noise sd for an hour: besides its start, the level swing (which
+    averages hours) alarms after it; that echo is part of the same incident."""
+    n, start = 3 * 1440, 2 * 1440 + 100
+    values = 50.0 + np.random.default_rng(1).normal(0.0, 2.0, n)
+    values[start : start + 60] += 15.0
+    ts = START_NS + np.arange(n, dtype=np.int64) * MINUTE_NS
+    series = MetricSeries.from_arrays(SeriesKey("t1", "c1", "n1", "cpu_usage"), ts, values)
+    engine = DefaultAnomalyEngine()
+    scored = engine.score_series(series)
+    hot = np.flatnonzero(scored.scores[start:] >= engine.threshold)
+    swing = STATISTIC_NAMES.index("slow_swing")
+    assert swing in scored.statistic[start + hot]  # the echo this test is about still occurs
+    found = [r for r in engine.detect(series) if r.is_anomaly and r.window_end >= _at(start)]
+    assert len(found) == 1
+    assert found[0].explanation is not None
+    assert found[0].explanation.endswith("and came back after 1 h")
+    detector = IncrementalDetector(storage, fleet_calibration=False)
+    for a, b in itertools.pairwise([0, 2 * 1440, *range(2 * 1440 + 5, n, 5), n]):
+        storage.store_metrics([series.with_arrays(ts[a:b], values[a:b])])
+        detector.run("t1")
+    rows = [r for r in storage.query_anomalies("t1", min_score=0.0) if r["anomaly_kind"]]
+    late = [r for r in rows if r["window_end"] >= _at(start)]
+    assert [(r["window_start"], r["explanation"]) for r in late] == [
+        (found[0].window_start, found[0].explanation)
     ]
