@@ -33,12 +33,17 @@ from backend.analytics.explain_signal import SHAPE_POINTS
 from backend.analytics.explain_templates import format_duration, format_value
 from backend.analytics.limits import MetricLimit, breach_note, breach_result, worst_value
 from backend.analytics.types import AnomalyKind, AnomalyResult, MetricSeries
-from backend.detection.default_engine import level_held
 from backend.detection.describe import describe_excursion
-from backend.detection.jump_back import excursion_end
 from backend.detection.streaming.detector import STATISTIC_NAMES
 from backend.detection.streaming.kinds import SLOW_KINDS
-from backend.detection.told import JUMP_FROM, KIND_FROM, KIND_FROM_WINDOW, LEVEL_HELD
+from backend.detection.told import (
+    JUMP_FROM,
+    KIND_FROM,
+    KIND_FROM_WINDOW,
+    LEVEL_HELD,
+    excursion_end,
+    level_held,
+)
 from backend.storage.interface import StorageBackend
 
 __all__ = [

@@ -46,7 +46,7 @@ from backend.detection.describe import (
     distance_from_day_mean,
     recent_variation,
 )
-from backend.detection.jump_back import absorb_jumps_back, excursion_end
+from backend.detection.jump_back import absorb_jumps_back
 from backend.detection.streaming.detector import (
     STATISTIC_NAMES,
     ScoredSeries,
@@ -56,7 +56,14 @@ from backend.detection.streaming.kinds import SLOW_KINDS, guess_kind, returning_
 from backend.detection.streaming.params import DetectorParams
 from backend.detection.streaming.runs import anomalous_runs, normal_runs
 from backend.detection.stuck import describe_stuck, stuck_start
-from backend.detection.told import BACK_AT, KIND_FROM, KIND_FROM_WINDOW, LEVEL_HELD
+from backend.detection.told import (
+    BACK_AT,
+    KIND_FROM,
+    KIND_FROM_WINDOW,
+    LEVEL_HELD,
+    excursion_end,
+    level_held,
+)
 from backend.errors import ConfigError, ValidationError
 
 __all__ = ["DEFAULT_THRESHOLD", "DefaultAnomalyEngine", "is_counter_hint"]
@@ -464,14 +471,6 @@ def _averaged_span(ts: np.ndarray, alpha: float, day_ns: int) -> tuple[int, int,
     step_ns = (int(ts[-1]) - int(ts[0])) / max(ts.shape[0] - 1, 1)
     history = int(EARLIER_DAYS * day_ns / max(step_ns, 1.0))
     return points, history, points * step_ns / 1e9
-
-
-def level_held(explanation: Any) -> bool:
-    """Whether the classifier's ``explanation`` is a level shift that had not come back by
-    the last point it read."""
-    kind = getattr(explanation, "anomaly_kind", None)
-    context = getattr(explanation, "additional_context", None) or {}
-    return kind is AnomalyKind.LEVEL_SHIFT and not context.get("returned", False)
 
 
 def rate_view(series: MetricSeries, scored: ScoredSeries) -> MetricSeries:

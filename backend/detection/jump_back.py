@@ -29,33 +29,12 @@ from datetime import datetime
 from typing import Any
 
 from backend.analytics._timeconv import from_epoch_ns, to_epoch_ns
-from backend.analytics.types import AnomalyKind, AnomalyResult
+from backend.analytics.types import AnomalyResult
 from backend.detection.told import BACK_AT, BACK_FROM, BACK_TO, JUMP_FROM, LEVEL_HELD
 
-__all__ = ["absorb_jumps_back", "excursion_end"]
-_EXCURSIONS = (AnomalyKind.SPIKE, AnomalyKind.DIP)
+__all__ = ["absorb_jumps_back"]
 #: Statistics that average hours: their alarm just after an excursion is its echo.
 _ECHOES = frozenset({"slow_swing", "slow_volatility"})
-
-
-def excursion_end(explanation: Any) -> dict[str, Any]:
-    """Where the excursion ``explanation`` tells ended, when it ended inside the points read
-    (a spike or dip, or a level shift that came back): its last point (:data:`BACK_AT`), the
-    level it left (:data:`BACK_TO`) and the level it went to (:data:`BACK_FROM`); None each
-    otherwise, so a result told again loses what no longer holds."""
-    kind = getattr(explanation, "anomaly_kind", None)
-    context = getattr(explanation, "additional_context", None) or {}
-    ended = kind in _EXCURSIONS or (
-        kind is AnomalyKind.LEVEL_SHIFT and bool(context.get("returned"))
-    )
-    end = context.get("end")
-    if not (ended and isinstance(end, datetime)):
-        return {BACK_AT: None, BACK_TO: None, BACK_FROM: None}
-    return {
-        BACK_AT: end.isoformat(),
-        BACK_TO: getattr(explanation, "baseline_value", None),
-        BACK_FROM: getattr(explanation, "observed_value", None),
-    }
 
 
 def absorb_jumps_back(

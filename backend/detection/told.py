@@ -4,6 +4,11 @@ to it (:mod:`backend.detection.jump_back`)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
+from backend.analytics.types import AnomalyKind
+
 __all__ = [
     "BACK_AT",
     "BACK_FROM",
@@ -12,6 +17,8 @@ __all__ = [
     "KIND_FROM",
     "KIND_FROM_WINDOW",
     "LEVEL_HELD",
+    "excursion_end",
+    "level_held",
 ]
 
 #: Where a result's kind came from ...
@@ -32,3 +39,33 @@ BACK_FROM = "back_from"
 #: Where an excursion's own window ended before its jump back joined it (ISO time): later
 #: runs tell it again from that window, not from the jump.
 JUMP_FROM = "jump_from"
+
+_EXCURSIONS = (AnomalyKind.SPIKE, AnomalyKind.DIP)
+
+
+def level_held(explanation: Any) -> bool:
+    """Whether the classifier's ``explanation`` is a level shift that had not come back by
+    the last point it read."""
+    kind = getattr(explanation, "anomaly_kind", None)
+    context = getattr(explanation, "additional_context", None) or {}
+    return kind is AnomalyKind.LEVEL_SHIFT and not context.get("returned", False)
+
+
+def excursion_end(explanation: Any) -> dict[str, Any]:
+    """Where the excursion ``explanation`` tells ended, when it ended inside the points read
+    (a spike or dip, or a level shift that came back): its last point (:data:`BACK_AT`), the
+    level it left (:data:`BACK_TO`) and the level it went to (:data:`BACK_FROM`); None each
+    otherwise, so a result told again loses what no longer holds."""
+    kind = getattr(explanation, "anomaly_kind", None)
+    context = getattr(explanation, "additional_context", None) or {}
+    ended = kind in _EXCURSIONS or (
+        kind is AnomalyKind.LEVEL_SHIFT and bool(context.get("returned"))
+    )
+    end = context.get("end")
+    if not (ended and isinstance(end, datetime)):
+        return {BACK_AT: None, BACK_TO: None, BACK_FROM: None}
+    return {
+        BACK_AT: end.isoformat(),
+        BACK_TO: getattr(explanation, "baseline_value", None),
+        BACK_FROM: getattr(explanation, "observed_value", None),
+    }
