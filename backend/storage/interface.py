@@ -142,7 +142,6 @@ class StorageBackend(abc.ABC):
         """Store results of one tenant (each must carry that tenant_id); upsert by
         (series, window_start, window_end). Returns how many were written."""
 
-    @abc.abstractmethod
     def replace_anomaly_results(
         self,
         tenant_id: str,
@@ -155,7 +154,24 @@ class StorageBackend(abc.ABC):
         the end of the previous run goes on: the longer result replaces the shorter one
         rather than standing beside it, and keeps its id (a result whose window covers
         superseded ones of its series takes the place of the earliest). Returns how many
-        results were written."""
+        results were written. The arguments are checked here, once for every backend; a
+        backend writes the checked rows in :meth:`_replace_anomaly_rows`."""
+        from backend.storage._checks import check_results
+        from backend.storage._records import anomaly_row
+
+        gone = [anomaly_row(r)[:6] for r in check_results(tenant_id, superseded)]
+        rows = [anomaly_row(r) for r in check_results(tenant_id, results)]
+        if gone or rows:
+            self._replace_anomaly_rows(gone, rows)
+        return len(rows)
+
+    @abc.abstractmethod
+    def _replace_anomaly_rows(
+        self, gone: list[tuple[Any, ...]], rows: list[tuple[Any, ...]]
+    ) -> None:
+        """Remove the rows identified by ``gone`` (series and window) and upsert ``rows``,
+        all or none; a row covering a removed one keeps its id
+        (:func:`backend.storage._records.plan_replacement`)."""
 
     def store_anomaly_result(
         self,

@@ -139,16 +139,10 @@ class InMemoryStorage(StorageBackend):
                 self._anomalies[identity] = (previous[0] if previous else self._new_id(), row)
         return len(rows)
 
-    def replace_anomaly_results(
-        self,
-        tenant_id: str,
-        superseded: Sequence[AnomalyResult],
-        results: Iterable[AnomalyResult],
-    ) -> int:
-        """Remove ``superseded`` (by series and window) and upsert ``results``, under one
-        lock; a result that covers a superseded one keeps its id."""
-        gone = [anomaly_row(r)[:6] for r in checks.check_results(tenant_id, superseded)]
-        rows = [anomaly_row(result) for result in checks.check_results(tenant_id, results)]
+    def _replace_anomaly_rows(
+        self, gone: list[tuple[Any, ...]], rows: list[tuple[Any, ...]]
+    ) -> None:
+        """Remove ``gone`` and upsert ``rows`` under one lock."""
         updates, deletes, inserts = plan_replacement(gone, rows)
         with self._lock:
             for identity in deletes:
@@ -160,7 +154,6 @@ class InMemoryStorage(StorageBackend):
             for row in inserts:
                 previous = self._anomalies.get(row[:6])
                 self._anomalies[row[:6]] = (previous[0] if previous else self._new_id(), row)
-        return len(rows)
 
     def _query_anomalies(self, query: checks.AnomalyQuery) -> list[dict[str, Any]]:
         """Results overlapping the bounds with score >= min_score, by (window_start, id)."""

@@ -261,21 +261,13 @@ class PostgresStorage(StorageBackend):
         self._write("store anomaly results", lambda c: records.upsert_anomaly_rows(c, rows))
         return len(rows)
 
-    def replace_anomaly_results(
-        self,
-        tenant_id: str,
-        superseded: Sequence[AnomalyResult],
-        results: Iterable[AnomalyResult],
-    ) -> int:
-        """Delete ``superseded`` (by series and window) and upsert ``results`` in one
-        transaction."""
-        gone = [anomaly_row(r)[:6] for r in checks.check_results(tenant_id, superseded)]
-        rows = [anomaly_row(r) for r in checks.check_results(tenant_id, results)]
-
+    def _replace_anomaly_rows(
+        self, gone: list[tuple[Any, ...]], rows: list[tuple[Any, ...]]
+    ) -> None:
+        """Delete ``gone`` and upsert ``rows`` in one transaction."""
         self._write(
             "replace anomaly results", lambda c: records.replace_anomaly_rows(c, gone, rows)
         )
-        return len(rows)
 
     def _query_anomalies(self, query: checks.AnomalyQuery) -> list[dict[str, Any]]:
         """Results overlapping the bounds with score >= min_score, by (window_start, id)."""

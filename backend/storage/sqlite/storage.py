@@ -194,20 +194,12 @@ class SQLiteStorage(StorageBackend):
                 records.upsert_anomaly_rows(conn, rows)
         return len(rows)
 
-    def replace_anomaly_results(
-        self,
-        tenant_id: str,
-        superseded: Sequence[AnomalyResult],
-        results: Iterable[AnomalyResult],
-    ) -> int:
-        """Delete ``superseded`` (by series and window) and upsert ``results`` in one
-        transaction."""
-        gone = [anomaly_row(r)[:6] for r in checks.check_results(tenant_id, superseded)]
-        rows = [anomaly_row(result) for result in checks.check_results(tenant_id, results)]
-        if gone or rows:
-            with self._write() as conn:
-                records.replace_anomaly_rows(conn, gone, rows)
-        return len(rows)
+    def _replace_anomaly_rows(
+        self, gone: list[tuple[Any, ...]], rows: list[tuple[Any, ...]]
+    ) -> None:
+        """Delete ``gone`` and upsert ``rows`` in one transaction."""
+        with self._write() as conn:
+            records.replace_anomaly_rows(conn, gone, rows)
 
     def _query_anomalies(self, query: checks.AnomalyQuery) -> list[dict[str, Any]]:
         """Results overlapping the bounds with score >= min_score, by (window_start, id)."""
