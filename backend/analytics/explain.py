@@ -206,6 +206,8 @@ def _context(
         "seasonal_period_seconds": (finding.seasonal_period_ns or 0) / NS_PER_SECOND or None,
         "returned": finding.returned,
     }  # fmt: skip
+    if kind is AnomalyKind.LEVEL_SHIFT and finding.before is not None:
+        context["level_before"] = finding.before
     if kind is AnomalyKind.DRIFT and finding.observed is not None:
         hours = max(context["duration_seconds"], 1.0) / 3600.0
         context["rate_per_hour"] = (finding.observed - finding.baseline) / hours

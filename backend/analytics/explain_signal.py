@@ -47,6 +47,7 @@ MAX_SPIKE_POINTS = 30  # longer excursions are not spikes
 TREND_POINTS = 20  # the background's level and slope come from twice this many points
 NEW_SWING_GAIN = 1.5  # a new periodic component swings this much wider than the history did
 STRAY_MARGIN = 1.5  # a sustained level must stray this much further than the reference does
+UNUSUAL_FROM_SHARE = 0.5  # a step starts from an unusual level when that is this much of it
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class Finding:
     gap_end_ns: int = 0
     oscillation: float = 0.0
     returned: bool = False  # a level shift that came back at ``end`` (it did not persist)
+    before: float | None = None  # a level shift's level just before its step, when unusual
 
 
 def analyse_window(view: SeriesView, start_ns: int, end_ns: int) -> Finding:
@@ -157,7 +159,8 @@ def _shape(
         kind = AnomalyKind.LEVEL_SHIFT if lasting else kind
         confidence = 0.5 + 0.45 * (1.0 - excursion.residue) * min(1.0, abs(peak_z) / 6.0)
         found = _finding(view, ctx, kind, confidence, peak, ctx.start + onset, ctx.start + end)
-        return replace(found, oscillation=oscillation, returned=lasting)
+        before = None if lasting else found.before  # a plateau that ended left the usual
+        return replace(found, oscillation=oscillation, returned=lasting, before=before)
     else:
         kind, confidence, onset = step_or_ramp(z[: _shape_stop(ctx, peak)])
         end = z.size
@@ -366,8 +369,39 @@ def _finding(
     baseline = float(ctx.level[at])
     observed = _observed(view, kind, onset, end, peak)
     peak_z = float(ctx.z[min(max(peak, ctx.start), ctx.stop - 1) - ctx.start])
+    before = _level_before(view, ctx, onset, observed) if kind is AnomalyKind.LEVEL_SHIFT else None
     return Finding(kind, float(np.clip(confidence, 0.05, 0.99)), peak_z, onset, end, peak,
-                   baseline, ctx.spread, observed, ctx.period_ns)  # fmt: skip
+                   baseline, ctx.spread, observed, ctx.period_ns, before=before)  # fmt: skip
+
+
+def _level_before(view: SeriesView, ctx: Context, onset: int, observed: float) -> float | None:
+    """The level a step left, when that level was itself far from usual; else None.
+
+    Memory that leaked for hours and fell back at a restart stepped from the leak's peak,
+    not from what is usual at that hour, which is about where it landed; told from the usual
+    level the restart read "shifted down from 43.9 % to 43.4 % (-1 %)". The level before
+    counts as unusual when it strays from usual by half the step or more, and both that and
+    the step stand clear of ordinary noise, on the raw values (the level a chart shows) and
+    on the deviations from the baseline alike (a sawtooth's top or a daily flank is usual),
+    and the points just after the onset have made that step.
+    """
+    lo, hi = onset - 2 * TREND_POINTS - ctx.start, onset - ctx.start
+    if lo < 0 or hi >= ctx.z.size:
+        return None
+    level, _ = _local_line(view.values[ctx.start + lo : ctx.start + hi])
+    usual = float(ctx.level[hi])
+    residual = (
+        view.values[ctx.start + hi - TREND_POINTS : ctx.start + hi]
+        - ctx.level[hi - TREND_POINTS : hi]
+    )
+    step, noise = observed - level, PEAK_Z * ctx.spread
+    least = max(UNUSUAL_FROM_SHARE * abs(step), noise)
+    landed = float(np.median(view.values[onset : onset + TREND_POINTS])) - level
+    if abs(step) < noise or abs(landed) < least or step * landed < 0:
+        return None  # no step at the onset: a sawtooth's ramp read as a level
+    if min(abs(level - usual), abs(float(np.median(residual)))) < least:
+        return None
+    return level
 
 
 def _observed(view: SeriesView, kind: AnomalyKind | None, onset: int, end: int, peak: int) -> float:

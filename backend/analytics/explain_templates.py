@@ -42,7 +42,8 @@ TEMPLATE_FIELDS = (
     "metric", "node", "cluster", "tenant", "observed", "baseline", "spread", "baseline_range",
     "usual",
     "deviation", "direction", "duration", "start", "end", "rate", "missing", "gap_start",
-    "gap_end", "confidence", "severity", "score", "kind", "type", "held",
+    "gap_end", "confidence", "severity", "score", "kind", "type", "held", "before", "change",
+    "back",
 )  # fmt: skip
 
 #: (type or kind, template) pairs; a dict would merge AnomalyType.SPIKE and AnomalyKind.SPIKE.
@@ -57,8 +58,8 @@ DEFAULT_TEMPLATES: tuple[tuple[AnomalyType | AnomalyKind, str], ...] = (
     ),
     (
         AnomalyKind.LEVEL_SHIFT,
-        "{metric} on {node} shifted {direction} from {baseline} to "
-        "{observed} ({deviation}) at {start} and {held}",
+        "{metric} on {node} shifted {direction} from {before} to "
+        "{observed} ({change}) at {start}{back} and {held}",
     ),
     (
         AnomalyKind.DRIFT,
@@ -91,6 +92,8 @@ _UNITS = {"percent": "%", "%": "%", "milliseconds": "ms", "seconds": "s"}
 # (from this size on, divide by, prefix): "k" only from 10,000, so 1,234 stays 1234.0
 _PREFIXES = ((1e12, 1e12, "T"), (1e9, 1e9, "G"), (1e6, 1e6, "M"), (1e4, 1e3, "k"))
 _PREFIXED_FROM = _PREFIXES[-1][0]  # below this, values print without a prefix
+#: a step lands back near usual when it is this share or less as far from it as it started
+RETURNED_SHARE = 0.35
 _MAX_DECIMALS = 9  # a spread keeps two significant figures down to 1e-8; finer ones lose theirs
 
 
@@ -184,6 +187,7 @@ def template_fields(explanation: _Explained) -> dict[str, str]:
         kind=kind.value.replace("_", " ") if kind else "normal",
         type=explanation.anomaly_type.value,
     )
+    fields.update(_step_fields(explanation, fields))
     for name in ("start", "end", "gap_start", "gap_end"):
         if context.get(name) is not None:
             fields[name] = f"{context[name]:%Y-%m-%d %H:%M} UTC"
@@ -201,6 +205,34 @@ def template_fields(explanation: _Explained) -> dict[str, str]:
     if context.get("score") is not None:
         fields["score"] = f"{float(context['score']):.2f}"
     return fields
+
+
+def _step_fields(explanation: _Explained, fields: Mapping[str, str]) -> dict[str, str]:
+    """Where a level shift stepped from, by how much, and how that stands to usual.
+
+    A step from the usual level is told from it. A step from a level itself far from usual
+    (a leak's peak before a restart, context ``level_before``) is told from that level, and
+    ``back`` says where it landed against usual: ", back near its usual level (…)," or
+    ", still above its usual level (…),".
+    """
+    before = explanation.additional_context.get("level_before")
+    observed, baseline = explanation.observed_value, explanation.baseline_value
+    if before is None or observed is None or baseline is None:
+        return {"before": fields["baseline"], "change": fields["deviation"], "back": ""}
+    before = float(before)
+    change = (observed - before) / abs(before) * 100.0 if before else None
+    usual = f"({fields['usual']}: {fields['baseline']})"
+    if abs(observed - baseline) <= RETURNED_SHARE * abs(before - baseline):
+        back = f", back near its usual level {usual},"
+    else:
+        back = f", still {'above' if observed > baseline else 'below'} its usual level {usual},"
+    unit = explanation.additional_context.get("unit")
+    return {
+        "before": format_value(before, unit),
+        "change": _deviation(None if change is None else round(change, 2)),
+        "direction": _direction(observed, before),
+        "back": back,
+    }
 
 
 def _deviation(percent: float | None) -> str:
