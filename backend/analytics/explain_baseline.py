@@ -92,7 +92,8 @@ def baselines(view: SeriesView, a: int, b: int) -> list[Context]:
         start = max(a - history, p_points)
         stop = min(stop, a + p_points)
         level = _seasonal_level(view, start, stop, a, p_points)
-        return [_deviations(view, a, start, stop, level, period)]
+        earlier = _earlier_residual(view, start, a, p_points)
+        return [_deviations(view, a, start, stop, level, period, earlier)]
     start, ref = _flat_reference(view, a, b, history)
     flat = np.full(stop - start, float(np.median(view.values[ref])))
     contexts = [_deviations(view, a, start, stop, flat, None)]
@@ -102,8 +103,23 @@ def baselines(view: SeriesView, a: int, b: int) -> list[Context]:
     return contexts
 
 
+def _earlier_residual(view: SeriesView, start: int, a: int, p: int) -> np.ndarray | None:
+    """Deviations from the seasonal level over the same stretch one period earlier, or None
+    without the history for it."""
+    lo, hi = start - p, a - p
+    if lo < p or hi - lo < MIN_REFERENCE:
+        return None
+    return view.values[lo:hi] - _seasonal_level(view, lo, hi, hi, p)
+
+
 def _deviations(
-    view: SeriesView, a: int, start: int, stop: int, level: np.ndarray, period: int | None
+    view: SeriesView,
+    a: int,
+    start: int,
+    stop: int,
+    level: np.ndarray,
+    period: int | None,
+    earlier: np.ndarray | None = None,
 ) -> Context:
     """Deviations from ``level`` in units of the history's spread, measured per side.
 
@@ -113,6 +129,10 @@ def _deviations(
     ref_stop = a if a - start >= MIN_REFERENCE else stop
     residual = view.values[start:ref_stop] - level[: ref_stop - start]
     spread = robust_std(residual, view.values[start:stop])
+    if earlier is not None and ref_stop == a:
+        calm = robust_std(earlier, view.values[start:stop])
+        if calm < spread:
+            residual, spread = earlier, calm
     up, down = _side_spreads(residual, spread)
     deviation = view.values[start:stop] - level
     z = np.where(deviation > 0, deviation / up, deviation / down)

@@ -1,0 +1,140 @@
+"""A restart after a memory leak: a step back from a level that was itself unusual.
+
+Memory leaks for hours and a restart drops it back to where it usually is at that hour. Told
+from the usual level, the restart read "shifted down from 43.9 % to 43.4 % (-1 %)": it is
+told from the level it left, and says it landed back near usual.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from backend.analytics.explain import (
+    AnomalyExplanation,
+    AnomalyKind,
+    AnomalyType,
+    ExplanationClassifier,
+)
+from backend.analytics.explain_templates import template_fields
+from backend.analytics.types import AnomalyResult, MetricSeries, SeriesKey
+
+MINUTE_NS = 60 * 10**9
+START_NS = 1_704_067_200 * 10**9  # 2024-01-01 00:00 UTC
+N = 5 * 1440
+RESTART = 4 * 1440 + 600  # 10:00 on the fifth day
+NOISE = 0.8
+
+
+def _leak(amount: float = 35.0, hours: int = 8, seed: int = 3) -> MetricSeries:
+    """Five days of memory at 40-44 % on a daily cycle; on the last, it leaks ``amount``
+    over ``hours`` and a restart at 10:00 frees it."""
+    rng = np.random.default_rng(seed)
+    day = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N) / 1440)
+    values = 40.0 + 4.0 * day + rng.normal(0.0, NOISE, N)
+    values[RESTART - hours * 60 : RESTART] += np.linspace(0.0, amount, hours * 60)
+    ts = START_NS + np.arange(N, dtype=np.int64) * MINUTE_NS
+    key = SeriesKey("t1", "c1", "n1", "memory_used")
+    return MetricSeries.from_arrays(key, ts, values, {"unit": "%"})
+
+
+def _flag(series: MetricSeries, first: int, last: int) -> AnomalyResult:
+    stamps = series.timestamps
+    return AnomalyResult(*series.key, stamps[first], stamps[last], 0.9, "trend")
+
+
+def _percent(text: str, label: str) -> float:
+    """The first number after ``label`` in ``text``."""
+    found = re.search(re.escape(label) + r" (-?[\d.]+) %", text)
+    assert found is not None, text
+    return float(found.group(1))
+
+
+def test_a_restart_after_a_leak_is_told_from_the_level_it_left() -> None:
+    series = _leak()
+    explanation = ExplanationClassifier().classify(series, _flag(series, RESTART, RESTART + 6))
+    assert explanation.anomaly_kind is AnomalyKind.LEVEL_SHIFT
+    peak = float(np.median(series.values_array[RESTART - 10 : RESTART]))
+    assert explanation.additional_context["level_before"] == pytest.approx(peak, abs=1.5)
+    # what is usual at 10:00 and where it landed stay the baseline and the observed value
+    assert explanation.baseline_value == pytest.approx(43.9, abs=1.0)
+    assert explanation.observed_value == pytest.approx(43.4, abs=1.0)
+    text = explanation.description
+    assert text.startswith("memory_used on n1 shifted down from ")
+    assert _percent(text, "shifted down from") == pytest.approx(peak, abs=1.5)
+    assert _percent(text, "to") == pytest.approx(43.4, abs=1.0)
+    assert "(-4" in text  # the step's own size: about -45 %, not the -1 % against usual
+    assert ", back near its usual level (usual at 10:00: 4" in text
+
+
+def test_the_usual_spread_after_a_leak_comes_from_the_day_before() -> None:
+    """Hours of leak in the points before the window are no measure of ordinary noise: the
+    spread comes from the same stretch a day earlier when that is calmer."""
+    series = _leak()
+    explanation = ExplanationClassifier().classify(series, _flag(series, RESTART, RESTART + 6))
+    assert explanation.additional_context["spread"] == pytest.approx(NOISE, rel=0.35)
+
+
+@pytest.mark.parametrize(("amount", "hours"), [(20.0, 8), (20.0, 3), (10.0, 2)])
+def test_smaller_and_shorter_leaks_are_no_quiet_window(amount: float, hours: int) -> None:
+    """With the spread inflated by the leak the window around the restart looked ordinary
+    (the classifier said normal); measured on the day before, the leak stands out."""
+    series = _leak(amount, hours)
+    explanation = ExplanationClassifier().classify(series, _flag(series, RESTART, RESTART + 6))
+    assert explanation.anomaly_kind is AnomalyKind.LEVEL_SHIFT
+    assert explanation.anomaly_type is not AnomalyType.NORMAL
+
+
+def test_a_step_from_the_usual_level_is_told_from_usual() -> None:
+    series = _leak(amount=0.0)
+    values = series.values_array.copy()
+    values[RESTART:] += 15.0
+    series = series.with_arrays(series.timestamps_ns, values)
+    explanation = ExplanationClassifier().classify(series, _flag(series, RESTART, RESTART + 6))
+    assert explanation.anomaly_kind is AnomalyKind.LEVEL_SHIFT
+    assert "level_before" not in explanation.additional_context
+    told = r"shifted up from 4\d\.\d % to 5\d\.\d % \(\+3\d %\) at "
+    assert re.search(told, explanation.description)
+    assert "usual level" not in explanation.description
+
+
+def _shift(before: float | None, observed: float, baseline: float = 44.0) -> AnomalyExplanation:
+    context: dict[str, object] = {
+        "metric_name": "memory_used",
+        "node_id": "n1",
+        "unit": "%",
+        "usual": "usual at 10:00",
+        "spread": 0.8,
+        "start": datetime(2024, 1, 5, 10, tzinfo=UTC),
+        "duration_seconds": 3600.0,
+    }
+    if before is not None:
+        context["level_before"] = before
+    return AnomalyExplanation(
+        anomaly_type=AnomalyType.TREND,
+        anomaly_kind=AnomalyKind.LEVEL_SHIFT,
+        baseline_value=baseline,
+        observed_value=observed,
+        deviation_percent=round((observed - baseline) / baseline * 100.0, 2),
+        additional_context=context,
+    )
+
+
+def test_template_fields_of_a_step_from_an_unusual_level() -> None:
+    back = template_fields(_shift(80.0, 45.0))
+    assert (back["before"], back["change"], back["direction"]) == ("80.0 %", "-44 %", "down")
+    assert back["back"] == ", back near its usual level (usual at 10:00: 44.0 %),"
+    still = template_fields(_shift(80.0, 60.0))
+    assert still["back"] == ", still above its usual level (usual at 10:00: 44.0 %),"
+    assert still["deviation"] == "+36 %"  # against usual, as before
+    below = template_fields(_shift(80.0, 20.0))
+    assert below["back"].startswith(", still below its usual level")
+
+
+def test_template_fields_of_a_step_from_usual_are_the_baselines() -> None:
+    fields = template_fields(_shift(None, 60.0))
+    assert (fields["before"], fields["change"], fields["back"]) == ("44.0 %", "+36 %", "")
+    assert fields["direction"] == "up"
