@@ -34,7 +34,12 @@ from backend.analytics.explain_baseline import (
     baselines,
     long_view,
 )
-from backend.analytics.explain_shapes import rolling_median, step_or_ramp, swing_strength
+from backend.analytics.explain_shapes import (
+    SHARP_POINTS,
+    rolling_median,
+    step_or_ramp,
+    swing_strength,
+)
 from backend.analytics.types import AnomalyKind
 
 __all__ = ["NS_PER_DAY", "Finding", "SeriesView", "analyse_window"]
@@ -48,6 +53,7 @@ TREND_POINTS = 20  # the background's level and slope come from twice this many 
 NEW_SWING_GAIN = 1.5  # a new periodic component swings this much wider than the history did
 STRAY_MARGIN = 1.5  # a sustained level must stray this much further than the reference does
 UNUSUAL_FROM_SHARE = 0.5  # a step starts from an unusual level when that is this much of it
+BACK_SHARE = 0.35  # back at the level left: within this share of the height reached
 
 
 @dataclass(frozen=True)
@@ -68,7 +74,7 @@ class Finding:
     gap_start_ns: int = 0
     gap_end_ns: int = 0
     oscillation: float = 0.0
-    returned: bool = False  # a level shift that came back at ``end`` (it did not persist)
+    returned: bool = False  # a level shift or drift that came back at ``end`` (it ended)
     before: float | None = None  # a level shift's level just before its step, when unusual
 
 
@@ -158,6 +164,11 @@ def _shape(
         kind = AnomalyKind.SPIKE if sign > 0 else AnomalyKind.DIP
         kind = AnomalyKind.LEVEL_SHIFT if lasting else kind
         confidence = 0.5 + 0.45 * (1.0 - excursion.residue) * min(1.0, abs(peak_z) / 6.0)
+        if lasting and (ramp := _ramp_start(z, sign, onset, end)) is not None:
+            # climbed for hours and fell back at once: a leak and its restart
+            found = _finding(view, ctx, AnomalyKind.DRIFT, confidence, peak,
+                             ctx.start + ramp, ctx.start + end)  # fmt: skip
+            return replace(found, oscillation=oscillation, returned=True)
         found = _finding(view, ctx, kind, confidence, peak, ctx.start + onset, ctx.start + end)
         before = None if lasting else found.before  # a plateau that ended left the usual
         return replace(found, oscillation=oscillation, returned=lasting, before=before)
@@ -339,6 +350,58 @@ def _local_line(before: np.ndarray) -> tuple[float, float]:
     return float(np.median(before[last] + slope * (m - 1 - last))), slope
 
 
+def _ramp_start(z: np.ndarray, sign: float, onset: int, end: int) -> int | None:
+    """Where an excursion that came back began, when it rose gradually and fell back at once
+    (memory that leaked until a restart), else None (a plateau: a level shift that ended).
+
+    On the smoothed deviations, the climb from a fifth to four fifths of the height held just
+    before the end is timed: a plateau makes it within a few points, a ramp takes longer
+    than it then stays near the top and never jumps a third of the height at once (a plateau
+    on a rising daily cycle deepens as it goes, but it began with a jump). The ramp's start
+    is the climb carried back to zero.
+    """
+    lo = max(0, onset - 2 * (end - onset))
+    away = sign * rolling_median(z[lo:end], 9)
+    if away.size < 2 * MIN_REFERENCE:
+        return None
+    height = float(np.median(away[-SHARP_POINTS:]))
+    high = np.flatnonzero(away >= 0.8 * height)
+    if height < PEAK_Z or high.size == 0:
+        return None
+    top = int(high[0])
+    low = np.flatnonzero(away[:top] < 0.2 * height)
+    if low.size == 0:
+        return None
+    left = int(low[-1])
+    climb = top - left
+    if climb < 3 * SHARP_POINTS or climb < away.size - top:
+        return None
+    jumps = away[left + SHARP_POINTS : top + 1] - away[left : top + 1 - SHARP_POINTS]
+    if jumps.size and float(jumps.max()) >= height / 3.0:
+        return None  # it jumped most of the way at once (a plateau on a rising cycle)
+    return lo + max(0, left - climb // 3)
+
+
+def _release(z: np.ndarray, onset: int, end: int) -> int | None:
+    """Where a drift in ``z[onset:end]`` (segment positions) fell back at once to near the
+    level it left, and stayed there (a restart after a leak), else None."""
+    sign = 1.0 if float(np.median(z[onset:end])) >= 0 else -1.0
+    away = sign * rolling_median(z[onset:end], 5)
+    if away.size < 2 * MIN_REFERENCE:
+        return None
+    top = int(np.argmax(away))
+    height = float(away[top])
+    low = np.flatnonzero(away[top:] < BACK_SHARE * height)
+    if height < PEAK_Z or low.size == 0:
+        return None
+    back = top + int(low[0])
+    after = away[back : back + MIN_REFERENCE]
+    sharp = away[max(top, back - SHARP_POINTS)] >= 0.7 * height
+    if not sharp or after.size < 5 or float(np.median(after)) >= BACK_SHARE * height:
+        return None
+    return onset + back
+
+
 def _find_gap(view: SeriesView, start_ns: int, end_ns: int, length: int) -> tuple[int, int] | None:
     """The largest hole in the timestamps touching the window (with a small margin)."""
     t = view.t_ns
@@ -367,11 +430,16 @@ def _finding(
 ) -> Finding:  # fmt: skip
     at = min(max(onset, ctx.start), ctx.stop - 1) - ctx.start
     baseline = float(ctx.level[at])
+    released = None
+    if kind is AnomalyKind.DRIFT and end - onset > MAX_SPIKE_POINTS:
+        released = _release(ctx.z, at, min(end, ctx.stop) - ctx.start)
+        end = end if released is None else ctx.start + released
     observed = _observed(view, kind, onset, end, peak)
     peak_z = float(ctx.z[min(max(peak, ctx.start), ctx.stop - 1) - ctx.start])
     before = _level_before(view, ctx, onset, observed) if kind is AnomalyKind.LEVEL_SHIFT else None
     return Finding(kind, float(np.clip(confidence, 0.05, 0.99)), peak_z, onset, end, peak,
-                   baseline, ctx.spread, observed, ctx.period_ns, before=before)  # fmt: skip
+                   baseline, ctx.spread, observed, ctx.period_ns, before=before,
+                   returned=released is not None)  # fmt: skip
 
 
 def _level_before(view: SeriesView, ctx: Context, onset: int, observed: float) -> float | None:

@@ -43,7 +43,7 @@ TEMPLATE_FIELDS = (
     "usual",
     "deviation", "direction", "duration", "start", "end", "rate", "missing", "gap_start",
     "gap_end", "confidence", "severity", "score", "kind", "type", "held", "before", "change",
-    "back",
+    "back", "drifting", "until",
 )  # fmt: skip
 
 #: (type or kind, template) pairs; a dict would merge AnomalyType.SPIKE and AnomalyKind.SPIKE.
@@ -63,8 +63,7 @@ DEFAULT_TEMPLATES: tuple[tuple[AnomalyType | AnomalyKind, str], ...] = (
     ),
     (
         AnomalyKind.DRIFT,
-        "{metric} on {node} has been drifting {direction} since {start}: "
-        "from {baseline} to {observed} ({rate})",
+        "{metric} on {node} {drifting}: from {baseline} to {observed} ({rate}){until}",
     ),
     (
         AnomalyKind.SEASONAL,
@@ -198,6 +197,7 @@ def template_fields(explanation: _Explained) -> dict[str, str]:
         fields["held"] = ("came back after " if came_back else "has stayed there for ") + (
             fields["duration"]
         )
+    fields.update(_drift_fields(context, fields))
     if context.get("rate_per_hour") is not None:
         fields["rate"] = f"{format_value(context['rate_per_hour'], unit)} per hour"
     if context.get("missing_points") is not None:
@@ -233,6 +233,20 @@ def _step_fields(explanation: _Explained, fields: Mapping[str, str]) -> dict[str
         "direction": _direction(observed, before),
         "back": back,
     }
+
+
+def _drift_fields(context: Mapping[str, Any], fields: Mapping[str, str]) -> dict[str, str]:
+    """A drift still under way "has been drifting up since …"; one that fell back at once
+    (context ``returned``: memory that leaked until a restart) "drifted up between … and …,
+    then fell back near its usual level"."""
+    if context.get("returned"):
+        span = f"between {fields['start']} and {fields['end']}"
+        return {
+            "drifting": f"drifted {fields['direction']} {span}",
+            "until": ", then fell back near its usual level",
+        }
+    return {"drifting": f"has been drifting {fields['direction']} since {fields['start']}",
+            "until": ""}  # fmt: skip
 
 
 def _deviation(percent: float | None) -> str:

@@ -53,13 +53,14 @@ def level_held(explanation: Any) -> bool:
 
 def excursion_end(explanation: Any) -> dict[str, Any]:
     """Where the excursion ``explanation`` tells ended, when it ended inside the points read
-    (a spike or dip, or a level shift that came back): its last point (:data:`BACK_AT`), the
-    level it left (:data:`BACK_TO`) and the level it went to (:data:`BACK_FROM`); None each
-    otherwise, so a result told again loses what no longer holds."""
+    (a spike or dip, a level shift that came back, a drift that fell back): its last point
+    (:data:`BACK_AT`), the level it left (:data:`BACK_TO`) and the level it went to
+    (:data:`BACK_FROM`); None each otherwise, so a result told again loses what no longer
+    holds."""
     kind = getattr(explanation, "anomaly_kind", None)
     context = getattr(explanation, "additional_context", None) or {}
     ended = kind in _EXCURSIONS or (
-        kind is AnomalyKind.LEVEL_SHIFT and bool(context.get("returned"))
+        kind in (AnomalyKind.LEVEL_SHIFT, AnomalyKind.DRIFT) and bool(context.get("returned"))
     )
     end = context.get("end")
     if not (ended and isinstance(end, datetime)):
