@@ -36,6 +36,7 @@ from backend.analytics.explain_baseline import (
 )
 from backend.analytics.explain_shapes import (
     SHARP_POINTS,
+    SHARP_SHARE,
     rolling_median,
     step_or_ramp,
     swing_strength,
@@ -384,22 +385,29 @@ def _ramp_start(z: np.ndarray, sign: float, onset: int, end: int) -> int | None:
 
 def _release(z: np.ndarray, onset: int, end: int) -> int | None:
     """Where a drift in ``z[onset:end]`` (segment positions) fell back at once to near the
-    level it left, and stayed there (a restart after a leak), else None."""
+    level it left and stayed there as far as read (a restart after a leak), else None.
+
+    Levels are medians of ``TREND_POINTS`` each side of a point, so a burst on bursty
+    metrics is no level; the fall must be the largest such drop, start from near the
+    highest level the drift reached, land within ``BACK_SHARE`` of where it left, happen
+    within a few points, and hold for the rest of the points read.
+    """
+    w = TREND_POINTS
     sign = 1.0 if float(np.median(z[onset:end])) >= 0 else -1.0
-    away = sign * rolling_median(z[onset:end], 5)
-    if away.size < 2 * MIN_REFERENCE:
+    away = sign * z[onset:end]
+    if away.size < 4 * w:
         return None
-    top = int(np.argmax(away))
-    height = float(away[top])
-    low = np.flatnonzero(away[top:] < BACK_SHARE * height)
-    if height < PEAK_Z or low.size == 0:
+    sides = np.median(np.lib.stride_tricks.sliding_window_view(away, w), axis=1)
+    before, after = sides[: -w - 1], sides[w:-1]  # the w points before and from r = w + i
+    i = int(np.argmax(before - after))
+    r, high, low = w + i, float(before[i]), float(after[i])
+    if high < PEAK_Z or high < 0.7 * float(sides[: i + 1].max()) or low >= BACK_SHARE * high:
         return None
-    back = top + int(low[0])
-    after = away[back : back + MIN_REFERENCE]
-    sharp = away[max(top, back - SHARP_POINTS)] >= 0.7 * height
-    if not sharp or after.size < 5 or float(np.median(after)) >= BACK_SHARE * height:
+    step = float(np.median(away[r - SHARP_POINTS : r]) - np.median(away[r : r + SHARP_POINTS]))
+    rest = away[r:]
+    if step < SHARP_SHARE * (high - low) or float(np.percentile(rest, 75)) >= 0.5 * high:
         return None
-    return onset + back
+    return onset + r
 
 
 def _find_gap(view: SeriesView, start_ns: int, end_ns: int, length: int) -> tuple[int, int] | None:

@@ -41,6 +41,7 @@ from backend.detection.told import (
     KIND_FROM,
     KIND_FROM_WINDOW,
     LEVEL_HELD,
+    change_onset,
     excursion_end,
     level_held,
 )
@@ -272,7 +273,7 @@ def retold(
         kind: AnomalyKind | None
         text: str | None
         if excursion is not None:
-            (kind, text), held, ended = excursion, False, excursion_end(None)
+            (kind, text), held, ended = excursion, False, _ends_and_onset(None)
         else:
             kind, text, held, ended = _classified(told, joined)
         if kind is None:
@@ -303,7 +304,12 @@ def _classified(
             probe = dataclasses.replace(joined, window_end=max(end, joined.window_start))
     found = ExplanationClassifier().classify(told, probe)
     text = found.description or joined.explanation
-    return found.anomaly_kind, text, level_held(found), excursion_end(found)
+    return found.anomaly_kind, text, level_held(found), _ends_and_onset(found)
+
+
+def _ends_and_onset(found: Any) -> dict[str, Any]:
+    """The metadata later runs join by: where an excursion ended, where a change began."""
+    return {**excursion_end(found), **change_onset(found)}
 
 
 def _excursion(told: MetricSeries, start: int, end: int) -> tuple[AnomalyKind, str] | None:

@@ -61,6 +61,8 @@ from backend.detection.told import (
     KIND_FROM,
     KIND_FROM_WINDOW,
     LEVEL_HELD,
+    ONSET,
+    change_onset,
     excursion_end,
     level_held,
 )
@@ -236,18 +238,19 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
             results.sort(key=lambda r: r.window_start)
         return results
 
-    def jump_back_spans(self, series: MetricSeries) -> tuple[int, int]:
+    def jump_back_spans(self, series: MetricSeries) -> tuple[int, int, int]:
         """How long after an excursion's last point (ns) the alarm on its jump back may
         start, as close as alarms merge into one incident, and how long an hours-long
-        statistic's alarm is its echo: as long as that statistic averages
-        (:mod:`backend.detection.jump_back`)."""
+        statistic's alarm, and the short volatility's, is its echo: as long as that
+        statistic averages (:mod:`backend.detection.jump_back`)."""
         ts = series.timestamps_ns
         if ts.shape[0] < 2:
-            return 0, 0
+            return 0, 0, 0
         step = float(np.median(np.diff(ts[-64:])))
         params = self.params_for(series)
         hours = 1.0 / min(params.alpha_swing, params.alpha_slow)
-        return int((self.merge_gap_points + 1) * step), int(hours * step)
+        points = 1.0 / params.alpha_vol
+        return int((self.merge_gap_points + 1) * step), int(hours * step), int(points * step)
 
     def _anomaly(
         self, series: MetricSeries, scored: ScoredSeries, start: int, end: int, classifier: Any
@@ -281,6 +284,9 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
         ended = excursion_end(explanation)
         if ended[BACK_AT] is not None:  # an excursion that ended: its jump back joins it
             result.engine_metadata.update(ended)
+        onset = change_onset(explanation)
+        if onset[ONSET] is not None:  # a later alarm telling the same change joins it
+            result.engine_metadata.update(onset)
         if int(scored.statistic[peak]) != _DAY_LEVEL:
             # the classifier read this window alone: a later run that has seen the points
             # after it may read it again (backend/detection/continuation.py, settle)

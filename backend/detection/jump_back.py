@@ -24,21 +24,26 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from backend.analytics._timeconv import from_epoch_ns, to_epoch_ns
 from backend.analytics.types import AnomalyResult
-from backend.detection.told import BACK_AT, BACK_FROM, BACK_TO, JUMP_FROM, LEVEL_HELD
+from backend.detection.told import BACK_AT, BACK_FROM, BACK_TO, JUMP_FROM, LEVEL_HELD, ONSET
 
 __all__ = ["absorb_jumps_back"]
 #: Statistics that average hours: their alarm just after an excursion is its echo.
 _ECHOES = frozenset({"slow_swing", "slow_volatility"})
+#: The short volatility averages a few points: its alarm just after a jump is the jump's.
+_SHORT_ECHOES = frozenset({"volatility"})
 
 
 def absorb_jumps_back(
-    results: Sequence[AnomalyResult], tolerance_ns: int, echo_ns: int = 0
+    results: Sequence[AnomalyResult],
+    tolerance_ns: int,
+    echo_ns: int = 0,
+    short_echo_ns: int = 0,
 ) -> list[AnomalyResult | None]:
     """``results`` of one series with each jump back joined to the excursion it ends, aligned
     with ``results``: None where a result was absorbed, the grown result where one absorbed
@@ -51,7 +56,15 @@ def absorb_jumps_back(
     score; its kind, text and first detection stand. An alarm inside the excursion (before
     its last point) is part of it too. An alarm of an hours-long statistic
     (the level swing, the slow volatility) within ``echo_ns`` after the excursion ended is
-    its echo (those statistics average the excursion's hours) and joins it the same way.
+    its echo (those statistics average the excursion's hours) and joins it the same way;
+    so does an alarm of the short volatility within ``short_echo_ns`` (the points it
+    averages) after the excursion's last point.
+
+    A later level shift or drift told from an onset (:data:`ONSET`) no later than the end of
+    an earlier anomaly of the same kind tells the same change, read with more points (a
+    leak told again when its restart alarmed, a shift that "has stayed there" for days): it
+    joins the earlier one, whose window grows to its end, told as the later one tells it.
+
     Normal windows pass through unchanged.
     """
     merged: list[AnomalyResult | None] = list(results)
@@ -59,15 +72,65 @@ def absorb_jumps_back(
     seen: list[int] = []
     for j in order:
         result = results[j]
-        host = _host(merged, seen, result, tolerance_ns, echo_ns) if result.is_anomaly else None
-        if host is None:
+        joins = _joins(merged, seen, result, (tolerance_ns, echo_ns, short_echo_ns))
+        if joins is None:
             seen.append(j)
             continue
+        host, join = joins
         hosting = merged[host]
         assert hosting is not None  # only kept results host
-        merged[host] = _grown(hosting, result)
+        merged[host] = join(hosting, result)
         merged[j] = None
     return merged
+
+
+_Join = Callable[[AnomalyResult, AnomalyResult], AnomalyResult]
+
+
+def _joins(
+    merged: list[AnomalyResult | None],
+    seen: list[int],
+    result: AnomalyResult,
+    spans: tuple[int, int, int],
+) -> tuple[int, _Join] | None:
+    """The earlier result ``result`` joins and how (as its jump back or echo, or as the
+    same change told again), or None."""
+    if not result.is_anomaly:
+        return None
+    host = _host(merged, seen, result, *spans)
+    if host is not None:
+        return host, _grown
+    same = _same_change(merged, seen, result)
+    return None if same is None else (same, _retold)
+
+
+def _same_change(
+    merged: list[AnomalyResult | None], seen: list[int], result: AnomalyResult
+) -> int | None:
+    """The earlier anomaly of the same kind that ``result``'s change began within."""
+    onset = result.engine_metadata.get(ONSET)
+    if not isinstance(onset, str) or result.anomaly_kind is None:
+        return None
+    began = to_epoch_ns(datetime.fromisoformat(onset))
+    start = to_epoch_ns(result.window_start)
+    for i in reversed(seen):
+        earlier = merged[i]
+        if earlier is None or not earlier.is_anomaly:
+            continue
+        end = to_epoch_ns(earlier.window_end)
+        if earlier.anomaly_kind == result.anomaly_kind and began <= end < start:
+            return i
+    return None
+
+
+def _retold(earlier: AnomalyResult, later: AnomalyResult) -> AnomalyResult:
+    """``earlier`` grown to ``later``'s end and told as ``later`` tells the change: read
+    with more points ("has stayed there for 8 d", a leak read up to its restart)."""
+    return dataclasses.replace(
+        _grown(earlier, later),
+        explanation=later.explanation or earlier.explanation,
+        engine_metadata={**earlier.engine_metadata, **later.engine_metadata},
+    )
 
 
 def _host(
@@ -76,6 +139,7 @@ def _host(
     result: AnomalyResult,
     tolerance_ns: int,
     echo_ns: int = 0,
+    short_echo_ns: int = 0,
 ) -> int | None:
     start = to_epoch_ns(result.window_start)
     for i in reversed(seen):
@@ -90,7 +154,10 @@ def _host(
             continue
         if start <= end:  # inside the excursion the earlier result tells
             return i
-        if result.engine_metadata.get("statistic") in _ECHOES and start <= end + echo_ns:
+        statistic = result.engine_metadata.get("statistic")
+        if statistic in _ECHOES and start <= end + echo_ns:
+            return i
+        if statistic in _SHORT_ECHOES and start <= end + short_echo_ns:
             return i
         if start > end + tolerance_ns:
             continue

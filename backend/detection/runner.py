@@ -435,7 +435,7 @@ class IncrementalDetector:
         left = [r for r in recent if (r.window_start, r.window_end) not in gone]
         newer = {id(old): new for old, new in settle(series, first_new, left, retell)}
         stored_now = [newer.get(id(r), r) for r in left]
-        spans = (0, 0)
+        spans = (0, 0, 0)
         if isinstance(self.engine, DefaultAnomalyEngine):
             spans = self.engine.jump_back_spans(series)
         # a jump back, stored or new, joins the excursion it ends (backend/detection/jump_back.py)

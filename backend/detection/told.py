@@ -17,6 +17,8 @@ __all__ = [
     "KIND_FROM",
     "KIND_FROM_WINDOW",
     "LEVEL_HELD",
+    "ONSET",
+    "change_onset",
     "excursion_end",
     "level_held",
 ]
@@ -36,6 +38,9 @@ BACK_AT = "back_at"
 #: lands near the first (:mod:`backend.detection.jump_back`).
 BACK_TO = "back_to"
 BACK_FROM = "back_from"
+#: Where the level shift or drift a result tells began (ISO time): a later alarm that
+#: tells the same change from as early joins it (:mod:`backend.detection.jump_back`).
+ONSET = "onset"
 #: Where an excursion's own window ended before its jump back joined it (ISO time): later
 #: runs tell it again from that window, not from the jump.
 JUMP_FROM = "jump_from"
@@ -70,3 +75,13 @@ def excursion_end(explanation: Any) -> dict[str, Any]:
         BACK_TO: getattr(explanation, "baseline_value", None),
         BACK_FROM: getattr(explanation, "observed_value", None),
     }
+
+
+def change_onset(explanation: Any) -> dict[str, Any]:
+    """:data:`ONSET` of the level shift or drift ``explanation`` tells (None for other
+    kinds, so a result told again as something else loses it)."""
+    kind = getattr(explanation, "anomaly_kind", None)
+    context = getattr(explanation, "additional_context", None) or {}
+    start = context.get("start")
+    changes = (AnomalyKind.LEVEL_SHIFT, AnomalyKind.DRIFT)
+    return {ONSET: start.isoformat() if kind in changes and isinstance(start, datetime) else None}

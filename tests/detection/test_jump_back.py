@@ -16,7 +16,7 @@ from backend.detection.default_engine import DefaultAnomalyEngine
 from backend.detection.jump_back import absorb_jumps_back
 from backend.detection.runner import IncrementalDetector
 from backend.detection.streaming.detector import STATISTIC_NAMES
-from backend.detection.told import BACK_AT, BACK_FROM, BACK_TO, JUMP_FROM
+from backend.detection.told import BACK_AT, BACK_FROM, BACK_TO, JUMP_FROM, ONSET
 from backend.storage import StorageBackend, open_storage
 
 T0 = datetime(2024, 1, 1)
@@ -91,6 +91,40 @@ def test_alarms_inside_the_excursion_and_its_echoes_join_it_too() -> None:
     assert absorb_jumps_back([shift, echo], TOLERANCE_NS)[1] is echo  # no echo span: apart
     point = dataclasses.replace(echo, engine_metadata={"modelled": 700.0})
     assert absorb_jumps_back([shift, point], TOLERANCE_NS, hours)[1] is point  # no echo
+
+
+def test_the_short_volatility_just_after_an_excursion_is_its_echo() -> None:
+    shift = _result(600, 606, back=719)
+    # wherever its value lies: the volatility still averages the jump's few points
+    echo = _result(726, 727, value=1500.0)
+    echo = dataclasses.replace(echo, engine_metadata={**echo.engine_metadata,
+                                                      "statistic": "volatility"})  # fmt: skip
+    ten_points = 10 * MINUTE_NS
+    assert absorb_jumps_back([shift, echo], TOLERANCE_NS, 0, ten_points)[1] is None
+    assert absorb_jumps_back([shift, echo], TOLERANCE_NS) == [shift, echo]
+    later = dataclasses.replace(echo, window_start=_at(740), window_end=_at(741))
+    assert absorb_jumps_back([shift, later], TOLERANCE_NS, 0, ten_points)[1] is later
+
+
+def _change(first: int, last: int, onset: int, kind: str, text: str) -> AnomalyResult:
+    """A result telling a level shift or drift that began at minute ``onset``."""
+    metadata: dict[str, object] = {"modelled": 700.0, ONSET: _at(onset).isoformat()}
+    return AnomalyResult(*KEY, _at(first), _at(last), 0.8, "trend", explanation=text,
+                         engine_metadata=metadata, anomaly_kind=kind)  # fmt: skip
+
+
+def test_a_later_alarm_telling_the_same_change_joins_it_as_it_reads_it() -> None:
+    earlier = _change(600, 606, 500, "drift", "has been drifting up since 08:20")
+    later = _change(900, 901, 500, "drift", "drifted up between 08:20 and 14:59, then fell back")
+    grown, gone = absorb_jumps_back([earlier, later], TOLERANCE_NS)
+    assert gone is None and grown is not None
+    assert (grown.window_start, grown.window_end) == (_at(600), _at(901))
+    assert grown.explanation == later.explanation  # read with more points
+    # a change that began after the earlier alarm, or another kind of change, is apart
+    newer = _change(900, 901, 700, "drift", "has been drifting up since 11:40")
+    assert absorb_jumps_back([earlier, newer], TOLERANCE_NS) == [earlier, newer]
+    shift = _change(900, 901, 500, "level_shift", "shifted up at 08:20")
+    assert absorb_jumps_back([earlier, shift], TOLERANCE_NS) == [earlier, shift]
 
 
 def test_alarms_too_late_or_without_an_end_stay_apart() -> None:

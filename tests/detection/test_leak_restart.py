@@ -75,3 +75,17 @@ def test_a_leak_that_first_alarms_at_its_restart_is_told_whole(
     assert result.explanation is not None
     assert " drifted up between " in result.explanation
     assert result.explanation.endswith("then fell back near its usual level")
+
+
+def test_a_drift_told_again_at_its_restart_and_the_restarts_echo_are_one_result() -> None:
+    """A day-level alarm tells the leak under way; the restart alarms twice (the day level,
+    then the short volatility a few minutes on). The restart's reading (the leak from where
+    it began to where it fell back) joins the first alarm, and the volatility's echo joins
+    it: one result, told to its end."""
+    results = [r for r in DefaultAnomalyEngine().detect(_leak(4, 20.0, 8, 0.8)) if r.is_anomaly]
+    assert [r.anomaly_kind for r in results] == ["drift"]
+    (leak,) = results
+    assert leak.window_start < RESTART_AT < leak.window_end
+    assert leak.explanation is not None
+    assert leak.explanation.startswith("memory_used on n1 drifted up between 2024-01-05 02:0")
+    assert leak.explanation.endswith("then fell back near its usual level")
