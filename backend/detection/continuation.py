@@ -41,6 +41,7 @@ from backend.detection.told import (
     KIND_FROM,
     KIND_FROM_WINDOW,
     LEVEL_HELD,
+    READ_FROM,
     change_onset,
     excursion_end,
     level_held,
@@ -269,7 +270,8 @@ def retold(
             again = breach_result(series, start, end, limit, joined.anomaly_score)
             return _told_as(joined, again.anomaly_kind, again.explanation, again.engine_metadata)
         # an excursion grown by its jump back is read from its own window (jump_back.py)
-        excursion = None if JUMP_FROM in joined.engine_metadata else _excursion(told, start, end)
+        own = JUMP_FROM in joined.engine_metadata or READ_FROM in joined.engine_metadata
+        excursion = None if own else _excursion(told, start, end)
         kind: AnomalyKind | None
         text: str | None
         if excursion is not None:
@@ -302,6 +304,11 @@ def _classified(
         end = datetime.fromisoformat(jump_from)
         if (end.tzinfo is None) == (joined.window_end.tzinfo is None):
             probe = dataclasses.replace(joined, window_end=max(end, joined.window_start))
+    read_from = joined.engine_metadata.get(READ_FROM)
+    if isinstance(read_from, str):  # the later alarm's window whose reading it took
+        start = datetime.fromisoformat(read_from)
+        if (start.tzinfo is None) == (joined.window_start.tzinfo is None):
+            probe = dataclasses.replace(probe, window_start=min(start, probe.window_end))
     found = ExplanationClassifier().classify(told, probe)
     text = found.description or joined.explanation
     return found.anomaly_kind, text, level_held(found), _ends_and_onset(found)

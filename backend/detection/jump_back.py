@@ -30,7 +30,15 @@ from typing import Any
 
 from backend.analytics._timeconv import from_epoch_ns, to_epoch_ns
 from backend.analytics.types import AnomalyResult
-from backend.detection.told import BACK_AT, BACK_FROM, BACK_TO, JUMP_FROM, LEVEL_HELD, ONSET
+from backend.detection.told import (
+    BACK_AT,
+    BACK_FROM,
+    BACK_TO,
+    JUMP_FROM,
+    LEVEL_HELD,
+    ONSET,
+    READ_FROM,
+)
 
 __all__ = ["absorb_jumps_back"]
 #: Statistics that average hours: their alarm just after an excursion is its echo.
@@ -61,7 +69,8 @@ def absorb_jumps_back(
     averages) after the excursion's last point.
 
     A later level shift or drift told from an onset (:data:`ONSET`) no later than the end of
-    an earlier anomaly of the same kind tells the same change, read with more points (a
+    an earlier anomaly of the same kind (a level shift still held, or a drift the later one
+    saw fall back) tells the same change, read with more points (a
     leak told again when its restart alarmed, a shift that "has stayed there" for days): it
     joins the earlier one, whose window grows to its end, told as the later one tells it.
 
@@ -118,9 +127,20 @@ def _same_change(
         if earlier is None or not earlier.is_anomaly:
             continue
         end = to_epoch_ns(earlier.window_end)
-        if earlier.anomaly_kind == result.anomaly_kind and began <= end < start:
+        if _retells(earlier, result) and began <= end < start:
             return i
     return None
+
+
+def _retells(earlier: AnomalyResult, later: AnomalyResult) -> bool:
+    """Whether ``later`` may tell ``earlier``'s change again: a level shift still held told
+    as the same shift, or a drift told to where it fell back. (A first reading of other
+    changes is too often revised once more points arrive to join on.)"""
+    if earlier.anomaly_kind != later.anomaly_kind:
+        return False
+    if later.anomaly_kind == "level_shift":
+        return earlier.engine_metadata.get(LEVEL_HELD) is True
+    return later.anomaly_kind == "drift" and isinstance(later.engine_metadata.get(BACK_AT), str)
 
 
 def _retold(earlier: AnomalyResult, later: AnomalyResult) -> AnomalyResult:
@@ -129,7 +149,11 @@ def _retold(earlier: AnomalyResult, later: AnomalyResult) -> AnomalyResult:
     return dataclasses.replace(
         _grown(earlier, later),
         explanation=later.explanation or earlier.explanation,
-        engine_metadata={**earlier.engine_metadata, **later.engine_metadata},
+        engine_metadata={
+            **earlier.engine_metadata,
+            **later.engine_metadata,
+            READ_FROM: later.engine_metadata.get(READ_FROM) or later.window_start.isoformat(),
+        },
     )
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "KIND_FROM_WINDOW",
     "LEVEL_HELD",
     "ONSET",
+    "READ_FROM",
     "change_onset",
     "excursion_end",
     "level_held",
@@ -41,6 +42,9 @@ BACK_FROM = "back_from"
 #: Where the level shift or drift a result tells began (ISO time): a later alarm that
 #: tells the same change from as early joins it (:mod:`backend.detection.jump_back`).
 ONSET = "onset"
+#: Where the later alarm whose reading a result took (it told the same change) began (ISO
+#: time): later runs tell the result again from there, not from the grown window.
+READ_FROM = "read_from"
 #: Where an excursion's own window ended before its jump back joined it (ISO time): later
 #: runs tell it again from that window, not from the jump.
 JUMP_FROM = "jump_from"

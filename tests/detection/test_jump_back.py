@@ -16,7 +16,7 @@ from backend.detection.default_engine import DefaultAnomalyEngine
 from backend.detection.jump_back import absorb_jumps_back
 from backend.detection.runner import IncrementalDetector
 from backend.detection.streaming.detector import STATISTIC_NAMES
-from backend.detection.told import BACK_AT, BACK_FROM, BACK_TO, JUMP_FROM, ONSET
+from backend.detection.told import BACK_AT, BACK_FROM, BACK_TO, JUMP_FROM, ONSET, READ_FROM
 from backend.storage import StorageBackend, open_storage
 
 T0 = datetime(2024, 1, 1)
@@ -106,25 +106,43 @@ def test_the_short_volatility_just_after_an_excursion_is_its_echo() -> None:
     assert absorb_jumps_back([shift, later], TOLERANCE_NS, 0, ten_points)[1] is later
 
 
-def _change(first: int, last: int, onset: int, kind: str, text: str) -> AnomalyResult:
+def _change(
+    first: int, last: int, onset: int, kind: str, text: str, **told: object
+) -> AnomalyResult:
     """A result telling a level shift or drift that began at minute ``onset``."""
-    metadata: dict[str, object] = {"modelled": 700.0, ONSET: _at(onset).isoformat()}
+    metadata: dict[str, object] = {"modelled": 700.0, ONSET: _at(onset).isoformat(), **told}
     return AnomalyResult(*KEY, _at(first), _at(last), 0.8, "trend", explanation=text,
                          engine_metadata=metadata, anomaly_kind=kind)  # fmt: skip
 
 
-def test_a_later_alarm_telling_the_same_change_joins_it_as_it_reads_it() -> None:
+def test_a_drift_told_to_where_it_fell_back_joins_the_alarm_on_it() -> None:
     earlier = _change(600, 606, 500, "drift", "has been drifting up since 08:20")
-    later = _change(900, 901, 500, "drift", "drifted up between 08:20 and 14:59, then fell back")
+    ended = {BACK_AT: _at(899).isoformat(), BACK_TO: 40.0, BACK_FROM: 63.0}
+    later = _change(900, 901, 500, "drift", "drifted up between 08:20 and 14:59 …", **ended)
     grown, gone = absorb_jumps_back([earlier, later], TOLERANCE_NS)
     assert gone is None and grown is not None
     assert (grown.window_start, grown.window_end) == (_at(600), _at(901))
     assert grown.explanation == later.explanation  # read with more points
-    # a change that began after the earlier alarm, or another kind of change, is apart
-    newer = _change(900, 901, 700, "drift", "has been drifting up since 11:40")
+    assert grown.engine_metadata[BACK_AT] == _at(899).isoformat()
+    assert grown.engine_metadata[READ_FROM] == _at(900).isoformat()  # told again from there
+    # a change that began after the earlier alarm, or one still under way, stays apart
+    newer = _change(900, 901, 700, "drift", "drifted up between 11:40 and 14:59 …", **ended)
     assert absorb_jumps_back([earlier, newer], TOLERANCE_NS) == [earlier, newer]
-    shift = _change(900, 901, 500, "level_shift", "shifted up at 08:20")
-    assert absorb_jumps_back([earlier, shift], TOLERANCE_NS) == [earlier, shift]
+    going = _change(900, 901, 500, "drift", "has been drifting up since 08:20")
+    assert absorb_jumps_back([earlier, going], TOLERANCE_NS) == [earlier, going]
+
+
+def test_a_held_level_shift_told_again_later_is_one_result() -> None:
+    held = _change(600, 606, 600, "level_shift", "… and has stayed there for 1 h", level_held=True)
+    again = _change(2000, 2001, 600, "level_shift", "… and has stayed there for 23 h")
+    grown, gone = absorb_jumps_back([held, again], TOLERANCE_NS)
+    assert gone is None and grown is not None and grown.window_end == _at(2001)
+    assert grown.explanation == again.explanation
+    # a shift told as ended, or another kind of change, is no held level to join
+    ended = dataclasses.replace(held, engine_metadata={**held.engine_metadata, "level_held": False})
+    assert absorb_jumps_back([ended, again], TOLERANCE_NS) == [ended, again]
+    drift = _change(2000, 2001, 600, "drift", "has been drifting up since 10:00")
+    assert absorb_jumps_back([held, drift], TOLERANCE_NS) == [held, drift]
 
 
 def test_alarms_too_late_or_without_an_end_stay_apart() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from backend.analytics.types import MetricSeries, SeriesKey
 from backend.detection.default_engine import DefaultAnomalyEngine
 from backend.detection.runner import IncrementalDetector
-from backend.detection.told import BACK_AT
+from backend.detection.told import BACK_AT, READ_FROM
 from backend.storage import open_storage
 
 MINUTE_NS = 60 * 10**9
@@ -45,15 +46,19 @@ def test_one_pass_tells_the_leak_and_its_restart_as_one_drift_that_fell_back() -
     assert result.explanation.endswith("then fell back near its usual level")
 
 
-def test_live_runs_tell_the_restart_as_the_step_back_to_usual(tmp_path: Path) -> None:
-    series = _leak()
-    storage = open_storage(f"sqlite:///{tmp_path / 'leak.db'}")
+def _live(series: MetricSeries, path: Path) -> list[dict[str, Any]]:
+    """The anomalies stored by a run every five minutes over the last day."""
+    storage = open_storage(f"sqlite:///{path}")
     detector = IncrementalDetector(storage, fleet_calibration=False)
     ts, values = series.timestamps_ns, series.values_array
     for a, b in itertools.pairwise([0, 4 * 1440, *range(4 * 1440 + 5, N, 5), N]):
         storage.store_metrics([series.with_arrays(ts[a:b], values[a:b])])
         detector.run("t1")
-    rows = [r for r in storage.query_anomalies("t1", min_score=0.0) if r["anomaly_kind"]]
+    return [r for r in storage.query_anomalies("t1", min_score=0.0) if r["anomaly_kind"]]
+
+
+def test_live_runs_tell_the_restart_as_the_step_back_to_usual(tmp_path: Path) -> None:
+    rows = _live(_leak(), tmp_path / "leak.db")
     assert [r["anomaly_kind"] for r in rows] == ["drift", "level_shift"]
     drift, restart = rows
     assert drift["explanation"].startswith("memory_used on n1 has been drifting up since ")
@@ -89,3 +94,12 @@ def test_a_drift_told_again_at_its_restart_and_the_restarts_echo_are_one_result(
     assert leak.explanation is not None
     assert leak.explanation.startswith("memory_used on n1 drifted up between 2024-01-05 02:0")
     assert leak.explanation.endswith("then fell back near its usual level")
+
+
+def test_live_runs_join_a_drift_told_again_at_its_restart(tmp_path: Path) -> None:
+    one_pass = [r for r in DefaultAnomalyEngine().detect(_leak(4, 20.0, 8, 0.8)) if r.is_anomaly]
+    rows = _live(_leak(4, 20.0, 8, 0.8), tmp_path / "leak.db")
+    assert [(r["window_start"], r["window_end"], r["explanation"]) for r in rows] == [
+        (r.window_start, r.window_end, r.explanation) for r in one_pass
+    ]
+    assert rows[0]["engine_metadata"][READ_FROM] == RESTART_AT.isoformat()
