@@ -20,26 +20,15 @@ from backend.analytics.explain import (
     ExplanationClassifier,
 )
 from backend.analytics.explain_templates import template_fields
-from backend.analytics.types import AnomalyResult, MetricSeries, SeriesKey
+from backend.analytics.types import AnomalyResult, MetricSeries
+from tests.detection._series import RESTART, leak_then_restart
 
-MINUTE_NS = 60 * 10**9
-START_NS = 1_704_067_200 * 10**9  # 2024-01-01 00:00 UTC
-N = 5 * 1440
-RESTART = 4 * 1440 + 600  # 10:00 on the fifth day
 NOISE = 0.8
 _ONSET_SLACK = timedelta(minutes=15)
 
 
 def _leak(amount: float = 35.0, hours: int = 8, seed: int = 3) -> MetricSeries:
-    """Five days of memory at 40-44 % on a daily cycle; on the last, it leaks ``amount``
-    over ``hours`` and a restart at 10:00 frees it."""
-    rng = np.random.default_rng(seed)
-    day = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N) / 1440)
-    values = 40.0 + 4.0 * day + rng.normal(0.0, NOISE, N)
-    values[RESTART - hours * 60 : RESTART] += np.linspace(0.0, amount, hours * 60)
-    ts = START_NS + np.arange(N, dtype=np.int64) * MINUTE_NS
-    key = SeriesKey("t1", "c1", "n1", "memory_used")
-    return MetricSeries.from_arrays(key, ts, values, {"unit": "%"})
+    return leak_then_restart(amount, hours, seed, NOISE)
 
 
 def _flag(series: MetricSeries, first: int, last: int) -> AnomalyResult:

@@ -8,32 +8,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
-from backend.analytics.types import MetricSeries, SeriesKey
+from backend.analytics.types import MetricSeries
 from backend.detection.default_engine import DefaultAnomalyEngine
 from backend.detection.runner import IncrementalDetector
 from backend.detection.told import BACK_AT, READ_FROM
 from backend.storage import open_storage
+from tests.detection._series import LEAK_DAYS, leak_then_restart
 
-MINUTE_NS = 60 * 10**9
-START_NS = 1_704_067_200 * 10**9  # 2024-01-01 00:00 UTC
-N = 5 * 1440
-RESTART = 4 * 1440 + 600  # 10:00 on the fifth day
+N = LEAK_DAYS * 1440
 RESTART_AT = datetime(2024, 1, 5, 10, 0)
 
 
 def _leak(seed: int = 7, amount: float = 35.0, hours: int = 8, noise: float = 3.0) -> MetricSeries:
-    """Memory at 40-44 % on a daily cycle; on the fifth day it leaks ``amount`` over ``hours``
-    and a restart at 10:00 frees it."""
-    rng = np.random.default_rng(seed)
-    day = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N) / 1440)
-    values = 40.0 + 4.0 * day + rng.normal(0.0, noise, N)
-    values[RESTART - hours * 60 : RESTART] += np.linspace(0.0, amount, hours * 60)
-    ts = START_NS + np.arange(N, dtype=np.int64) * MINUTE_NS
-    key = SeriesKey("t1", "c1", "n1", "memory_used")
-    return MetricSeries.from_arrays(key, ts, values, {"unit": "%"})
+    return leak_then_restart(amount, hours, seed, noise)
 
 
 def test_one_pass_tells_the_leak_and_its_restart_as_one_drift_that_fell_back() -> None:
