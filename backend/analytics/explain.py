@@ -208,6 +208,8 @@ def _context(
     }  # fmt: skip
     if kind is AnomalyKind.LEVEL_SHIFT and finding.before is not None:
         context["level_before"] = finding.before
+    if kind is AnomalyKind.DRIFT and finding.fell_to is not None:
+        context["fell_to"] = finding.fell_to
     if kind is AnomalyKind.DRIFT and finding.observed is not None:
         hours = max(context["duration_seconds"], 1.0) / 3600.0
         context["rate_per_hour"] = (finding.observed - finding.baseline) / hours

@@ -77,6 +77,7 @@ class Finding:
     oscillation: float = 0.0
     returned: bool = False  # a level shift or drift that came back at ``end`` (it ended)
     before: float | None = None  # a level shift's level just before its step, when unusual
+    fell_to: float | None = None  # where a drift fell at ``end`` when not back near usual
 
 
 def analyse_window(view: SeriesView, start_ns: int, end_ns: int) -> Finding:
@@ -384,13 +385,13 @@ def _ramp_start(z: np.ndarray, sign: float, onset: int, end: int) -> int | None:
 
 
 def _release(z: np.ndarray, onset: int, end: int) -> int | None:
-    """Where a drift in ``z[onset:end]`` (segment positions) fell back at once to near the
-    level it left and stayed there as far as read (a restart after a leak), else None.
+    """Where a drift in ``z[onset:end]`` (segment positions) fell back at once by half its
+    height or more and stayed there as far as read (a restart after a leak), else None.
 
     Levels are medians of ``TREND_POINTS`` each side of a point, so a burst on bursty
     metrics is no level; the fall must be the largest such drop, start from near the
-    highest level the drift reached, land within ``BACK_SHARE`` of where it left, happen
-    within a few points, and hold for the rest of the points read.
+    highest level the drift reached, land at half of it or below, happen within a few
+    points, and hold below half way down for the rest of the points read.
     """
     w = TREND_POINTS
     sign = 1.0 if float(np.median(z[onset:end])) >= 0 else -1.0
@@ -401,11 +402,11 @@ def _release(z: np.ndarray, onset: int, end: int) -> int | None:
     before, after = sides[: -w - 1], sides[w:-1]  # the w points before and from r = w + i
     i = int(np.argmax(before - after))
     r, high, low = w + i, float(before[i]), float(after[i])
-    if high < PEAK_Z or high < 0.7 * float(sides[: i + 1].max()) or low >= BACK_SHARE * high:
+    if high < PEAK_Z or high < 0.7 * float(sides[: i + 1].max()) or low > 0.5 * high:
         return None
     step = float(np.median(away[r - SHARP_POINTS : r]) - np.median(away[r : r + SHARP_POINTS]))
     rest = away[r:]
-    if step < SHARP_SHARE * (high - low) or float(np.percentile(rest, 75)) >= 0.5 * high:
+    if step < SHARP_SHARE * (high - low) or float(np.percentile(rest, 75)) >= (high + low) / 2:
         return None
     return onset + r
 
@@ -445,9 +446,13 @@ def _finding(
     observed = _observed(view, kind, onset, end, peak)
     peak_z = float(ctx.z[min(max(peak, ctx.start), ctx.stop - 1) - ctx.start])
     before = _level_before(view, ctx, onset, observed) if kind is AnomalyKind.LEVEL_SHIFT else None
+    fell_to = None
+    if released is not None:
+        landed = float(np.median(view.values[end : end + TREND_POINTS]))
+        fell_to = landed if abs(landed - baseline) > BACK_SHARE * abs(observed - baseline) else None
     return Finding(kind, float(np.clip(confidence, 0.05, 0.99)), peak_z, onset, end, peak,
                    baseline, ctx.spread, observed, ctx.period_ns, before=before,
-                   returned=released is not None)  # fmt: skip
+                   returned=released is not None, fell_to=fell_to)  # fmt: skip
 
 
 def _level_before(view: SeriesView, ctx: Context, onset: int, observed: float) -> float | None:

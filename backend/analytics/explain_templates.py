@@ -238,12 +238,16 @@ def _step_fields(explanation: _Explained, fields: Mapping[str, str]) -> dict[str
 def _drift_fields(context: Mapping[str, Any], fields: Mapping[str, str]) -> dict[str, str]:
     """A drift still under way "has been drifting up since …"; one that fell back at once
     (context ``returned``: memory that leaked until a restart) "drifted up between … and …,
-    then fell back near its usual level"."""
+    then fell back near its usual level", or "then fell back to 56.8 %" when it fell only
+    part of the way (context ``fell_to``)."""
     if context.get("returned"):
         span = f"between {fields['start']} and {fields['end']}"
+        fell_to = context.get("fell_to")  # part of the way back only
+        unit = context.get("unit")
+        landed = "near its usual level" if fell_to is None else f"to {format_value(fell_to, unit)}"
         return {
             "drifting": f"drifted {fields['direction']} {span}",
-            "until": ", then fell back near its usual level",
+            "until": f", then fell back {landed}",
         }
     return {"drifting": f"has been drifting {fields['direction']} since {fields['start']}",
             "until": ""}  # fmt: skip

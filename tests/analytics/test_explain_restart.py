@@ -18,6 +18,7 @@ from backend.analytics.explain import (
     AnomalyKind,
     AnomalyType,
     ExplanationClassifier,
+    ExplanationTemplateRegistry,
 )
 from backend.analytics.explain_templates import template_fields
 from backend.analytics.types import AnomalyResult, MetricSeries
@@ -148,3 +149,43 @@ def test_template_fields_of_a_step_from_usual_are_the_baselines() -> None:
     fields = template_fields(_shift(None, 60.0))
     assert (fields["before"], fields["change"], fields["back"]) == ("44.0 %", "+36 %", "")
     assert fields["direction"] == "up"
+
+
+def _drift(returned: bool, fell_to: float | None = None) -> AnomalyExplanation:
+    context: dict[str, object] = {
+        "metric_name": "memory_used",
+        "node_id": "n1",
+        "unit": "%",
+        "start": datetime(2024, 1, 5, 2, tzinfo=UTC),
+        "end": datetime(2024, 1, 5, 9, 59, tzinfo=UTC),
+        "duration_seconds": 8 * 3600.0,
+        "rate_per_hour": 4.7,
+        "returned": returned,
+    }
+    if fell_to is not None:
+        context["fell_to"] = fell_to
+    return AnomalyExplanation(
+        anomaly_type=AnomalyType.TREND,
+        anomaly_kind=AnomalyKind.DRIFT,
+        baseline_value=40.8,
+        observed_value=78.2,
+        additional_context=context,
+    )
+
+
+def _text(explanation: AnomalyExplanation) -> str:
+    return ExplanationTemplateRegistry().render(explanation)
+
+
+def test_the_text_of_a_drift_under_way_and_of_one_that_fell_back() -> None:
+    going = _text(_drift(returned=False))
+    assert going == (
+        "memory_used on n1 has been drifting up since 2024-01-05 02:00 UTC: "
+        "from 40.8 % to 78.2 % (4.7 % per hour)"
+    )
+    back = _text(_drift(returned=True))
+    assert back == (
+        "memory_used on n1 drifted up between 2024-01-05 02:00 UTC and 2024-01-05 09:59 UTC: "
+        "from 40.8 % to 78.2 % (4.7 % per hour), then fell back near its usual level"
+    )
+    assert _text(_drift(returned=True, fell_to=59.1)).endswith("then fell back to 59.1 %")

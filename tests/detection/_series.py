@@ -37,13 +37,14 @@ RESTART = 4 * 1440 + 600  # 10:00 on the fifth day
 
 
 def leak_then_restart(
-    amount: float = 35.0, hours: int = 8, seed: int = 3, noise: float = 0.8
+    amount: float = 35.0, hours: int = 8, seed: int = 3, noise: float = 0.8, left: float = 0.0
 ) -> MetricSeries:
     """Five days of memory at 40-44 % on a daily cycle (one-minute points); on the last, it
-    leaks ``amount`` over ``hours`` and a restart at 10:00 frees it."""
+    leaks ``amount`` over ``hours`` and a restart at 10:00 frees all of it but ``left``."""
     n = LEAK_DAYS * 1440
     rng = np.random.default_rng(seed)
     day = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / 1440)
     values = 40.0 + 4.0 * day + rng.normal(0.0, noise, n)
     values[RESTART - hours * 60 : RESTART] += np.linspace(0.0, amount, hours * 60)
+    values[RESTART:] += left
     return series(values, metric="memory_used", metadata={"unit": "%"})

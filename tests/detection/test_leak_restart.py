@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from backend.analytics.types import MetricSeries
@@ -15,7 +16,7 @@ from backend.detection.default_engine import DefaultAnomalyEngine
 from backend.detection.runner import IncrementalDetector
 from backend.detection.told import BACK_AT, READ_FROM
 from backend.storage import open_storage
-from tests.detection._series import LEAK_DAYS, leak_then_restart
+from tests.detection._series import LEAK_DAYS, RESTART, leak_then_restart
 
 N = LEAK_DAYS * 1440
 RESTART_AT = datetime(2024, 1, 5, 10, 0)
@@ -92,3 +93,16 @@ def test_live_runs_join_a_drift_told_again_at_its_restart(tmp_path: Path) -> Non
         (r.window_start, r.window_end, r.explanation) for r in one_pass
     ]
     assert rows[0]["engine_metadata"][READ_FROM] == RESTART_AT.isoformat()
+
+
+def test_a_restart_that_frees_only_part_of_a_leak_ends_the_drift_where_it_fell() -> None:
+    """The drift ends at the restart and says where it fell, not "since 02:03 … to 56.8 %
+    (1.0 % per hour)", the change since the leak began read across the restart."""
+    series = leak_then_restart(35.0, 8, seed=6, noise=0.8, left=15.0)
+    (result,) = [r for r in DefaultAnomalyEngine().detect(series) if r.is_anomaly]
+    assert result.anomaly_kind == "drift"
+    assert result.window_end >= RESTART_AT
+    assert result.explanation is not None
+    assert " drifted up between 2024-01-05 02:0" in result.explanation
+    after = float(np.median(series.values_array[RESTART : RESTART + 20]))
+    assert result.explanation.endswith(f"then fell back to {after:.1f} %")
