@@ -7,6 +7,7 @@ they all convert through here, they all return the same dicts and objects.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -109,6 +110,29 @@ def plan_replacement(
         else:
             inserts.append(row)
     return updates, left, inserts
+
+
+def replace_rows(
+    conn: Any,
+    gone: list[Row],
+    rows: list[Row],
+    statements: tuple[str, str],
+    delete_rows: Callable[[Any, list[Row]], None],
+    upsert_rows: Callable[[Any, list[Row]], None],
+) -> None:
+    """Delete the ``gone`` identities and store ``rows`` on a DB-API connection whose
+    ``execute`` returns a cursor; a row that covers a gone result takes its place (and id),
+    see :func:`plan_replacement`. ``statements`` are the backend's SQL to update one result
+    in place (new row, then old identity) and to delete one by its identity."""
+    update_sql, delete_one_sql = statements
+    updates, deletes, inserts = plan_replacement(gone, rows)
+    delete_rows(conn, deletes)
+    for old, row in updates:
+        if row[:6] != old:
+            conn.execute(delete_one_sql, row[:6])  # another result with the new window
+        if conn.execute(update_sql, (*row, *old)).rowcount == 0:
+            inserts.append(row)  # the result it replaces was not stored
+    upsert_rows(conn, inserts)
 
 
 def anomaly_dict(result_id: int, row: tuple[Any, ...], aware: bool) -> dict[str, Any]:

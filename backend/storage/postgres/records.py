@@ -21,7 +21,7 @@ from backend.storage._records import (
     ANOMALY_COLUMNS,
     API_KEY_COLUMNS,
     SCORE_COLUMNS,
-    plan_replacement,
+    replace_rows,
 )
 from backend.storage._sql import anomaly_select, score_where
 from backend.storage.interface import STATS_KEYS
@@ -123,14 +123,8 @@ _DELETE_ONE_ANOMALY = "DELETE FROM anomaly_results WHERE " + " AND ".join(
 def replace_anomaly_rows(conn: psycopg.Connection, gone: list[Row], rows: list[Row]) -> None:
     """Delete the ``gone`` identities and store ``rows``; a row that covers a gone result
     takes its place (and id), see :func:`~backend.storage._records.plan_replacement`."""
-    updates, deletes, inserts = plan_replacement(gone, rows)
-    delete_anomaly_rows(conn, deletes)
-    for old, row in updates:
-        if row[:6] != old:
-            conn.execute(_DELETE_ONE_ANOMALY, row[:6])  # another result with the new window
-        if conn.execute(_UPDATE_ANOMALY, (*row, *old)).rowcount == 0:
-            inserts.append(row)  # the result it replaces was not stored
-    upsert_anomaly_rows(conn, inserts)
+    statements = (_UPDATE_ANOMALY, _DELETE_ONE_ANOMALY)
+    replace_rows(conn, gone, rows, statements, delete_anomaly_rows, upsert_anomaly_rows)
 
 
 def query_anomaly_rows(conn: psycopg.Connection, query: AnomalyQuery) -> list[tuple[int, Row]]:
