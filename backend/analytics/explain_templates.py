@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
+from backend.analytics.explain_signal import BACK_SHARE
 from backend.analytics.types import AnomalyKind, AnomalyType
 from backend.errors import ValidationError
 
@@ -91,8 +92,6 @@ _UNITS = {"percent": "%", "%": "%", "milliseconds": "ms", "seconds": "s"}
 # (from this size on, divide by, prefix): "k" only from 10,000, so 1,234 stays 1234.0
 _PREFIXES = ((1e12, 1e12, "T"), (1e9, 1e9, "G"), (1e6, 1e6, "M"), (1e4, 1e3, "k"))
 _PREFIXED_FROM = _PREFIXES[-1][0]  # below this, values print without a prefix
-#: a step lands back near usual when it is this share or less as far from it as it started
-RETURNED_SHARE = 0.35
 _MAX_DECIMALS = 9  # a spread keeps two significant figures down to 1e-8; finer ones lose theirs
 
 
@@ -222,7 +221,7 @@ def _step_fields(explanation: _Explained, fields: Mapping[str, str]) -> dict[str
     before = float(before)
     change = (observed - before) / abs(before) * 100.0 if before else None
     usual = f"({fields['usual']}: {fields['baseline']})"
-    if abs(observed - baseline) <= RETURNED_SHARE * abs(before - baseline):
+    if abs(observed - baseline) <= BACK_SHARE * abs(before - baseline):
         back = f", back near its usual level {usual},"
     else:
         back = f", still {'above' if observed > baseline else 'below'} its usual level {usual},"
