@@ -33,8 +33,10 @@ from rich.console import Console
 from rich.progress import Progress
 
 from backend.analytics.configured_engine import configured_engine
+from backend.analytics.engine import AnomalyDetectionEngine
 from backend.analytics.types import MetricSeries, SeriesKey
 from backend.api import ApiKeyService, ApiSettings, create_app
+from backend.detection.default_engine import DefaultAnomalyEngine
 from backend.detection.runner import IncrementalDetector
 from backend.errors import ValidationError
 from backend.ingestion import IngestionPipeline, MetricValidator
@@ -99,7 +101,7 @@ def demo(
     try:
         engine = configured_engine()
         pipeline = IngestionPipeline(None, MetricValidator(), storage)
-        timeline = _simulate(clusters, nodes, backfill_hours, seed)
+        timeline = _simulate(clusters, nodes, backfill_hours, seed, _learning_hours(engine))
         _backfill(pipeline, timeline, console)
         detector = IncrementalDetector(storage, engine, horizon=_HORIZON)
         detector.run(DEMO_TENANT)
@@ -132,16 +134,33 @@ def _temp_database_url() -> str:
     return f"sqlite:///{directory / 'aboutcloud-demo.db'}"
 
 
-def _simulate(clusters: int, nodes: int, backfill_hours: float, seed: int) -> _Timeline:
+def demo_fleet_spec(
+    clusters: int, nodes: int, backfill_hours: float, seed: int, learning_hours: float, now_ns: int
+) -> FleetSpec:
+    """The demo fleet: one-minute points from ``backfill_hours`` before ``now_ns`` to a day
+    after; its anomalies start once the engine has learnt (``learning_hours``), and not
+    before a fifth of the timeline, so the dashboard shows them rather than a silent start."""
+    backfill = int(backfill_hours * 60)
+    total = backfill + 24 * 60
+    return FleetSpec(
+        tenants=1, clusters_per_tenant=clusters, nodes_per_cluster=nodes, metrics=DEMO_METRICS,
+        num_points=total, freq="1min", anomaly_ratio=0.35, seed=seed,
+        start_time=np.datetime64(now_ns - backfill * _NS_PER_MINUTE, "ns"),
+        warmup_fraction=min(max(0.2, learning_hours * 60 / total), 0.8),
+    )  # fmt: skip
+
+
+def _learning_hours(engine: AnomalyDetectionEngine) -> float:
+    """Hours of history before the engine may alarm on a new series (0: points only)."""
+    return engine.params.warmup_hours if isinstance(engine, DefaultAnomalyEngine) else 0.0
+
+
+def _simulate(
+    clusters: int, nodes: int, backfill_hours: float, seed: int, learning_hours: float = 0.0
+) -> _Timeline:
     """Backfill plus a day ahead (live part), starting ``backfill_hours`` before now."""
     now_ns = time.time_ns() // _NS_PER_MINUTE * _NS_PER_MINUTE
-    backfill = int(backfill_hours * 60)
-    spec = FleetSpec(
-        tenants=1, clusters_per_tenant=clusters, nodes_per_cluster=nodes, metrics=DEMO_METRICS,
-        num_points=backfill + 24 * 60, freq="1min", anomaly_ratio=0.35, seed=seed,
-        start_time=np.datetime64(now_ns - backfill * _NS_PER_MINUTE, "ns"),
-        warmup_fraction=0.2,
-    )  # fmt: skip
+    spec = demo_fleet_spec(clusters, nodes, backfill_hours, seed, learning_hours, now_ns)
     fleet = simulate_fleet(spec)
     series = [_as_demo(s) for s in fleet.series]
     return _Timeline(series, now_ns)

@@ -130,12 +130,12 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
 
     >>> import numpy as np
     >>> from backend.analytics.types import MetricSeries
-    >>> ts = np.arange(600, dtype=np.int64) * 60 * 10**9
+    >>> ts = np.arange(600, dtype=np.int64) * 300 * 10**9  # five-minute points
     >>> x = 50 + np.sin(np.arange(600) / 9.0) + np.random.default_rng(0).normal(0, 0.3, 600)
     >>> x[500] = 90.0
     >>> series = MetricSeries.from_arrays(("t", "c", "n", "cpu"), ts, x)
     >>> [(r.anomaly_kind, r.window_start) for r in DefaultAnomalyEngine().detect(series)]
-    [('spike', datetime.datetime(1970, 1, 1, 8, 20))]
+    [('spike', datetime.datetime(1970, 1, 2, 17, 40))]
     """
 
     name: ClassVar[str] = "default"

@@ -19,7 +19,7 @@ import numpy as np
 
 from backend.detection.streaming.detector import StreamingDetector
 from backend.detection.streaming.layout import STATE_SIZE
-from backend.detection.streaming.params import DetectorParams
+from backend.detection.streaming.params import P_WARMUP_HOURS, DetectorParams
 from backend.errors import ValidationError
 
 __all__ = ["FORMAT_VERSION", "STATE_BYTES", "dump_state", "load_state", "params_fingerprint"]
@@ -47,10 +47,13 @@ def params_fingerprint(params: DetectorParams) -> bytes:
     The alarm level (``anomaly_cut``, the threshold) is left out: it decides which of the
     changes still to come alarm, not what the state means, so a metric's threshold can be
     changed without relearning its series. It is read at its default, so states saved
-    before it followed the threshold keep their fingerprint.
+    before it followed the threshold keep their fingerprint. The learning period
+    (``warmup_hours``) is left out too: it silences scores, never changes what is learnt,
+    and states saved before it existed keep their fingerprint.
     """
     learnt = dataclasses.replace(params, anomaly_cut=_FINGERPRINT_CUT)
-    return hashlib.blake2b(learnt.to_array().tobytes(), digest_size=8).digest()
+    packed = np.delete(learnt.to_array(), P_WARMUP_HOURS)
+    return hashlib.blake2b(packed.tobytes(), digest_size=8).digest()
 
 
 def dump_state(detector: StreamingDetector) -> bytes:

@@ -15,7 +15,8 @@ import typer
 from typer.testing import CliRunner
 
 from backend.api import ApiKeyService
-from backend.cli.demo_cmd import DEMO_TENANT, register
+from backend.cli.demo_cmd import DEMO_TENANT, demo_fleet_spec, register
+from backend.simulator import simulate_fleet
 from backend.storage.factory import open_storage
 
 REPO = Path(__file__).resolve().parents[2]
@@ -50,7 +51,7 @@ def test_demo_serves_dashboard_with_live_data(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     port = _free_port()
     args = ["demo", "--port", str(port), "--database-url", url, "--no-browser",
-            "--duration", "6", "--clusters", "2", "--nodes", "3", "--backfill-hours", "12",
+            "--duration", "6", "--clusters", "2", "--nodes", "3", "--backfill-hours", "20",
             "--interval", "0.5", "--speed", "1200", "--detect-every", "2"]  # fmt: skip
     log = tmp_path / "demo.log"
     with (
@@ -74,7 +75,7 @@ def test_demo_serves_dashboard_with_live_data(tmp_path: Path) -> None:
     with open_storage(url) as storage:
         assert ApiKeyService(storage).authenticate(key).tenant_id == DEMO_TENANT
         series = storage.get_metric_series(DEMO_TENANT, "cluster-1", "node-001", "cpu_usage")
-        assert series.length > 12 * 60  # the backfill plus streamed points
+        assert series.length > 20 * 60  # the backfill plus streamed points
         assert storage.get_stats()["total_anomalies"] > 0
 
 
@@ -85,3 +86,16 @@ def test_demo_rejects_bad_options() -> None:
     runner = CliRunner()
     assert runner.invoke(app, ["demo", "--clusters", "0"]).exit_code == 2
     assert runner.invoke(app, ["demo", "--speed", "0"]).exit_code == 2
+
+
+@pytest.mark.parametrize(("backfill_hours", "learning_hours"), [(24.0, 12.0), (2.0, 0.0)])
+def test_demo_anomalies_start_once_the_engine_has_learnt(
+    backfill_hours: float, learning_hours: float
+) -> None:
+    now_ns = 1_704_067_200 * 10**9
+    spec = demo_fleet_spec(2, 3, backfill_hours, 42, learning_hours, now_ns)
+    fleet = simulate_fleet(spec)
+    start_ns = now_ns - int(backfill_hours * 3600) * 10**9
+    hours = [(label.start_ns - start_ns) / 3.6e12 for label in fleet.labels]
+    assert fleet.labels and min(hours) >= learning_hours
+    assert min(hours) >= 0.2 * (backfill_hours + 24) - 1 / 60  # and never in the first fifth

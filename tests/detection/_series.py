@@ -16,9 +16,9 @@ def noisy(n: int = 600, seed: int = 0, level: float = 50.0, noise: float = 1.0) 
     return level + 3 * np.sin(np.arange(n) / 60.0) + rng.normal(0, noise, n)
 
 
-def minutes(n: int) -> np.ndarray:
-    """``n`` timestamps one minute apart."""
-    return START_NS + np.arange(n, dtype=np.int64) * MINUTE_NS
+def minutes(n: int, every: int = 1) -> np.ndarray:
+    """``n`` timestamps ``every`` minutes apart."""
+    return START_NS + np.arange(n, dtype=np.int64) * (every * MINUTE_NS)
 
 
 def series(

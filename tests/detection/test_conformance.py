@@ -14,8 +14,11 @@ from backend.evaluation.scoring import engine_scores
 from tests.detection._series import minutes, noisy, series
 
 _PREFIX = {"train_points": 200, "emit_normal": False}
+# the test series are hours of one-minute points: heard after the warm-up's points, not after
+# the learning period's twelve hours (tests/detection/test_learning_period.py)
+_SHORT = {"warmup_hours": 0.0}
 ENGINES = [
-    pytest.param(("default", {}), id="default"),
+    pytest.param(("default", _SHORT), id="default"),
     pytest.param(("multivariate", _PREFIX), id="multivariate"),
     pytest.param(("merlion", _PREFIX), id="merlion", marks=pytest.mark.merlion),
 ]

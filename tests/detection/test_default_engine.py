@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from backend.analytics.engine import EngineRegistry
-from backend.analytics.types import AnomalyKind, AnomalyResult
+from backend.analytics.types import AnomalyKind, AnomalyResult, MetricSeries
 from backend.detection.default_engine import DefaultAnomalyEngine, is_counter_hint
 from backend.detection.streaming.detector import STATISTIC_NAMES, ScoredSeries
 from backend.errors import ConfigError, ValidationError
-from tests.detection._series import noisy, series
+from tests.detection._series import minutes, noisy, series
 
 
 def _with_spikes() -> np.ndarray:
@@ -20,13 +20,18 @@ def _with_spikes() -> np.ndarray:
     return values
 
 
+def _spiky() -> MetricSeries:
+    """The spikes at five-minute points: past the warm-up (15 h) before the first."""
+    return series(_with_spikes(), minutes(800, every=5))
+
+
 def test_registry_default_is_default_engine() -> None:
     engine = EngineRegistry.get("default")
     assert isinstance(engine, DefaultAnomalyEngine) and engine.engine_name() == "default"
 
 
 def test_detect_windows_time_ordered_with_metadata() -> None:
-    results = DefaultAnomalyEngine().detect(series(_with_spikes()))
+    results = DefaultAnomalyEngine().detect(_spiky())
     starts = [r.window_start for r in results]
     assert starts == sorted(starts) and len(results) >= 2
     meta = results[0].engine_metadata
@@ -35,12 +40,12 @@ def test_detect_windows_time_ordered_with_metadata() -> None:
 
 
 def test_detect_spike_and_dip_kinds() -> None:
-    kinds = {r.anomaly_kind for r in DefaultAnomalyEngine().detect(series(_with_spikes()))}
+    kinds = {r.anomaly_kind for r in DefaultAnomalyEngine().detect(_spiky())}
     assert {"spike", "dip"} <= kinds
 
 
 def test_detect_emit_normal_covers_series() -> None:
-    s = series(_with_spikes())
+    s = _spiky()
     results = DefaultAnomalyEngine({"emit_normal": True}).detect(s, window_size=100)
     normal = [r for r in results if not r.is_anomaly]
     assert normal and all(r.anomaly_label == "normal" for r in normal)
@@ -49,7 +54,7 @@ def test_detect_emit_normal_covers_series() -> None:
 
 
 def test_detect_higher_threshold_fewer_windows() -> None:
-    s = series(_with_spikes())
+    s = _spiky()
     assert len(DefaultAnomalyEngine({"threshold": 0.99}).detect(s)) <= len(
         DefaultAnomalyEngine().detect(s)
     )
@@ -68,7 +73,7 @@ def test_counter_hint_from_name_and_metadata() -> None:
 
 def test_explain_mentions_kind() -> None:
     engine = DefaultAnomalyEngine()
-    s = series(_with_spikes())
+    s = _spiky()
     result = engine.detect(s)[0]
     assert engine.explain(s, result)
 

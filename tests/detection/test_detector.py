@@ -12,7 +12,7 @@ from tests.detection._series import minutes, noisy
 
 def test_bank_update_matches_history_scores_exactly() -> None:
     n, length = 5, 400
-    ts = minutes(length)
+    ts = minutes(length, every=5)  # past the warm-up in points and in hours
     data = np.stack([noisy(length, seed=s) for s in range(n)])
     data[2, 300] += 50
     bank = DetectorBank(n)
@@ -37,7 +37,7 @@ def test_bank_update_unknown_row_rejected() -> None:
 def test_detector_warmup_scores_zero() -> None:
     values = noisy(300)
     values[50] += 100
-    scored = StreamingDetector().score(minutes(300), values)
+    scored = StreamingDetector().score(minutes(300, every=5), values)
     warmup = DetectorParams().warmup_points + DetectorParams().probe_points
     assert scored.scores[:warmup].max() == 0.0
     # and no statistic is named for a warm-up point (the fleet's residual tail skips them)

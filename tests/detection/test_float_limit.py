@@ -55,7 +55,7 @@ def _guarded(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
 def test_the_kernel_writes_only_inside_its_arrays(shape: str) -> None:
     values = _shapes()[shape]
     series = MetricSeries(
-        "t", "c", "n", "cpu_usage", np.arange(POINTS) * 60 + 1_700_000_000, values
+        "t", "c", "n", "cpu_usage", np.arange(POINTS) * 300 + 1_700_000_000, values
     )
     packed = DefaultAnomalyEngine().params_for(series).to_array()
     state_buffer, state = _guarded((ly.STATE_SIZE,))
@@ -77,7 +77,7 @@ def test_the_kernel_writes_only_inside_its_arrays(shape: str) -> None:
 def test_an_engine_scores_a_sample_at_the_float_maximum() -> None:
     values = _shapes()["one sample at the float maximum"]
     series = MetricSeries(
-        "t", "c", "n", "cpu_usage", np.arange(POINTS) * 60 + 1_700_000_000, values
+        "t", "c", "n", "cpu_usage", np.arange(POINTS) * 300 + 1_700_000_000, values
     )
     scored = DefaultAnomalyEngine().score_series(series)
     assert np.all((scored.scores >= 0.0) & (scored.scores <= 1.0))

@@ -21,7 +21,7 @@ def _series(metric: str, n: int = 600) -> MetricSeries:
     rng = np.random.default_rng(3)
     values = 50 + rng.normal(0, 1, n)
     values[500] += 30
-    ts = np.arange(n, dtype=np.int64) * 60 * 10**9
+    ts = np.arange(n, dtype=np.int64) * 300 * 10**9  # five-minute points: heard after 15 h
     return MetricSeries.from_arrays(SeriesKey("t", "c", "n1", metric), ts, values)
 
 
@@ -112,7 +112,7 @@ def test_incremental_runs_keep_each_metrics_settings_across_restarts() -> None:
     rng = np.random.default_rng(5)
     values = 50 + rng.normal(0, 1, 1000)
     values[[500, 900]] += [30, 80]  # one spike in each run
-    ts = np.arange(1000, dtype=np.int64) * 60 * 10**9
+    ts = np.arange(1000, dtype=np.int64) * 300 * 10**9
 
     def store(part: slice) -> None:
         for metric in ("cpu_usage", "memory_used"):

@@ -270,9 +270,9 @@ def test_runner_keeps_the_pooled_residual_tail_of_a_fleet(storage: StorageBacken
     learnt = _calibration(storage, "t1")
     assert learnt is not None
     tally = learnt.residuals["cpu_usage"]
-    warmup = (
-        DefaultAnomalyEngine().params.warmup_points + DefaultAnomalyEngine().params.probe_points
-    )
+    params = DefaultAnomalyEngine().params
+    # one-minute points: heard after the warm-up's points and the learning period's hours
+    warmup = max(params.warmup_points, int(params.warmup_hours * 60)) + params.probe_points
     assert tally.series == 12  # seen together: a fleet
     assert tally.points == 12 * (1000 - warmup)  # every scored point, no warm-up point
     _store_part(storage, keys, values, slice(1000, 1500))

@@ -7,7 +7,7 @@ import pytest
 
 from backend.detection.state import STATE_BYTES, dump_state, load_state, params_fingerprint
 from backend.detection.streaming.detector import StreamingDetector
-from backend.detection.streaming.params import DetectorParams
+from backend.detection.streaming.params import P_WARMUP_HOURS, DetectorParams
 from backend.errors import ValidationError
 from tests.detection._series import minutes, noisy
 
@@ -65,7 +65,22 @@ def test_default_fingerprint_is_the_one_states_were_saved_with() -> None:
     """Leaving the alarm level out of the fingerprint must not orphan saved states: at the
     default level it is the hash of the packed hyperparameters, as it always was."""
     params = DetectorParams()
-    old = hashlib.blake2b(params.to_array().tobytes(), digest_size=8).digest()
+    packed = np.delete(params.to_array(), P_WARMUP_HOURS)  # as packed before warmup_hours
+    old = hashlib.blake2b(packed.tobytes(), digest_size=8).digest()
     assert params_fingerprint(params) == old
+    assert old.hex() == "23c9a5aa70e4cda0"  # the defaults' fingerprint at 09bdac5 (session 43)
     assert params_fingerprint(DetectorParams(anomaly_cut=0.65)) == old
     assert params_fingerprint(DetectorParams(log_scale=9.0)) != old
+
+
+def test_a_state_carries_over_a_change_of_learning_period() -> None:
+    """The learning period only silences scores: a state saved under one resumes under
+    another (and states saved before it existed resume under the default)."""
+    values, ts = noisy(900, seed=6), minutes(900)
+    first = StreamingDetector(DetectorParams(warmup_hours=0.0))
+    first.score(ts[:600], values[:600])
+    resumed = load_state(dump_state(first), DetectorParams(warmup_hours=24.0))
+    assert resumed.params.warmup_hours == 24.0
+    assert params_fingerprint(DetectorParams(warmup_hours=3.0)) == params_fingerprint(
+        DetectorParams()
+    )

@@ -97,7 +97,7 @@ class StreamingDetector:
 
     >>> import numpy as np
     >>> det = StreamingDetector()
-    >>> ts = np.arange(400, dtype=np.int64) * 60_000_000_000
+    >>> ts = np.arange(400, dtype=np.int64) * 300_000_000_000  # five-minute points
     >>> values = 10 + np.sin(np.arange(400) / 7.0)
     >>> values[350] = 40.0
     >>> scored = det.score(ts, values)

@@ -30,7 +30,7 @@ _ORDER = (
     "swing_floor", "swing_tail", "shape_gate", "gap_grace", "flat_points", "flat_margin",
     "flat_share", "rw_ratio", "rw_rate", "rw_min", "far_ranges", "record_margin",
     "seen_rank", "unit_records", "cycle_in_profile", "linear_records", "anomaly_clip",
-    "anomaly_record_points",
+    "anomaly_record_points", "warmup_hours",
 )  # fmt: skip
 (
     P_WARMUP,
@@ -90,6 +90,7 @@ _ORDER = (
     P_LINEAR_RECORDS,
     P_ANOMALY_CLIP,
     P_ANOMALY_RECORD_POINTS,
+    P_WARMUP_HOURS,
     P_MEAN_NORM,
     P_ALARM_LOG10P,
     P_SHAPE_LOG_EDGE,
@@ -110,6 +111,12 @@ class DetectorParams:
     ----------
     warmup_points
         Points a new series must see before any score above 0 (cold start).
+    warmup_hours
+        Hours of data (modelled points × the typical step) a new series must also have seen
+        before any score above 0: the learning period. Its points are learnt from exactly as
+        they would be without it (an alarming point as an alarm), only their scores are 0 and
+        they name no statistic. 12 (default): one-minute series first alarm after 12 hours,
+        five-minute ones after their 180 points (15 hours) as before; 0: points only.
     probe_points
         First points used only to decide whether the series is a cumulative counter.
     alpha_level, alpha_scale, alpha_mean, alpha_vol, alpha_cal
@@ -360,6 +367,7 @@ class DetectorParams:
     linear_records: bool = True
     anomaly_clip: bool = True
     anomaly_record_points: float = 0.0
+    warmup_hours: float = 12.0
 
     def __post_init__(self) -> None:
         for name in _RATES:
@@ -376,6 +384,8 @@ class DetectorParams:
                 self.warmup_points,
                 f"must be at least probe_points + 2 ({self.probe_points + 2})",
             )
+        if not self.warmup_hours >= 0.0:
+            raise ConfigError("warmup_hours", self.warmup_hours, "must be >= 0 (0: points only)")
         if self.counter not in (-1, 0, 1):
             raise ConfigError("counter", self.counter, "must be -1 (auto), 0 or 1")
         if not 0.0 <= self.tail_mass < 1.0:

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from backend.analytics.engine import AnomalyDetectionEngine, EngineRegistry
 from backend.detection.default_engine import DefaultAnomalyEngine
 from backend.detection.fleet_calibration import FleetCalibration
 from backend.detection.runner import fleet_calibration_key, fleet_calibration_name
@@ -167,6 +168,14 @@ def test_list_series_keys_sorted_and_scoped(client: Any, auth: Any, world: Any) 
     keys = [(s["cluster_id"], s["node_id"], s["metric_name"]) for s in body["series"]]
     assert keys == sorted(keys)
     assert {k[0] for k in keys} == {"gx-1"} and len(keys) == 6
+
+
+@pytest.fixture
+def engine() -> AnomalyDetectionEngine:
+    """The world's series are four hours of one-minute points: the charts hear them after the
+    warm-up's points, not the learning period's twelve hours (docs/detection.md, "Cold
+    start")."""
+    return EngineRegistry.get("default", {"warmup_hours": 0.0})
 
 
 def test_scores_give_per_point_band(client: Any, auth: Any, world: Any) -> None:
