@@ -176,6 +176,12 @@ class ScoresResponse(SeriesOut):
     limit: LimitOut | None = Field(
         default=None, description="The metric's static limit; its breaches are in the scores"
     )
+    learning_until: datetime | None = Field(
+        default=None,
+        description="The engine is still learning this young series' normal behaviour until"
+        " this time (its warm-up and learning period, docs/detection.md 'Cold start'): scores"
+        " are 0 and nothing alarms before it. Null once every shown point is heard",
+    )
 
 
 # --- anomalies --------------------------------------------------------------------------

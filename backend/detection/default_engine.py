@@ -20,6 +20,7 @@ name beats a pattern, a longer pattern a shorter one, as ``metric_thresholds`` m
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -196,6 +197,21 @@ class DefaultAnomalyEngine(AnomalyDetectionEngine):
         self.validate_input(series)
         detector = StreamingDetector(self.params_for(series, threshold))
         return detector.score(series.timestamps_ns, series.values_array)
+
+    def learning_ends_ns(self, series: MetricSeries, scored: ScoredSeries) -> int | None:
+        """When the engine first hears ``series``, scored from its first point: the first
+        point past the warm-up and the learning period (``warmup_hours``). When none is yet,
+        when the first will be, at the series' typical step; None for an empty series."""
+        heard = np.flatnonzero(scored.statistic >= 0)
+        if heard.size:
+            return int(scored.timestamps_ns[heard[0]])
+        ts = scored.timestamps_ns
+        if ts.size == 0:
+            return None
+        params = self.params_for(series)
+        step_ns = float(np.median(np.diff(ts))) if ts.size > 1 else 60e9
+        points = max(params.warmup_points, params.warmup_hours * 3600e9 / max(step_ns, 1.0))
+        return int(ts[0] + (params.probe_points + math.ceil(points)) * step_ns)
 
     def detect(
         self, time_series: MetricSeries, window_size: int | None = None

@@ -125,6 +125,41 @@ def test_dashboard_chart_draws_the_static_limit_and_its_breach(
     assert page.errors == []  # type: ignore[attr-defined]
 
 
+def test_dashboard_chart_shades_a_young_series_learning_period(
+    page: Page, live_dashboard: Any
+) -> None:
+    _sign_in(page, live_dashboard.url, live_dashboard.key)
+    key = live_dashboard.young
+    page.goto(
+        f"{live_dashboard.url}/#/cluster/{key.cluster_id}/node/{key.node_id}/metric/cpu_usage"
+    )
+    page.wait_for_selector("#chart[data-anomaly-count]", timeout=15_000)
+    until = page.get_attribute("#chart", "data-learning-until")
+    assert until  # four hours old: learning for another eight and a half
+    shaded = page.evaluate(
+        "document.getElementById('chart').layout.shapes.filter(s => s.name === 'learning')"
+        ".map(s => [s.x0, s.x1])"
+    )
+    timestamps = page.evaluate("document.getElementById('chart').data[0].x")
+    assert shaded == [[timestamps[0], timestamps[-1]]]  # the whole chart: not heard yet
+    assert page.locator("#chart text", has_text="learning").count() >= 1  # drawn, not only set
+    legend = page.text_content("#chart-legend") or ""
+    assert "still learning this young series" in legend and until[:10] in legend
+    page.screenshot(path=str(ARTIFACTS / "dashboard-learning.png"), full_page=True)
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_dashboard_chart_of_a_grown_series_has_no_learning_shade(
+    page: Page, live_dashboard: Any
+) -> None:
+    _sign_in(page, live_dashboard.url, live_dashboard.key)
+    key = live_dashboard.breached
+    page.goto(f"{live_dashboard.url}/#/cluster/{key.cluster_id}/node/{key.node_id}/metric/latency")
+    page.wait_for_selector("#chart[data-anomaly-count]", timeout=15_000)
+    assert page.get_attribute("#chart", "data-learning-until") == ""
+    assert "learning" not in (page.text_content("#chart-legend") or "")
+
+
 def test_dashboard_auto_refreshes(page: Page, live_dashboard: Any) -> None:
     _sign_in(page, live_dashboard.url, live_dashboard.key)
     first = page.text_content("#refreshed")

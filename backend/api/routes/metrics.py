@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import numpy as np
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -11,7 +12,7 @@ from starlette.responses import Response
 from backend.analytics.types import SeriesKey
 from backend.api.deps import Context, ViewerPrincipal, WriterPrincipal
 from backend.api.encoding import OrjsonResponse, float_list, series_dict
-from backend.api.params import SeriesFilter, parse_time
+from backend.api.params import SeriesFilter, parse_time, utc_iso_array
 from backend.api.problems import BatchValidationError
 from backend.api.routes._common import (
     ClusterQuery,
@@ -168,6 +169,11 @@ def series_scores(
         usual_upper=float_list(scored.usual_upper),
         engine=scored.engine,
         limit=None if scored.limit is None else scored.limit.as_dict(),
+        learning_until=(
+            None
+            if scored.learning_until_ns is None
+            else utc_iso_array(np.array([scored.learning_until_ns], dtype=np.int64))[0]
+        ),
     )
     return OrjsonResponse(body)
 

@@ -33,7 +33,9 @@ class SeriesScores:
     cannot score per point). ``modelled`` is the series in the band's units (a counter's
     rate; otherwise the values themselves). ``limit`` is the metric's static limit, whose
     breaches the scores already include. ``usual_lower``/``usual_upper`` is the usual range
-    around the forecast (:func:`~backend.analytics.usual_range.usual_range`), for charts."""
+    around the forecast (:func:`~backend.analytics.usual_range.usual_range`), for charts.
+    ``learning_until_ns`` is when the engine first hears the series, while that is after
+    the first point (it is still learning the series' normal behaviour before then)."""
 
     series: MetricSeries
     scores: np.ndarray | None
@@ -45,18 +47,24 @@ class SeriesScores:
     limit: MetricLimit | None = None
     usual_lower: np.ndarray | None = None
     usual_upper: np.ndarray | None = None
+    learning_until_ns: int | None = None
 
     def tail(self, n: int) -> SeriesScores:
-        """The last ``n`` points (the history before them only warmed the engine up)."""
+        """The last ``n`` points (the history before them only warmed the engine up); a
+        learning period that ended before them is no longer mentioned."""
         start = self.series.length - n
 
         def cut(column: np.ndarray | None) -> np.ndarray | None:
             return None if column is None else column[start:]
 
+        shown = self.series.slice(start, self.series.length)
+        learning = self.learning_until_ns
+        if learning is not None and (shown.length == 0 or learning <= shown.timestamps_ns[0]):
+            learning = None
         return SeriesScores(
-            self.series.slice(start, self.series.length), cut(self.scores), cut(self.expected),
+            shown, cut(self.scores), cut(self.expected),
             cut(self.lower), cut(self.upper), cut(self.modelled), self.engine, self.limit,
-            cut(self.usual_lower), cut(self.usual_upper),
+            cut(self.usual_lower), cut(self.usual_upper), learning,
         )  # fmt: skip
 
 
@@ -199,6 +207,12 @@ def _scored(
     if calibration is not None and isinstance(scored, ScoredSeries):
         scored = calibration.calibrate(fleet_group(series), scored)
     scores = _column(scored, "scores")
+    learning_ends = getattr(engine, "learning_ends_ns", None)
+    learning = (
+        learning_ends(series, scored)
+        if learning_ends is not None and isinstance(scored, ScoredSeries)
+        else None
+    )
     return SeriesScores(
         series,
         scores,
@@ -207,6 +221,7 @@ def _scored(
         _column(scored, "upper"),
         _column(scored, "modelled"),
         name,
+        learning_until_ns=learning,
     )
 
 

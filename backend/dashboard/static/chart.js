@@ -73,6 +73,24 @@ function windowShapes(anomalies) {
   }));
 }
 
+// A young series' learning period: from its first shown point to when the detector first
+// hears it (or the chart's end, if that is later), labelled so a quiet score line is read as
+// "still learning", not as "nothing unusual".
+function learningShapes(scored) {
+  const until = scored.learning_until;
+  if (!until || !scored.timestamps.length) return [];
+  const last = scored.timestamps[scored.timestamps.length - 1];
+  const end = Date.parse(until) < Date.parse(last) ? until : last;
+  return [{
+    type: "rect", xref: "x", yref: "paper", x0: scored.timestamps[0], x1: end,
+    y0: 0, y1: 1, fillcolor: "rgba(108, 117, 125, 0.12)", line: { width: 0 }, layer: "below",
+    name: "learning",
+    label: {
+      text: "learning", textposition: "top left", font: { size: 11, color: "#6c757d" },
+    },
+  }];
+}
+
 // The metric's static limits, drawn where the chart is in the values' own units (a
 // counter is charted as a rate, which its limit does not bound).
 function limitLevels(scored) {
@@ -162,9 +180,10 @@ export async function renderChart(container, scored, anomalies) {
       range: valueRange([...shown, ...levels]),
     },
     yaxis2: { domain: [0, 0.2], range: [0, 1], title: { text: "score" } },
-    shapes: [...windowShapes(anomalies), ...limitShapes(levels)],
+    shapes: [...learningShapes(scored), ...windowShapes(anomalies), ...limitShapes(levels)],
     uirevision: `${scored.cluster_id}/${scored.node_id}/${scored.metric_name}`,
   };
   await Plotly.react(container, traces, layout, { responsive: true, displaylogo: false });
   container.dataset.anomalyCount = String(markers.x.length);
+  container.dataset.learningUntil = scored.learning_until || "";
 }

@@ -167,6 +167,10 @@ function chartLegend(scored) {
     parts.push("Shaded: the usual range, where the last day's points stayed around the"
       + " expected value (anomalies left out); a point outside it is unusual, not yet an alarm.");
   }
+  if (scored.learning_until) {
+    parts.push(`Grey: the detector is still learning this young series' normal behaviour`
+      + ` until ${when(scored.learning_until)}; nothing alarms before then.`);
+  }
   parts.push("Circles: anomalies the detector raised.");
   if (scored.limit) parts.push("Dashed: the metric's static limit.");
   const differs = (v, m) => v !== null && m !== null && Math.abs(v - m) > 1e-9 * Math.max(1, Math.abs(v));
