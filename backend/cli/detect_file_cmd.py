@@ -139,6 +139,7 @@ def score_file(
     if rule.limit is not None:
         scores = limit_point_scores(series, scores, rule.limit, rule.breach_score)
         results = apply_limit(series, results, rule.limit, rule.breach_score)
+    frame.attrs["learning_rows"] = _learning_rows(engine, series, scored)
     frame["anomaly_score"] = np.round(scores, 6)
     frame["is_anomaly"] = scores >= rule.threshold
     frame["anomaly_label"] = _labels(series, results)
@@ -147,6 +148,24 @@ def score_file(
     if explain:
         frame["explanation"] = _explanations(series, results)
     return frame
+
+
+def _learning_rows(
+    engine: AnomalyDetectionEngine, series: MetricSeries, scored: ScoredSeries | None
+) -> int:
+    """Rows before the engine first hears the series (its warm-up and learning period),
+    counted past the file's end at its sampling step when it never does."""
+    learning_ends = getattr(engine, "learning_ends_ns", None)
+    if learning_ends is None or not isinstance(scored, ScoredSeries):
+        return 0
+    until = learning_ends(series, scored)
+    ts = series.timestamps_ns
+    if until is None or ts.size == 0:
+        return 0
+    if until <= ts[-1]:
+        return int(np.searchsorted(ts, until))
+    step = float(np.median(np.diff(ts))) if ts.size > 1 else 60e9
+    return round(float(until - ts[0]) / step)
 
 
 def _band_columns(
@@ -229,8 +248,20 @@ def detect_file(
     output.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(output, index=False)
     limit = "" if rule.limit is None else f", limit {rule.limit.describe()}"
+    learning = int(frame.attrs.get("learning_rows", 0))
+    learnt = (
+        f" The first {learning:,} rows are the engine's warm-up and learning period (scored"
+        " 0; docs/detection.md, 'Cold start')."
+        if learning
+        else ""
+    )
+    if learning >= len(frame) > 0:
+        learnt = (
+            " Every row is in the engine's warm-up and learning period (scored 0): at this"
+            f" sampling it may alarm from row {learning + 1:,}."
+        )
     Console(stderr=True).print(
         f"{len(frame):,} rows scored with {name} at threshold {rule.threshold:g}{limit};"
-        f" {int(frame['is_anomaly'].sum()):,} anomalous → {output}",
+        f" {int(frame['is_anomaly'].sum()):,} anomalous → {output}.{learnt}",
         highlight=False,
     )

@@ -207,3 +207,38 @@ def test_detect_file_band_gives_the_forecast_and_usual_range(tmp_path) -> None:
 def test_detect_file_band_is_empty_for_an_engine_without_a_forecast(tmp_path) -> None:
     frame = _banded(tmp_path, "--engine", "multivariate")
     assert frame[_BAND].isna().all().all()
+
+
+def _minute_file(path, rows: int) -> None:
+    stamps = pd.date_range("2024-03-01", periods=rows, freq="1min")
+    values = 50 + pd.Series(range(rows)).mod(7) * 0.3
+    pd.DataFrame({"timestamp": stamps.strftime("%Y-%m-%d %H:%M:%S"), "value": values}).to_csv(
+        path, index=False
+    )
+
+
+@pytest.mark.parametrize(("rows", "told"), [
+    (300, "Every row is in the engine's warm-up and learning period"),
+    (1000, "The first 750 rows are the engine's warm-up and learning period"),
+])  # fmt: skip
+def test_detect_file_says_which_rows_the_engine_was_still_learning(
+    tmp_path, rows: int, told: str
+) -> None:
+    source, out = tmp_path / "minutes.csv", tmp_path / "scored.csv"
+    _minute_file(source, rows)
+    result = CliRunner().invoke(_app(), ["detect-file", str(source), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())  # rich wraps long lines
+    assert told in said
+    scores = pd.read_csv(out)["anomaly_score"]
+    assert (scores[: min(rows, 750)] == 0).all()  # 12 h of minutes + the 30-row probe
+    if rows < 750:
+        assert "it may alarm from row 751" in said
+
+
+def test_detect_file_nab_file_learns_for_its_warm_up_rows_only(tmp_path) -> None:
+    source = nab_dir() / "data" / "realAWSCloudwatch" / "rds_cpu_utilization_e47b3b.csv"
+    out = tmp_path / "scored.csv"
+    result = CliRunner().invoke(_app(), ["detect-file", str(source), "-o", str(out)])
+    said = " ".join(result.output.split())
+    assert "The first 180 rows are the engine's warm-up and learning period" in said
