@@ -115,6 +115,7 @@ def _as_dict(report: DetectionRunReport) -> dict[str, object]:
         "series_skipped": report.series_skipped,
         "points_scored": report.points_scored,
         "states_relearnt": report.states_relearnt,
+        "series_learning": report.series_learning,
         "anomalies": len(report.anomalies),
         "critical": report.stats.critical_anomalies,
         "errors": report.stats.errors,
@@ -146,6 +147,13 @@ def _print(reports: list[DetectionRunReport]) -> None:
         )
     console.print(table)
     for r in reports:
+        if r.series_learning:
+            console.print(
+                f"{r.tenant_id}: {r.series_learning} young series are still in the detector's"
+                " learning period: nothing of theirs alarms until they have the history it needs"
+                " (docs/detection.md, 'Cold start')",
+                highlight=False,
+            )
         if r.states_relearnt:
             console.print(
                 f"{r.tenant_id}: {r.states_relearnt} saved detector state(s) were from an older "

@@ -72,6 +72,9 @@ class DetectionRunReport:
     #: series whose saved detector state could not be used (written by an older release, or
     #: under other hyperparameters): relearnt from the stored history before the cursor
     states_relearnt: int = 0
+    #: series whose last scored point is still in the engine's warm-up or learning period
+    #: (young series: nothing of theirs alarms yet)
+    series_learning: int = 0
     results: list[AnomalyResult] = field(default_factory=list)
     aggregation: AggregationOutcome | None = None
     stats: DetectionPipelineStats = field(default_factory=DetectionPipelineStats)
@@ -178,8 +181,10 @@ class IncrementalDetector:
                 report.series_skipped += 1
             elif outcome.pending is not None:
                 batch.append(outcome.pending)
-                if len(outcome.pending.scored):
-                    newest_ns = max(newest_ns, int(outcome.pending.scored.timestamps_ns[-1]))
+                scored = outcome.pending.scored
+                if len(scored):
+                    newest_ns = max(newest_ns, int(scored.timestamps_ns[-1]))
+                    report.series_learning += int(scored.statistic[-1] < 0)
             else:
                 self._count(report, summaries, outcome.results, outcome.summary, outcome.points)
             if len(batch) >= self.batch_series:

@@ -110,3 +110,29 @@ def test_detect_command_reports_a_configured_limit_during_warm_up(
         (stored,) = storage.query_anomalies("acme", min_score=0.0)
     assert stored["window_start"].minute == 0 and stored["window_end"].minute == 2
     assert "beyond its limit (at most 60.0)" in stored["explanation"]
+
+
+def _seed_young(url: str) -> None:
+    """Besides ``_seed``'s node, a node that joined four hours ago (one-minute points)."""
+    _seed(url)  # 33 hours of minutes: heard
+    ts = 1_704_067_200 * 10**9 + np.arange(240, dtype=np.int64) * 60 * 10**9
+    young = 30 + np.random.default_rng(1).normal(0, 1, 240)
+    young[200] += 40  # a spike in its fourth hour: still learning, so no alarm
+    with open_storage(url) as storage:
+        key = SeriesKey("acme", "c1", "n2", "cpu_usage")
+        storage.store_metrics([MetricSeries.from_arrays(key, ts, young)])
+
+
+def test_detect_command_says_how_many_series_are_still_learning(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'young.db'}"
+    _seed_young(url)
+    result = CliRunner().invoke(_app(), ["detect", "--database-url", url, "--json"])
+    (report,) = json.loads(result.output)
+    assert report["series_learning"] == 1
+    with open_storage(url) as storage:
+        assert not [a for a in storage.query_anomalies("acme") if a["node_id"] == "n2"]
+    url = f"sqlite:///{tmp_path / 'told.db'}"
+    _seed_young(url)
+    told = CliRunner().invoke(_app(), ["detect", "--database-url", url])
+    said = " ".join(told.output.split())  # rich wraps long lines
+    assert "acme: 1 young series are still in the detector's learning period" in said
