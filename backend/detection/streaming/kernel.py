@@ -118,16 +118,6 @@ def _advance_clock(st: np.ndarray, t: float) -> float:
 
 
 @njit
-def _warmup_points(st: np.ndarray, pr: np.ndarray) -> float:
-    """Modelled points the warm-up lasts: ``warmup_points``, and at least ``warmup_hours``
-    of data at the series' typical step (so a minute-sampled series has seen as much of its
-    own behaviour, a release or a nightly batch, as a five-minute one before it alarms)."""
-    step = st[ly.I_STEP]
-    hours = pr[pa.P_WARMUP_HOURS] * 3600.0 / step if step > 0.0 else 0.0
-    return max(pr[pa.P_WARMUP], hours)
-
-
-@njit
 def _count_repeats(st: np.ndarray, pr: np.ndarray, x: float) -> None:
     """Extend the run of repeats of one exact value, or close it.
 
@@ -1185,7 +1175,11 @@ def _score_and_learn(
     st[ly.I_MAX_SEEN] = max(st[ly.I_MAX_SEEN], linear)
     st[ly.I_MIN_SEEN] = min(st[ly.I_MIN_SEEN], linear)
     out[row, OUT_RAW] = raw
-    if n < _warmup_points(st, pr):  # learnt from as ever, but not yet heard
+    # the learning period: fewer than warmup_hours of data (at the typical step, as the slow
+    # statistics count it), so a minute-sampled series has seen as much of its own behaviour,
+    # a release or a nightly batch, as a five-minute one before it alarms; its points are
+    # learnt from as ever, only not heard
+    if n * st[ly.I_STEP] < pr[pa.P_WARMUP_HOURS] * 3600.0:
         out[row, OUT_SCORE] = 0.0
         out[row, OUT_RAW] = 0.0
         best_j = -1
