@@ -182,6 +182,8 @@ def test_dashboard_marks_the_anomalies_still_going_on(page: Page, live_dashboard
     _sign_in(page, live_dashboard.url, live_dashboard.key)
     key = live_dashboard.ongoing
     page.goto(f"{live_dashboard.url}/#/cluster/{key.cluster_id}/node/{key.node_id}")
+    # the overview's table has the same id: read the rows once the node's view has replaced it
+    page.wait_for_selector(f"h1:has-text('Node {key.node_id}')", timeout=15_000)
     page.wait_for_selector("#anomalies-table tbody tr.anomaly-row", timeout=15_000)
     rows = page.locator("#anomalies-table tbody tr.anomaly-row")
     marked = [
