@@ -447,6 +447,20 @@ def _shown_unit(series: MetricSeries, scored: ScoredSeries, peak: int) -> str | 
     return unit
 
 
+def _residuals_with_context(
+    series: MetricSeries, scored: ScoredSeries, peak: int, needed: int, params: DetectorParams
+) -> tuple[np.ndarray, int]:
+    """The residuals (in scales) up to ``peak`` with ``needed`` points before it where the
+    scores hold too few (a live run scores only its new points, resumed from saved state):
+    read then from ``series``, whose context before the scored points a fresh detector
+    scores; the peak's index in what is returned."""
+    context = series.length - len(scored)
+    if peak + 1 >= needed or context <= 0 or scored.as_rate:  # (a counter's series is not
+        return scored.z, peak  # what its detector modelled: its rate is told as it is)
+    whole = StreamingDetector(params).score(series.timestamps_ns, series.values_array)
+    return whole.z, peak + context
+
+
 def _detector_text(
     series: MetricSeries,
     scored: ScoredSeries,
@@ -466,7 +480,8 @@ def _detector_text(
         return describe_day_level(series.metric_name, series.node_id, last, days, unit)
     if stat == _SLOW_VOLATILITY:
         points, history, seconds = _averaged_span(ts, params.alpha_slow, day_ns)
-        recent, usual = recent_variation(scored.z, peak, points, history)
+        z, at = _residuals_with_context(series, scored, peak, points + history, params)
+        recent, usual = recent_variation(z, at, points, history)
         return describe_variation(series.metric_name, series.node_id, recent, usual, seconds)
     if stat == _SLOW_SWING:  # the forecast's distance from its daily mean, in series units
         points, history, seconds = _averaged_span(ts, params.alpha_swing, day_ns)

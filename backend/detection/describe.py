@@ -173,12 +173,15 @@ def describe_variation(metric: str, node: str, recent: float, usual: float, seco
     >>> describe_variation("network_in", "node-4", 4.2, 1.1, 7_200.0)
     'network_in on node-4 varies far more than usual: over the last 2 h its values strayed \
 3.8 times as far from the expected as they usually do'
+    >>> describe_variation("network_in", "node-4", 1.03, 1.0, 7_200.0)
+    'network_in on node-4 varies far more than usual'
     """
     text = f"{metric} on {node} varies far more than usual"
-    if math.isfinite(usual) and usual > 0 and recent > usual:
+    ratio = recent / usual if math.isfinite(usual) and usual > 0 else math.nan
+    if round(ratio, 1) > 1.0:  # a ratio that reads 1.0 would contradict "far more"
         text += (
             f": over the last {format_duration(seconds)} its values strayed "
-            f"{recent / usual:.1f} times as far from the expected as they usually do"
+            f"{ratio:.1f} times as far from the expected as they usually do"
         )
     return text
 

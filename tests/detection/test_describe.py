@@ -11,7 +11,7 @@ import numpy as np
 from backend.analytics._timeconv import to_epoch_ns
 from backend.analytics.explain import ExplanationClassifier
 from backend.analytics.types import AnomalyKind, MetricSeries
-from backend.detection.default_engine import DefaultAnomalyEngine
+from backend.detection.default_engine import DefaultAnomalyEngine, _detector_text
 from backend.detection.describe import (
     daily_means,
     describe_alarm,
@@ -222,3 +222,31 @@ def test_an_alarm_the_classifier_reads_as_normal_says_what_the_detector_saw() ->
         moved = "rose" if observed >= result.engine_metadata["expected"] else "fell"
         assert f"network_in on node-001 {moved} to" in result.explanation
         assert np.isfinite(observed)
+
+
+def _tail(scored: ScoredSeries, n: int) -> ScoredSeries:
+    """The last ``n`` points of ``scored``: what a live run scores, resumed from state."""
+    return ScoredSeries(*(getattr(scored, f.name)[-n:] for f in dataclasses.fields(scored)))
+
+
+def test_a_live_runs_volatility_alarm_reads_its_usual_from_the_context() -> None:
+    """A live run scores only its new points; the usual variation comes from the context
+    read with them (it said "varies far more than usual" with no number)."""
+    rng = np.random.default_rng(8)
+    n, louder = 4 * 288, 36  # four days of five-minute points, the last three hours louder
+    values = 50.0 + rng.normal(0.0, 1.0, n)
+    values[-louder:] = 50.0 + rng.normal(0.0, 3.0, louder)
+    ts = 1_704_067_200 * 10**9 + np.arange(n, dtype=np.int64) * 300 * 10**9
+    series = MetricSeries.from_arrays(("t", "c", "node-3", "disk_io"), ts, values)
+    engine = DefaultAnomalyEngine()
+    whole = engine.score_series(series)
+    slow = STATISTIC_NAMES.index("slow_volatility")
+    live = _tail(dataclasses.replace(whole, statistic=np.full(n, slow, dtype=np.int8)), 12)
+    params = engine.params_for(series)
+    text = _detector_text(series, live, 0, 11, 11, params)
+    ratio = float(text.split("strayed ")[1].split(" times")[0])
+    assert ratio > 1.5  # three times the noise (the scale has begun to follow it)
+    alone = series.slice(n - 12, n)  # without the context: nothing to compare with
+    assert _detector_text(alone, live, 0, 11, 11, params) == (
+        "disk_io on node-3 varies far more than usual"
+    )
