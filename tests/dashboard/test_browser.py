@@ -47,6 +47,13 @@ def _sign_in(page: Page, url: str, key: str) -> None:
     page.wait_for_selector("#nodes-table tbody tr.node-row", timeout=15_000)
 
 
+def _open_chart(page: Page, dashboard: Any, key: Any, metric: str) -> None:
+    """Sign in, then open ``metric``'s chart on ``key``'s node and wait until it is drawn."""
+    _sign_in(page, dashboard.url, dashboard.key)
+    page.goto(f"{dashboard.url}/#/cluster/{key.cluster_id}/node/{key.node_id}/metric/{metric}")
+    page.wait_for_selector("#chart[data-anomaly-count]", timeout=15_000)
+
+
 def test_dashboard_sign_in_ranks_nodes_and_charts_anomaly(page: Page, live_dashboard: Any) -> None:
     _sign_in(page, live_dashboard.url, live_dashboard.key)
     assert page.text_content("#tenant") == f"Tenant {live_dashboard.tenant}"
@@ -100,10 +107,7 @@ def test_dashboard_drill_down_cluster_node_metric(page: Page, live_dashboard: An
 def test_dashboard_chart_draws_the_static_limit_and_its_breach(
     page: Page, live_dashboard: Any
 ) -> None:
-    _sign_in(page, live_dashboard.url, live_dashboard.key)
-    key = live_dashboard.breached
-    page.goto(f"{live_dashboard.url}/#/cluster/{key.cluster_id}/node/{key.node_id}/metric/latency")
-    page.wait_for_selector("#chart[data-anomaly-count]", timeout=15_000)
+    _open_chart(page, live_dashboard, live_dashboard.breached, "latency")
     levels = page.evaluate(
         "document.getElementById('chart').layout.shapes"
         ".filter(s => s.name === 'limit').map(s => s.y0)"
@@ -128,12 +132,7 @@ def test_dashboard_chart_draws_the_static_limit_and_its_breach(
 def test_dashboard_chart_shades_a_young_series_learning_period(
     page: Page, live_dashboard: Any
 ) -> None:
-    _sign_in(page, live_dashboard.url, live_dashboard.key)
-    key = live_dashboard.young
-    page.goto(
-        f"{live_dashboard.url}/#/cluster/{key.cluster_id}/node/{key.node_id}/metric/cpu_usage"
-    )
-    page.wait_for_selector("#chart[data-anomaly-count]", timeout=15_000)
+    _open_chart(page, live_dashboard, live_dashboard.young, "cpu_usage")
     until = page.get_attribute("#chart", "data-learning-until")
     assert until  # four hours old: learning for another eight and a half
     shaded = page.evaluate(
@@ -152,10 +151,7 @@ def test_dashboard_chart_shades_a_young_series_learning_period(
 def test_dashboard_chart_of_a_grown_series_has_no_learning_shade(
     page: Page, live_dashboard: Any
 ) -> None:
-    _sign_in(page, live_dashboard.url, live_dashboard.key)
-    key = live_dashboard.breached
-    page.goto(f"{live_dashboard.url}/#/cluster/{key.cluster_id}/node/{key.node_id}/metric/latency")
-    page.wait_for_selector("#chart[data-anomaly-count]", timeout=15_000)
+    _open_chart(page, live_dashboard, live_dashboard.breached, "latency")
     assert page.get_attribute("#chart", "data-learning-until") == ""
     assert "learning" not in (page.text_content("#chart-legend") or "")
 
